@@ -1,0 +1,139 @@
+"""The event history: a capped stream of timestamped events, the spatiotemporal record.
+
+Each stream entry holds the event as JSON under the field ``data`` (``{"ts", "kind", "robot",
+"task_id", "data"}``); scene changes add the scene ``version`` they produced as a second field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from memory.keys import Keys
+
+__all__ = ["DEFAULT_EVENT_MAXLEN", "Event", "EventLog", "encode_event"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EVENT_MAXLEN = 10_000
+# Events are kept in stream order; one second of slack covers clock skew between a writer's ts
+# and the Redis server's clock (stream ids) when replaying up to a time.
+_CLOCK_SLACK_MS = 1_000
+
+
+def encode_event(
+    kind: str, *, robot: str | None = None, task_id: str | None = None, ts: float | None = None, **data: Any
+) -> str:
+    """The JSON stored under ``data`` in a stream entry (also used by Lua scripts that append events)."""
+    ts = time.time() if ts is None else ts
+    return json.dumps({"ts": ts, "kind": kind, "robot": robot, "task_id": task_id, "data": data})
+
+
+@dataclass
+class Event:
+    """One entry of the event history."""
+
+    id: str
+    ts: float
+    kind: str
+    robot: str | None = None
+    task_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "ts": self.ts,
+            "kind": self.kind,
+            "robot": self.robot,
+            "task_id": self.task_id,
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_entry(cls, entry_id: str, fields: dict[str, str] | None) -> Event | None:
+        """Parse a stream entry; None (and a warning) when it is not an event."""
+        try:
+            raw = json.loads((fields or {})["data"])
+            data = dict(raw.get("data") or {})
+            if "version" in (fields or {}):
+                data["version"] = int(fields["version"])
+            return cls(
+                id=entry_id,
+                ts=float(raw["ts"]),
+                kind=str(raw["kind"]),
+                robot=raw.get("robot"),
+                task_id=raw.get("task_id"),
+                data=data,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            logger.warning("skipping malformed event %s: %r", entry_id, e)
+            return None
+
+
+class EventLog:
+    """Append, read back and follow the event history; answer where a node was at a time."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys, maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
+        self._redis = redis
+        self._keys = keys
+        self.maxlen = maxlen
+
+    @property
+    def key(self) -> str:
+        return self._keys.events
+
+    async def append(
+        self, kind: str, *, robot: str | None = None, task_id: str | None = None, **data: Any
+    ) -> str:
+        """Append one event; returns its stream id."""
+        payload = encode_event(kind, robot=robot, task_id=task_id, **data)
+        return await self._redis.xadd(self.key, {"data": payload}, maxlen=self.maxlen, approximate=True)
+
+    async def recent(self, count: int = 100) -> list[Event]:
+        """The last ``count`` events, oldest first."""
+        entries = await self._redis.xrevrange(self.key, count=count)
+        return _parse(reversed(entries))
+
+    async def after(self, last_id: str, block_ms: int, count: int = 100) -> list[Event]:
+        """Events after ``last_id`` (``"$"``: only new ones), waiting up to ``block_ms`` (0: no wait)."""
+        block = block_ms if block_ms > 0 else None
+        reply = await self._redis.xread({self.key: last_id}, count=count, block=block)
+        if not reply:
+            return []
+        return _parse(reply[0][1])
+
+    async def location_at(self, node: str, ts: float) -> str | None:
+        """The parent ``node`` had at time ``ts``, replayed from the history (None: unknown/absent)."""
+        end = str(int(ts * 1000) + _CLOCK_SLACK_MS)
+        parent: str | None = None
+        for event in _parse(await self._redis.xrange(self.key, min="-", max=end)):
+            if event.ts <= ts:
+                parent = _parent_after(event, node, parent)
+        return parent
+
+
+def _parse(entries: Any) -> list[Event]:
+    events = (Event.from_entry(entry_id, fields) for entry_id, fields in entries)
+    return [e for e in events if e is not None]
+
+
+def _parent_after(event: Event, node: str, parent: str | None) -> str | None:
+    """The node's parent once ``event`` has happened, given its parent before."""
+    if event.kind == "scene_loaded":
+        found = [n for n in event.data.get("nodes") or [] if n.get("name") == node]
+        return found[0].get("parent") if found else None
+    if event.kind == "effects":
+        for effect in event.data.get("effects") or []:
+            if effect.get("op") == "move" and effect.get("node") == node:
+                parent = effect.get("parent")
+        return parent
+    created = event.data.get("node")
+    if event.kind == "robot_registered" and isinstance(created, dict) and created.get("name") == node:
+        return created.get("parent")
+    return parent

@@ -1,0 +1,70 @@
+"""Redis key names, all under one deployment prefix (the only place they are spelled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Keys"]
+
+_GLOB_SPECIALS = "\\*?[]"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The key of every structure kept in shared memory, for one prefix (e.g. ``roboos:``)."""
+
+    prefix: str = "roboos:"
+
+    @property
+    def robots(self) -> str:
+        """Set of registered robot names."""
+        return f"{self.prefix}robots"
+
+    def robot(self, name: str) -> str:
+        """Hash: profile JSON, status, current subtask, last heartbeat."""
+        return f"{self.prefix}robot:{name}"
+
+    def alive(self, name: str) -> str:
+        """Liveness of one robot: exists while its heartbeat TTL has not run out."""
+        return f"{self.prefix}alive:{name}"
+
+    @property
+    def scene_nodes(self) -> str:
+        """Hash: node name -> node JSON."""
+        return f"{self.prefix}scene:nodes"
+
+    @property
+    def scene_version(self) -> str:
+        return f"{self.prefix}scene:version"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    def task(self, task_id: str) -> str:
+        """Hash: ``meta`` (task JSON without subtasks) and ``sub:<subtask_id>`` per subtask."""
+        return f"{self.prefix}task:{task_id}"
+
+    @property
+    def task_index(self) -> str:
+        """Sorted set: task id scored by creation time."""
+        return f"{self.prefix}tasks:by_time"
+
+    @property
+    def active_tasks(self) -> str:
+        return f"{self.prefix}tasks:active"
+
+    def subtasks(self, robot: str) -> str:
+        """Stream of subtasks for one robot (consumer group ``slavers``)."""
+        return f"{self.prefix}stream:subtasks:{robot}"
+
+    @property
+    def results(self) -> str:
+        """Stream of subtask results (consumer group ``master``)."""
+        return f"{self.prefix}stream:results"
+
+    @property
+    def pattern(self) -> str:
+        """A SCAN pattern matching every key under the prefix, and nothing else."""
+        escaped = "".join(f"\\{c}" if c in _GLOB_SPECIALS else c for c in self.prefix)
+        return f"{escaped}*"

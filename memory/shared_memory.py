@@ -1,0 +1,138 @@
+"""``SharedMemory``: one connection to Redis and the stores built on it.
+
+    memory = await SharedMemory.connect("redis://127.0.0.1:6379", prefix="roboos:")
+    snapshot = await memory.scene.snapshot()
+    await memory.close()
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from memory.errors import SharedMemoryError
+from memory.events import DEFAULT_EVENT_MAXLEN, EventLog
+from memory.keys import Keys
+from memory.robots import RobotRegistry
+from memory.scene_graph import SceneGraph
+from memory.streams import DEFAULT_STREAM_MAXLEN, WorkStreams
+from memory.tasks import TaskStore
+
+__all__ = ["SharedMemory", "redact_url"]
+
+logger = logging.getLogger(__name__)
+
+_CLEAR_BATCH = 500
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe to log or show."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class SharedMemory:
+    """The real-time shared memory of one deployment: every key lives under ``prefix``."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        prefix: str = "roboos:",
+        *,
+        url: str = "",
+        event_maxlen: int = DEFAULT_EVENT_MAXLEN,
+        stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.url = url
+        self.keys = Keys(prefix)
+        self.events = EventLog(redis, self.keys, maxlen=event_maxlen)
+        self.scene = SceneGraph(redis, self.keys, event_maxlen=event_maxlen)
+        self.robots = RobotRegistry(redis, self.keys, self.scene, self.events)
+        self.tasks = TaskStore(redis, self.keys)
+        self.streams = WorkStreams(redis, self.keys, maxlen=stream_maxlen)
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        prefix: str = "roboos:",
+        *,
+        timeout_s: float = 5.0,
+        event_maxlen: int = DEFAULT_EVENT_MAXLEN,
+        stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+    ) -> SharedMemory:
+        """Connect and check with PING; ``SharedMemoryError`` saying what to do when Redis is unreachable."""
+        shown = redact_url(url)
+        try:
+            redis = aioredis.from_url(
+                url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s
+            )
+        except ValueError as e:
+            raise SharedMemoryError(f"invalid Redis URL {shown!r}: {e}") from e
+        try:
+            await redis.ping()
+        except (RedisError, OSError) as e:
+            await redis.aclose()
+            raise SharedMemoryError(
+                f"cannot reach Redis at {shown}: {e}; "
+                "start one or leave the URL empty for the embedded server"
+            ) from e
+        logger.info("shared memory on %s, prefix %r", shown, prefix)
+        return cls(redis, prefix, url=shown, event_maxlen=event_maxlen, stream_maxlen=stream_maxlen)
+
+    async def ping(self) -> bool:
+        """True when Redis answers."""
+        try:
+            return bool(await self.redis.ping())
+        except (RedisError, OSError) as e:
+            logger.warning("Redis at %s does not answer: %s", self.url, e)
+            return False
+
+    async def info(self) -> dict[str, Any]:
+        """For health checks: server version, memory use, this deployment's prefix and key count."""
+        try:
+            server = await self.redis.info("server")
+            memory = await self.redis.info("memory")
+        except (RedisError, OSError) as e:
+            raise SharedMemoryError(f"cannot read INFO from Redis at {self.url}: {e}") from e
+        return {
+            "url": self.url,
+            "redis_version": server.get("redis_version"),
+            "used_memory": memory.get("used_memory"),
+            "used_memory_human": memory.get("used_memory_human"),
+            "key_prefix": self.prefix,
+        }
+
+    async def clear(self) -> int:
+        """Delete every key under the prefix (tests, resets); returns how many."""
+        deleted = 0
+        batch: list[str] = []
+        async for key in self.redis.scan_iter(match=self.keys.pattern, count=_CLEAR_BATCH):
+            batch.append(key)
+            if len(batch) >= _CLEAR_BATCH:
+                deleted += await self.redis.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += await self.redis.unlink(*batch)
+        return deleted
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def __aenter__(self) -> SharedMemory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

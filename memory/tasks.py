@@ -1,0 +1,145 @@
+"""Task records: a hash per task (``meta`` JSON plus ``sub:<id>`` per subtask), an index by
+creation time, and the set of tasks still running.
+
+Subtasks are separate fields so that slavers' results for different subtasks of one task are
+recorded without read-modify-write races.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from memory.errors import SharedMemoryError
+from memory.keys import Keys
+from memory.messages import TERMINAL_TASK_STATES, TaskState
+from memory.profiles import SubtaskRecord, TaskRecord
+
+__all__ = ["TaskStore"]
+
+logger = logging.getLogger(__name__)
+
+META = "meta"
+SUB_PREFIX = "sub:"
+
+# KEYS: task hash. ARGV: field, value. Returns 0 when the task does not exist.
+_HSET_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+class TaskStore:
+    """Create, read and update task records."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._hset_if_exists = redis.register_script(_HSET_IF_EXISTS)
+
+    async def create(self, record: TaskRecord) -> None:
+        """Store a new task (``created_at`` 0 becomes now); ``SharedMemoryError`` if the id is taken."""
+        if await self._redis.exists(self._keys.task(record.task_id)):
+            raise SharedMemoryError(f"task {record.task_id!r} already exists")
+        if not record.created_at:
+            record.created_at = time.time()
+        await self.save(record)
+
+    async def save(self, record: TaskRecord) -> None:
+        """Replace the whole record (e.g. after a replan) atomically."""
+        key = self._keys.task(record.task_id)
+        fields = {META: _encode_meta(record)}
+        fields.update({SUB_PREFIX + s.subtask_id: json.dumps(s.to_dict()) for s in record.subtasks.values()})
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)
+            pipe.zadd(self._keys.task_index, {record.task_id: record.created_at})
+            if TaskState(record.state) in TERMINAL_TASK_STATES:
+                pipe.srem(self._keys.active_tasks, record.task_id)
+            else:
+                pipe.sadd(self._keys.active_tasks, record.task_id)
+            await pipe.execute()
+
+    async def get(self, task_id: str) -> TaskRecord | None:
+        return _decode(await self._redis.hgetall(self._keys.task(task_id)))
+
+    async def state(self, task_id: str) -> TaskState | None:
+        meta = await self._redis.hget(self._keys.task(task_id), META)
+        return TaskState(json.loads(meta)["state"]) if meta else None
+
+    async def save_subtask(self, task_id: str, sub: SubtaskRecord) -> None:
+        """Record one subtask; ``SharedMemoryError`` if the task does not exist."""
+        args = [SUB_PREFIX + sub.subtask_id, json.dumps(sub.to_dict())]
+        if not await self._hset_if_exists(keys=[self._keys.task(task_id)], args=args):
+            raise SharedMemoryError(f"unknown task {task_id!r}: create it before saving subtasks")
+
+    async def set_state(self, task_id: str, state: TaskState, reason: str = "") -> None:
+        """Set the task's state; a terminal state sets ``finished_at`` and leaves the active set."""
+        state = TaskState(state)
+        key = self._keys.task(task_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    meta = await pipe.hget(key, META)
+                    if meta is None:
+                        raise SharedMemoryError(f"unknown task {task_id!r}")
+                    pipe.multi()
+                    self._queue_state(pipe, task_id, json.loads(meta), state, reason)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    logger.debug("task %s changed while setting its state; retrying", task_id)
+
+    def _queue_state(
+        self, pipe: Any, task_id: str, meta: dict[str, Any], state: TaskState, reason: str
+    ) -> None:
+        meta["state"] = str(state)
+        if reason:
+            meta["reason"] = reason
+        if state in TERMINAL_TASK_STATES:
+            meta["finished_at"] = meta.get("finished_at") or time.time()
+            pipe.srem(self._keys.active_tasks, task_id)
+        else:
+            pipe.sadd(self._keys.active_tasks, task_id)
+        pipe.hset(self._keys.task(task_id), META, json.dumps(meta))
+
+    async def active_ids(self) -> list[str]:
+        """Ids of the tasks not in a terminal state, oldest first."""
+        ids = sorted(await self._redis.smembers(self._keys.active_tasks))
+        if not ids:
+            return []
+        scores = await self._redis.zmscore(self._keys.task_index, ids)
+        return [i for _, i in sorted(zip((s or 0.0 for s in scores), ids, strict=True))]
+
+    async def list(self, limit: int = 50) -> list[TaskRecord]:
+        """The ``limit`` most recent tasks, newest first."""
+        ids = await self._redis.zrevrange(self._keys.task_index, 0, max(limit, 1) - 1)
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for task_id in ids:
+                pipe.hgetall(self._keys.task(task_id))
+            rows = await pipe.execute()
+        return [r for r in map(_decode, rows) if r is not None]
+
+
+def _encode_meta(record: TaskRecord) -> str:
+    data = record.to_dict()
+    del data["subtasks"]
+    return json.dumps(data)
+
+
+def _decode(fields: dict[str, str]) -> TaskRecord | None:
+    if not fields or META not in fields:
+        return None
+    data = json.loads(fields[META])
+    subs = [json.loads(v) for k, v in fields.items() if k.startswith(SUB_PREFIX)]
+    data["subtasks"] = sorted(subs, key=lambda s: (int(s.get("order", 1)), s["subtask_id"]))
+    return TaskRecord.from_dict(data)

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from memory import Effect, RobotProfile, SceneConflict, SceneNode, SharedMemory
+
+pytestmark = pytest.mark.anyio
+
+KITCHEN = [
+    SceneNode("kitchen", "place"),
+    SceneNode("hall", "place"),
+    SceneNode("table", "furniture", "kitchen", "at", {"height_m": 0.75}),
+    SceneNode("fridge", "container", "kitchen", "at", {"open": False, "contents": []}),
+    SceneNode("apple", "object", "table", "on", {"weight_kg": 0.2}),
+    SceneNode("cup", "object", "table", "on"),
+]
+
+
+async def warm_connections(mem: SharedMemory, count: int) -> None:
+    """Open ``count`` pooled connections first, so that concurrent writers really overlap."""
+
+    async def ping() -> None:
+        async with mem.redis.pipeline(transaction=True) as pipe:
+            pipe.ping()
+            await pipe.execute()
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(count):
+            tg.start_soon(ping)
+
+
+@pytest.fixture
+async def mem(shared_memory: SharedMemory) -> SharedMemory:
+    await shared_memory.scene.load(KITCHEN)
+    await shared_memory.robots.register(RobotProfile("arm-1", "fixed_single_arm"), "kitchen")
+    return shared_memory
+
+
+async def test_load_replaces_the_graph_and_returns_the_version(shared_memory: SharedMemory) -> None:
+    assert await shared_memory.scene.version() == 0
+    first = await shared_memory.scene.load(KITCHEN)
+    second = await shared_memory.scene.load([SceneNode("lab", "place")])
+    snapshot = await shared_memory.scene.snapshot()
+    assert (first, second) == (1, 2)
+    assert snapshot.version == 2
+    assert list(snapshot.nodes) == ["lab"]
+
+
+async def test_load_keeps_registered_robots(mem: SharedMemory) -> None:
+    await mem.scene.load(KITCHEN)
+    robot = await mem.scene.get("arm-1")
+    assert robot == SceneNode("arm-1", "robot", "kitchen", "at")
+    await mem.scene.load(KITCHEN, keep_robots=False)
+    assert await mem.scene.get("arm-1") is None
+
+
+async def test_snapshot_round_trips_nodes_exactly(mem: SharedMemory) -> None:
+    snapshot = await mem.scene.snapshot()
+    assert snapshot.nodes["fridge"] == KITCHEN[3]
+    assert snapshot.place_of("apple") == "kitchen"
+    assert snapshot.version == await mem.scene.version()
+
+
+async def test_apply_moves_and_sets_and_records_one_event(mem: SharedMemory) -> None:
+    before = await mem.scene.version()
+    effects = [
+        Effect("move", "apple", "arm-1", "held_by", expect_parent="table"),
+        Effect("set", "fridge", props={"open": True}),
+    ]
+    version = await mem.scene.apply(effects, robot="arm-1", task_id="t1")
+    assert version == before + 1
+    apple, fridge = await mem.scene.get("apple"), await mem.scene.get("fridge")
+    assert (apple.parent, apple.relation, apple.props) == ("arm-1", "held_by", {"weight_kg": 0.2})
+    assert fridge.props == {"open": True, "contents": []}  # merged; the empty list stays a list
+    [event] = await mem.events.recent(1)
+    assert (event.kind, event.robot, event.task_id) == ("effects", "arm-1", "t1")
+    assert event.data["effects"] == [e.to_dict() for e in effects]
+    assert event.data["version"] == version
+
+
+async def test_later_effects_see_earlier_ones(mem: SharedMemory) -> None:
+    await mem.scene.apply(
+        [
+            Effect("move", "apple", "arm-1", "held_by", expect_parent="table"),
+            Effect("move", "apple", "fridge", "in", expect_parent="arm-1"),
+        ]
+    )
+    assert (await mem.scene.get("apple")).parent == "fridge"
+
+
+@pytest.mark.parametrize(
+    ("effect", "message"),
+    [
+        (Effect("move", "pear", "table", "on"), "unknown node 'pear'"),
+        (Effect("move", "apple", "shelf", "on"), "unknown parent 'shelf'"),
+        (Effect("move", "apple", "arm-1", "held_by", expect_parent="fridge"), "expected 'fridge'"),
+        (Effect("paint", "apple", props={"colour": "red"}), "unknown effect op 'paint'"),
+        (Effect("move", "table", "apple", "on"), "cycle"),
+        (Effect("move", "apple", "table", "under"), "unknown relation 'under'"),
+        (Effect("set", "apple"), "needs props"),
+    ],
+)
+async def test_a_failed_guard_applies_nothing(mem: SharedMemory, effect: Effect, message: str) -> None:
+    before = await mem.scene.snapshot()
+    events_before = len(await mem.events.recent(1000))
+    good = Effect("move", "cup", "arm-1", "held_by", expect_parent="table")
+    with pytest.raises(SceneConflict, match=message):
+        await mem.scene.apply([good, effect])
+    assert await mem.scene.snapshot() == before
+    assert len(await mem.events.recent(1000)) == events_before
+
+
+async def test_expect_version_guards_the_whole_change(mem: SharedMemory) -> None:
+    version = await mem.scene.version()
+    await mem.scene.apply([Effect("set", "fridge", props={"open": True})], expect_version=version)
+    with pytest.raises(SceneConflict, match=f"version is {version + 1}, expected {version}"):
+        await mem.scene.apply([Effect("set", "fridge", props={"open": False})], expect_version=version)
+    assert (await mem.scene.get("fridge")).props["open"] is True
+
+
+async def test_concurrent_guarded_moves_have_exactly_one_winner(mem: SharedMemory) -> None:
+    robots = [f"arm-{i}" for i in range(2, 22)]
+    for name in robots:
+        await mem.robots.register(RobotProfile(name, "fixed_single_arm"), "kitchen")
+    await warm_connections(mem, len(robots))
+    before = await mem.scene.version()
+    winners: list[str] = []
+    losers: list[str] = []
+
+    async def grab(robot: str) -> None:
+        try:
+            grab_apple = Effect("move", "apple", robot, "held_by", expect_parent="table")
+            await mem.scene.apply([grab_apple], robot=robot)
+            winners.append(robot)
+        except SceneConflict:
+            losers.append(robot)
+
+    async with anyio.create_task_group() as tg:
+        for robot in robots:
+            tg.start_soon(grab, robot)
+    assert len(winners) == 1 and len(losers) == 19
+    assert (await mem.scene.get("apple")).parent == winners[0]
+    assert await mem.scene.version() == before + 1
+
+
+async def test_concurrent_changes_to_different_nodes_are_all_kept(mem: SharedMemory) -> None:
+    names = [f"box-{i}" for i in range(20)]
+    await mem.scene.load(KITCHEN + [SceneNode(n, "object", "table", "on", {"count": 0}) for n in names])
+    await warm_connections(mem, len(names))
+    before = await mem.scene.version()
+
+    async def bump(name: str) -> None:
+        for count in range(1, 4):
+            await mem.scene.apply([Effect("set", name, props={"count": count})])
+            await mem.scene.apply([Effect("set", "table", props={name: count})])
+
+    async with anyio.create_task_group() as tg:
+        for name in names:
+            tg.start_soon(bump, name)
+    snapshot = await mem.scene.snapshot()
+    assert snapshot.version == before + 20 * 3 * 2
+    assert all(snapshot.nodes[n].props["count"] == 3 for n in names)
+    assert all(snapshot.nodes["table"].props[n] == 3 for n in names)  # no lost update on the shared node
+
+
+async def test_snapshots_are_consistent_under_writes(mem: SharedMemory) -> None:
+    """Every snapshot taken while a robot shuttles an apple shows it in exactly one place."""
+    done = anyio.Event()
+
+    async def shuttle() -> None:
+        for _ in range(30):
+            await mem.scene.apply([Effect("move", "apple", "arm-1", "held_by", expect_parent="table")])
+            await mem.scene.apply([Effect("move", "apple", "table", "on", expect_parent="arm-1")])
+        done.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(shuttle)
+        while not done.is_set():
+            snapshot = await mem.scene.snapshot()
+            held = [n.name for n in snapshot.children("arm-1", "held_by")]
+            on_table = [n.name for n in snapshot.children("table", "on") if n.name == "apple"]
+            assert len(held) + len(on_table) == 1
+            assert (snapshot.version % 2 == 1) == (held == ["apple"])  # v2 after load and register

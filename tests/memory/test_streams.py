@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import time
+
+import anyio
+import pytest
+
+from memory import SharedMemory, SubtaskMessage, SubtaskResult, SubtaskState, ToolCall, ToolOutcome
+
+pytestmark = pytest.mark.anyio
+
+
+def subtask(n: int, robot: str = "arm-1") -> SubtaskMessage:
+    return SubtaskMessage("t1", f"s{n}", robot, f"pick apple {n}", [ToolCall("pick", {"object": "apple"})])
+
+
+async def test_dispatch_read_ack(shared_memory: SharedMemory) -> None:
+    streams = shared_memory.streams
+    sent = [subtask(1), subtask(2)]
+    ids = [await streams.dispatch(msg) for msg in sent]
+    await streams.dispatch(subtask(3, robot="arm-2"))
+    first = await streams.read_subtasks("arm-1", "arm-1", block_ms=100)
+    rest = await streams.read_subtasks("arm-1", "arm-1", block_ms=100, count=10)
+    assert first == [(ids[0], sent[0])]
+    assert rest == [(ids[1], sent[1])]
+    for entry_id, _ in first + rest:
+        await streams.ack_subtask("arm-1", entry_id)
+    assert await streams.pending_subtasks("arm-1", "arm-1") == []
+    assert [m.robot for _, m in await streams.read_subtasks("arm-2", "arm-2", block_ms=100)] == ["arm-2"]
+
+
+async def test_blocking_read_times_out_empty(shared_memory: SharedMemory) -> None:
+    start = time.monotonic()
+    assert await shared_memory.streams.read_subtasks("arm-9", "arm-9", block_ms=200) == []
+    assert 0.15 < time.monotonic() - start < 2.0
+
+
+async def test_blocking_read_wakes_on_dispatch(shared_memory: SharedMemory) -> None:
+    streams = shared_memory.streams
+    await streams.read_subtasks("arm-1", "arm-1", block_ms=0)  # create the group first
+    got: list[tuple[str, SubtaskMessage]] = []
+
+    async def reader() -> None:
+        got.extend(await streams.read_subtasks("arm-1", "arm-1", block_ms=5000))
+
+    with anyio.fail_after(3):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(reader)
+            await anyio.sleep(0.05)  # makes the blocking path likely; the result does not depend on it
+            await streams.dispatch(subtask(1))
+    assert [m.subtask_id for _, m in got] == ["s1"]
+
+
+async def test_unacked_subtask_stays_pending_after_a_crash(shared_memory: SharedMemory) -> None:
+    streams = shared_memory.streams
+    await streams.dispatch(subtask(1))
+    [(entry_id, _)] = await streams.read_subtasks("arm-1", "arm-1", block_ms=100)
+    # the consumer "dies" here without acking; a new process with the same consumer name:
+    assert await streams.read_subtasks("arm-1", "arm-1", block_ms=0) == []
+    pending = await streams.pending_subtasks("arm-1", "arm-1")
+    assert [(i, m.subtask_id) for i, m in pending] == [(entry_id, "s1")]
+    assert await streams.pending_subtasks("arm-1", "someone-else") == []
+    await streams.ack_subtask("arm-1", entry_id)
+    assert await streams.pending_subtasks("arm-1", "arm-1") == []
+
+
+async def test_malformed_entries_are_skipped_and_acked(shared_memory: SharedMemory) -> None:
+    streams = shared_memory.streams
+    key = shared_memory.keys.subtasks("arm-1")
+    await streams.dispatch(subtask(1))
+    await shared_memory.redis.xadd(key, {"data": "{not json"})
+    await shared_memory.redis.xadd(key, {"data": '{"task_id": "t1"}'})
+    await shared_memory.redis.xadd(key, {"other": "field"})
+    await streams.dispatch(subtask(2))
+    read = await streams.read_subtasks("arm-1", "arm-1", block_ms=100, count=10)
+    assert [m.subtask_id for _, m in read] == ["s1", "s2"]
+    pending = await streams.pending_subtasks("arm-1", "arm-1")
+    assert [m.subtask_id for _, m in pending] == ["s1", "s2"]  # the bad ones were acknowledged
+
+
+async def test_results_round_trip(shared_memory: SharedMemory) -> None:
+    streams = shared_memory.streams
+    result = SubtaskResult(
+        "t1", "s1", "arm-1", SubtaskState.FAILED, "apple not reachable",
+        [ToolOutcome("pick", {"object": "apple"}, ok=False, message="not reachable")],
+        started_at=1.0, finished_at=2.0,
+    )  # fmt: skip
+    running = SubtaskResult("t1", "s1", "arm-1", SubtaskState.RUNNING)
+    await streams.post_result(running)
+    entry_id = await streams.post_result(result)
+    read = await streams.read_results("master", block_ms=100)
+    assert [r for _, r in read] == [running, result]
+    await streams.ack_result(read[0][0])
+    assert await streams.pending_results("master") == [(entry_id, result)]
+    await streams.ack_result(entry_id)
+    assert await streams.pending_results("master") == []
+
+
+async def test_streams_are_capped(redis_url: str, key_prefix: str) -> None:
+    memory = await SharedMemory.connect(redis_url, prefix=key_prefix, stream_maxlen=10)
+    try:
+        for n in range(300):
+            await memory.streams.dispatch(subtask(n))
+        length = await memory.redis.xlen(memory.keys.subtasks("arm-1"))
+        assert 10 <= length < 300
+    finally:
+        await memory.clear()
+        await memory.close()
