@@ -81,13 +81,15 @@ def _convert(hint: Any, value: Any, source: str, path: str) -> Any:
 def _convert_union(options: tuple[Any, ...], value: Any, source: str, path: str) -> Any:
     if value is None and type(None) in options:
         return None
-    errors = []
+    errors: list[ConfigError] = []
     for option in (o for o in options if o is not type(None)):
         try:
             return _convert(option, value, source, path)
         except ConfigError as e:
-            errors.append(str(e))
-    raise errors[0] if len(errors) == 1 else ConfigError(f"{source}: {path} has the wrong type: {value!r}")
+            errors.append(e)
+    if len(errors) == 1:
+        raise errors[0]
+    raise ConfigError(f"{source}: {path} has the wrong type: {type(value).__name__} {value!r}")
 
 
 def _convert_scalar(hint: Any, value: Any, source: str, path: str) -> Any:

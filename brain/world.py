@@ -1,0 +1,215 @@
+"""The brain's read-only view of the fleet and the scene.
+
+Built from plain dicts (``RobotRecord.to_dict()`` list and ``SceneSnapshot.to_dict()``) so the brain
+imports no other component::
+
+    world = WorldView.from_dicts([r.to_dict() for r in records], snapshot.to_dict())
+    world.place_of("apple")            # "kitchen"
+    world.reachable_places("runner")   # {"kitchen", "pass"}
+    world.robots_with_kind("pick")     # robots that have a skill of that kind
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = ["NodeView", "RobotView", "SkillView", "WorldView"]
+
+
+@dataclass(frozen=True)
+class SkillView:
+    """One skill of a robot: its JSON schema and its action semantics (kind, roles)."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)  # JSON schema of the arguments
+    kind: str = "other"  # navigate | pick | place | open | close | generate_actions | other
+    roles: dict[str, str] = field(default_factory=dict)  # role (object, target...) -> argument name
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SkillView:
+        """From a ``SkillSpec.to_dict()``."""
+        semantics = data.get("semantics") or {}
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            parameters=dict(data.get("input_schema") or data.get("parameters") or {}),
+            kind=semantics.get("kind", "other"),
+            roles=dict(semantics.get("roles") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class RobotView:
+    """A robot as the planner sees it: identity, liveness, where it is, what it holds and can do."""
+
+    name: str
+    embodiment: str
+    online: bool = True
+    status: str = "idle"
+    position: str | None = None  # the scene node it is at (a place or a piece of furniture)
+    holding: tuple[str, ...] = ()
+    skills: dict[str, SkillView] = field(default_factory=dict)
+    capabilities: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RobotView:
+        """From a ``RobotRecord.to_dict()``; a bare ``RobotProfile.to_dict()`` reads as online."""
+        profile = data.get("profile", data)
+        skills = [SkillView.from_dict(s) for s in profile.get("skills") or []]
+        return cls(
+            name=profile["name"],
+            embodiment=profile.get("embodiment", ""),
+            online=bool(data.get("online", "profile" not in data)),
+            status=data.get("status", "idle"),
+            position=data.get("position"),
+            holding=tuple(data.get("holding") or ()),
+            skills={s.name: s for s in skills},
+            capabilities=dict(profile.get("capabilities") or {}),
+        )
+
+    def skills_of_kind(self, kind: str) -> list[SkillView]:
+        """The robot's skills of one action kind, by name (deterministic)."""
+        return sorted((s for s in self.skills.values() if s.kind == kind), key=lambda s: s.name)
+
+    def has_kind(self, kind: str) -> bool:
+        return any(s.kind == kind for s in self.skills.values())
+
+    @property
+    def mobile(self) -> bool:
+        """Can move between places: it has a navigate skill and its body does not say otherwise."""
+        return self.has_kind("navigate") and bool(self.capabilities.get("mobile", True))
+
+    @property
+    def arms(self) -> int:
+        """Hands to hold things with; a robot that can pick but declares none is taken to have one."""
+        declared = int(self.capabilities.get("arms") or 0)
+        return declared if declared > 0 else int(self.has_kind("pick"))
+
+    @property
+    def payload_kg(self) -> float:
+        """Heaviest object it may carry; 0 or missing means not declared (no limit)."""
+        declared = float(self.capabilities.get("payload_kg") or 0.0)
+        return declared if declared > 0 else math.inf
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        """Places it may go; empty means anywhere."""
+        return tuple(self.capabilities.get("zones") or ())
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A scene node: ``kind`` place | furniture | container | object | robot, one parent, props."""
+
+    name: str
+    kind: str
+    parent: str | None = None
+    relation: str | None = None  # on | in | at | held_by
+    props: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeView:
+        return cls(
+            name=data["name"],
+            kind=data.get("kind", "object"),
+            parent=data.get("parent"),
+            relation=data.get("relation"),
+            props=dict(data.get("props") or {}),
+        )
+
+    @property
+    def weight_kg(self) -> float:
+        return float(self.props.get("weight_kg") or self.props.get("weight") or 0.0)
+
+
+@dataclass(frozen=True)
+class WorldView:
+    """A consistent, read-only snapshot of robots and scene nodes at scene ``version``."""
+
+    robots: dict[str, RobotView] = field(default_factory=dict)
+    nodes: dict[str, NodeView] = field(default_factory=dict)
+    version: int = 0
+
+    @classmethod
+    def from_dicts(cls, robots: list[dict[str, Any]], scene: dict[str, Any]) -> WorldView:
+        """From ``[RobotRecord.to_dict(), ...]`` and ``SceneSnapshot.to_dict()``.
+
+        A robot's position and what it holds come from the scene graph when the graph has the
+        robot's node (so they never disagree with it), else from the record.
+        """
+        raw_nodes = scene.get("nodes") or []
+        if isinstance(raw_nodes, dict):
+            raw_nodes = list(raw_nodes.values())
+        nodes = {n.name: n for n in (NodeView.from_dict(d) for d in raw_nodes)}
+        views = (_with_scene_state(RobotView.from_dict(d), nodes) for d in robots)
+        return cls(robots={r.name: r for r in views}, nodes=nodes, version=int(scene.get("version", 0)))
+
+    def node(self, name: str) -> NodeView | None:
+        return self.nodes.get(name)
+
+    def nodes_of_kind(self, *kinds: str) -> list[NodeView]:
+        """Nodes of the given kinds, by name."""
+        return sorted((n for n in self.nodes.values() if n.kind in kinds), key=lambda n: n.name)
+
+    def place_of(self, name: str) -> str | None:
+        """The place a node (or robot) is in, walking up parents; a place is its own place."""
+        seen: set[str] = set()
+        current: str | None = name
+        while current is not None and current not in seen:
+            seen.add(current)
+            node = self.nodes.get(current)
+            if node is None:
+                robot = self.robots.get(current)
+                current = robot.position if robot else None
+                continue
+            if node.kind == "place":
+                return node.name
+            current = node.parent
+        return None
+
+    def is_open(self, name: str) -> bool:
+        """Whether a container can be reached into: open unless its props say closed."""
+        node = self.nodes.get(name)
+        if node is None:
+            return False
+        return _is_open(node.props)
+
+    def holder_of(self, name: str) -> str | None:
+        """The robot holding a node, if any."""
+        node = self.nodes.get(name)
+        if node is not None and node.relation == "held_by":
+            return node.parent
+        return next((r.name for r in self.robots.values() if name in r.holding), None)
+
+    def reachable_places(self, robot: str) -> set[str]:
+        """Places a robot can act in: its zones (all places when empty) if mobile, else its own place."""
+        view = self.robots[robot]
+        if not view.mobile:
+            here = self.place_of(robot)
+            return {here} if here else set()
+        places = {n.name for n in self.nodes_of_kind("place")}
+        return set(view.zones) & places if view.zones else places
+
+    def robots_with_kind(self, kind: str) -> list[RobotView]:
+        """Robots with at least one skill of that action kind, by name."""
+        return [self.robots[n] for n in sorted(self.robots) if self.robots[n].has_kind(kind)]
+
+    def online_robots(self) -> list[RobotView]:
+        return [self.robots[n] for n in sorted(self.robots) if self.robots[n].online]
+
+
+def _is_open(props: dict[str, Any]) -> bool:
+    if "open" in props:
+        return bool(props["open"])
+    return str(props.get("state", "open")).lower() != "closed"
+
+
+def _with_scene_state(robot: RobotView, nodes: dict[str, NodeView]) -> RobotView:
+    node = nodes.get(robot.name)
+    if node is None:
+        return robot
+    held = tuple(sorted(n.name for n in nodes.values() if n.relation == "held_by" and n.parent == robot.name))
+    return replace(robot, position=node.parent or robot.position, holding=held)

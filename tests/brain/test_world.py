@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from brain.world import WorldView
+from tests.brain.conftest import WorldFactory
+
+
+def test_robots_carry_skills_semantics_and_capabilities(world: WorldView) -> None:
+    waiter = world.robots["waiter"]
+    assert waiter.online and waiter.status == "idle" and waiter.position == "dining"
+    walk = waiter.skills["walk_to"]
+    assert (walk.kind, walk.roles) == ("navigate", {"target": "destination"})
+    assert walk.parameters["required"] == ["destination"]
+    assert waiter.mobile and waiter.arms == 2 and waiter.payload_kg == 3.0
+    assert waiter.zones == ("pass", "dining")
+    assert [s.name for s in waiter.skills_of_kind("place")] == ["put_down"]
+    assert not world.robots["pass_arm"].mobile
+    assert world.version == 7
+
+
+def test_place_of_walks_up_parents(world: WorldView) -> None:
+    assert world.place_of("apple") == "kitchen"
+    assert world.place_of("milk") == "kitchen"  # in the fridge, which is in the kitchen
+    assert world.place_of("table_2") == "dining"
+    assert world.place_of("dining") == "dining"
+    assert world.place_of("runner") == "kitchen"
+    assert world.place_of("nowhere") is None
+
+
+def test_containers_are_open_unless_their_props_say_closed(make_world: WorldFactory) -> None:
+    assert not make_world().is_open("fridge")
+    assert make_world(props={"fridge": {"open": True}}).is_open("fridge")
+    assert make_world().is_open("pass_counter")
+
+
+def test_reachable_places_follow_zones_and_mobility(make_world: WorldFactory) -> None:
+    world = make_world()
+    assert world.reachable_places("runner") == {"kitchen", "pass"}
+    assert world.reachable_places("waiter") == {"pass", "dining"}
+    assert world.reachable_places("pass_arm") == {"pass"}
+
+
+def test_empty_zones_mean_every_place() -> None:
+    robot = {"name": "rover", "embodiment": "quadruped", "capabilities": {"mobile": True, "zones": []},
+             "skills": [{"name": "go", "semantics": {"kind": "navigate", "roles": {"target": "to"}}}]}
+    world = WorldView.from_dicts([robot], {"version": 1, "nodes": [
+        {"name": "a", "kind": "place"}, {"name": "b", "kind": "place"}]})
+    assert world.reachable_places("rover") == {"a", "b"}
+    assert world.robots["rover"].online  # a bare profile reads as online
+
+
+def test_robots_with_kind(world: WorldView) -> None:
+    assert [r.name for r in world.robots_with_kind("navigate")] == ["runner", "waiter"]
+    assert [r.name for r in world.robots_with_kind("open")] == ["runner"]
+    assert [r.name for r in world.robots_with_kind("pick")] == ["pass_arm", "runner", "waiter"]
+
+
+def test_holding_and_position_come_from_the_scene(make_world: WorldFactory) -> None:
+    world = make_world(moves={"apple": ("runner", "held_by"), "runner": ("pass_counter", "at")})
+    assert world.robots["runner"].holding == ("apple",)
+    assert world.robots["runner"].position == "pass_counter"
+    assert world.holder_of("apple") == "runner"
+    assert world.place_of("apple") == "pass"
+
+
+def test_offline_robot_reads_offline(make_world: WorldFactory) -> None:
+    world = make_world(offline={"waiter"})
+    assert not world.robots["waiter"].online
+    assert [r.name for r in world.online_robots()] == ["pass_arm", "runner"]
