@@ -1,0 +1,114 @@
+"""What a scene profile holds: the world's nodes, the robot fleet and the demo tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memory.profiles import SceneNode
+
+__all__ = ["DemoTask", "Expectation", "FleetEntry", "SceneError", "SceneProfile"]
+
+
+class SceneError(Exception):
+    """A scene profile is missing, malformed or inconsistent; the message names the file and key."""
+
+
+@dataclass
+class FleetEntry:
+    """One robot of the fleet: its body, where it starts, how its skills are reached."""
+
+    name: str
+    embodiment: str
+    start: str  # a place
+    transport: str = "stdio"  # stdio | http
+    port: int | None = None  # http only
+    zones: list[str] = field(default_factory=list)  # places it may go; empty means anywhere
+    speed: float = 1.0  # time scale of skill durations; 0 is instant
+    failure_probability: float = 0.0
+    added_latency_s: float = 0.0
+    seed: int | None = None
+    skill: str = "sim"  # sim | x0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Expectation:
+    """What must hold when a demo task succeeded: ``node`` is ``relation`` ``parent``."""
+
+    node: str
+    relation: str  # on | in | at | held_by
+    parent: str
+
+    def met(self, nodes: Mapping[str, SceneNode]) -> bool:
+        node = nodes.get(self.node)
+        return node is not None and node.parent == self.parent and node.relation == self.relation
+
+    def __str__(self) -> str:
+        return f"{self.node} {self.relation} {self.parent}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DemoTask:
+    """A task to publish in a demo, and what the world must look like afterwards."""
+
+    name: str
+    task: str
+    description: str = ""
+    expect: list[Expectation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "task": self.task, "description": self.description,
+                "expect": [e.to_dict() for e in self.expect]}
+
+
+@dataclass
+class SceneProfile:
+    """A loaded, validated scene."""
+
+    name: str
+    description: str = ""
+    nodes: list[SceneNode] = field(default_factory=list)
+    fleet: list[FleetEntry] = field(default_factory=list)
+    demo_tasks: list[DemoTask] = field(default_factory=list)
+    path: Path | None = None
+
+    def demo_task(self, name: str | None = None) -> DemoTask:
+        """The named demo task, or the first one."""
+        if not self.demo_tasks:
+            raise SceneError(f"scene {self.name!r} has no demo tasks")
+        if name is None:
+            return self.demo_tasks[0]
+        for task in self.demo_tasks:
+            if task.name == name:
+                return task
+        known = ", ".join(t.name for t in self.demo_tasks)
+        raise SceneError(f"scene {self.name!r} has no demo task {name!r}, should be one of: {known}")
+
+    def robot(self, name: str) -> FleetEntry:
+        for entry in self.fleet:
+            if entry.name == name:
+                return entry
+        raise SceneError(f"scene {self.name!r} has no robot {name!r}, should be one of: "
+                         f"{', '.join(e.name for e in self.fleet)}")
+
+    @property
+    def places(self) -> list[str]:
+        return [n.name for n in self.nodes if n.kind == "place"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "fleet": [e.to_dict() for e in self.fleet],
+            "demo_tasks": [t.to_dict() for t in self.demo_tasks],
+            "path": str(self.path) if self.path else None,
+        }

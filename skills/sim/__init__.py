@@ -1,0 +1,20 @@
+"""Simulated embodiments served as MCP skill servers."""
+
+from skills.sim.cli import build_arg_parser, main, run_sim
+from skills.sim.embodiments import EMBODIMENTS, EmbodimentSpec, SimSkill, embodiment_spec, register_embodiment
+from skills.sim.server import SimRobot, build_sim_server
+from skills.sim.world import SimRules
+
+__all__ = [
+    "EMBODIMENTS",
+    "EmbodimentSpec",
+    "SimRobot",
+    "SimRules",
+    "SimSkill",
+    "build_arg_parser",
+    "build_sim_server",
+    "embodiment_spec",
+    "main",
+    "register_embodiment",
+    "run_sim",
+]

@@ -1,0 +1,95 @@
+"""Run one simulated robot as an MCP skill server.
+
+Example::
+
+    python -m skills.sim --robot chef --embodiment wheeled_dual_arm \
+        --redis-url redis://127.0.0.1:6379 --prefix roboos: --zones kitchen,pass \
+        --transport streamable-http --port 18101
+
+Over stdio, stdout is the MCP protocol and every log line goes to stderr. Over HTTP, the server
+binds 127.0.0.1 unless told otherwise and logs ``skill server NAME ready on URL`` when it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import anyio
+
+from memory import SharedMemory, SharedMemoryError
+from skills.errors import SkillError
+from skills.sim.embodiments import EMBODIMENTS
+from skills.sim.server import build_sim_server
+
+__all__ = ["build_arg_parser", "main", "run_sim"]
+
+logger = logging.getLogger(__name__)
+
+
+def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The flags of a simulated skill server; pass a parser (a subcommand's) to fill it."""
+    if parser is None:
+        parser = argparse.ArgumentParser(prog="python -m skills.sim", description=__doc__.split("\n")[0])
+    parser.add_argument("--robot", required=True, help="the robot's name (its scene node)")
+    parser.add_argument("--embodiment", required=True, choices=sorted(EMBODIMENTS), help="the body")
+    parser.add_argument("--redis-url", required=True, help="shared memory, e.g. redis://127.0.0.1:6379")
+    parser.add_argument("--prefix", default="roboos:", help="shared-memory key prefix (default: roboos:)")
+    parser.add_argument("--zones", default="", type=_names,
+                        help="comma-separated places the robot may go (default: anywhere)")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="time scale of skill durations: 1 real, 0.1 ten times faster, 0 instant")
+    parser.add_argument("--failure-probability", type=float, default=0.0,
+                        help="chance that a skill fails on purpose after acting (0..1)")
+    parser.add_argument("--added-latency", type=float, default=0.0, dest="added_latency_s",
+                        help="seconds added to every skill call")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the injected faults")
+    parser.add_argument("--transport", choices=("stdio", "streamable-http", "http"), default="stdio",
+                        help="stdio (spawned by the slaver) or streamable-http (http is the same)")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8101, help="HTTP port; 0 picks a free one (default: 8101)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_arg_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_sim(args)
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """Serve one simulated robot from parsed :func:`build_arg_parser` flags until stopped."""
+    logger.info("simulated %s %s: zones=%s speed=%g failure_probability=%g added_latency_s=%g seed=%s "
+                "transport=%s", args.embodiment, args.robot, ",".join(args.zones) or "anywhere", args.speed,
+                args.failure_probability, args.added_latency_s, args.seed, args.transport)
+    try:
+        anyio.run(_check_shared_memory, args.redis_url, args.prefix)
+        server = build_sim_server(
+            args.robot, args.embodiment, redis_url=args.redis_url, prefix=args.prefix, zones=args.zones,
+            speed=args.speed, failure_probability=args.failure_probability,
+            added_latency_s=args.added_latency_s, seed=args.seed,
+        )
+        transport = "streamable-http" if args.transport == "http" else args.transport
+        server.run(transport, host=args.host, port=args.port)
+    except SkillError as e:
+        logger.error("%s", e)
+        return 2
+    except KeyboardInterrupt:
+        logger.info("%s stopped", args.robot)
+    return 0
+
+
+async def _check_shared_memory(url: str, prefix: str) -> None:
+    """Fail fast, in one line, when Redis is unreachable."""
+    try:
+        memory = await SharedMemory.connect(url, prefix=prefix)
+    except SharedMemoryError as e:
+        raise SkillError(f"the simulated robot needs the shared memory: {e}") from e
+    await memory.close()
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]

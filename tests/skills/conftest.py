@@ -1,0 +1,53 @@
+"""Fixtures for the skills tests: a small world in real Redis and in-process simulated robots."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+
+from memory import RobotProfile, SceneNode, SharedMemory
+from skills.client import SkillClient
+from skills.sim import build_sim_server
+
+WORLD = [
+    SceneNode("kitchen", "place"),
+    SceneNode("pass", "place"),
+    SceneNode("dining_room", "place"),
+    SceneNode("kitchen_table", "furniture", "kitchen", "at"),
+    SceneNode("fridge", "container", "kitchen", "at", {"open": False}),
+    SceneNode("serving_table", "furniture", "pass", "at"),
+    SceneNode("table_1", "furniture", "dining_room", "at"),
+    SceneNode("apple", "object", "kitchen_table", "on", {"weight_kg": 0.2}),
+    SceneNode("bread", "object", "kitchen_table", "on"),
+    SceneNode("cup", "object", "kitchen_table", "on", {"weight_kg": 0.3}),
+    SceneNode("cheese", "object", "fridge", "in", {"weight_kg": 0.5}),
+    SceneNode("soup_pot", "object", "kitchen_table", "on", {"weight_kg": 4.0}),
+]
+
+SimClient = Callable[..., AbstractAsyncContextManager[SkillClient]]
+
+
+@pytest.fixture
+async def world(shared_memory: SharedMemory) -> SharedMemory:
+    """The shared memory with a small restaurant loaded."""
+    await shared_memory.scene.load(list(WORLD))
+    return shared_memory
+
+
+@pytest.fixture
+def sim_robot(world: SharedMemory, redis_url: str, key_prefix: str) -> SimClient:
+    """``async with sim_robot(name, embodiment, start, **settings) as client``: a registered,
+    in-process simulated robot (instant unless ``speed`` is given)."""
+
+    @asynccontextmanager
+    async def connect(name: str, embodiment: str, start: str, **settings: Any) -> AsyncIterator[SkillClient]:
+        await world.robots.register(RobotProfile(name, embodiment), start)
+        settings.setdefault("speed", 0.0)
+        server = build_sim_server(name, embodiment, redis_url=redis_url, prefix=key_prefix, **settings)
+        async with SkillClient.in_process(server) as client:
+            yield client
+
+    return connect
