@@ -185,7 +185,7 @@ def _status(args: argparse.Namespace) -> int:
         robots = client.request("GET", "/robot_status")
     finally:
         client.close()
-    print(system.get("message", ""))
+    print(f"master {args.master}: {system.get('message', '')}; {robots.get('message', '')}")
     for key, value in (system.get("data") or {}).items():
         print(f"  {key}: {value}")
     for robot in robots.get("data", []):
