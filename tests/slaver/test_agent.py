@@ -1,0 +1,312 @@
+"""The slaver against real Redis and real (in-process) MCP skill servers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import pytest
+
+from brain.errors import BrainError
+from brain.step import StepDecision, Stepper
+from memory import SharedMemory, SubtaskRecord, SubtaskState, TaskState
+from skills.client import SkillClient
+from skills.sim import build_sim_server
+from slaver import SkillLink
+from tests.slaver.conftest import Results, dispatch, new_task, serving
+from tests.slaver.toy_skills import build_trusting_server
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_registration_carries_full_schemas_semantics_and_capabilities(
+    make_slaver, world: SharedMemory, redis_url: str, key_prefix: str
+) -> None:
+    server = build_sim_server("bot-1", "wheeled_dual_arm", redis_url=redis_url, prefix=key_prefix, speed=0)
+    async with SkillClient.in_process(server) as client:  # a client the caller owns
+        expected = {s.name: s for s in await client.list_skills()}
+        async with serving(make_slaver(link=client)):
+            record = await world.robots.get("bot-1")
+
+    assert record is not None and record.online and record.status == "idle"
+    assert record.position == "kitchen"
+    skills = {s.name: s for s in record.profile.skills}
+    assert skills.keys() == {"navigate", "pick", "place", "open", "close"}
+    assert {name: s.to_dict() for name, s in skills.items()} == {n: s.to_dict() for n, s in expected.items()}
+    place = skills["place"]
+    assert place.input_schema["required"] == ["object", "target"]
+    assert place.input_schema["properties"]["object"]["description"] == "The name of the object in the scene"
+    assert (place.semantics.kind, place.semantics.roles) == ("place", {"object": "object", "target": "target"})
+    assert record.profile.capabilities["mobile"] is True and record.profile.capabilities["arms"] == 2
+    assert record.profile.embodiment == "wheeled_dual_arm"
+    assert record.profile.skill_endpoint == "in-process:bot-1"
+
+
+async def test_heartbeat_keeps_the_robot_online_and_stopping_marks_it_offline(
+    make_slaver, world: SharedMemory
+) -> None:
+    slaver = make_slaver(heartbeat_interval_s=0.1, liveness_ttl_s=0.4)
+    async with serving(slaver) as stop:
+        first = (await world.robots.get("bot-1")).last_heartbeat
+        with anyio.fail_after(10):  # outlive the TTL several times over, beat by beat
+            while (record := await world.robots.get("bot-1")).last_heartbeat < first + 1.2:
+                assert record.online, "the robot dropped offline while its slaver was beating"
+                await anyio.sleep(0.05)
+        stop.set()
+    record = await world.robots.get("bot-1")
+    assert not record.online and record.status == "offline"
+    assert "bot-1" not in await world.robots.online_names()
+    assert [e.kind for e in await world.events.recent(5) if e.robot == "bot-1"][-1] == "robot_offline"
+
+
+async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_result(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    order: list[str] = []
+    streams = world.streams
+    post, ack = streams.post_result, streams.ack_subtask
+
+    async def spy_post(result):  # record the order the slaver talks to the streams in
+        order.append(f"post {result.state}")
+        return await post(result)
+
+    async def spy_ack(robot, msg_id):
+        order.append("ack")
+        return await ack(robot, msg_id)
+
+    streams.post_result, streams.ack_subtask = spy_post, spy_ack
+    await new_task(world, "t1")
+    async with serving(make_slaver(start="dining_room")):
+        version = await world.scene.version()  # the robot's node is in
+        await dispatch(world, "t1", "s1", "bot-1",
+                       ("navigate", {"target": "counter"}), ("pick", {"object": "apple"}),
+                       ("navigate", {"target": "table_1"}), ("place", {"object": "apple", "target": "table_1"}))
+        result = await results.terminal("s1")
+        with anyio.fail_after(5):  # the ack and the idle status follow the result
+            while (record := await world.robots.get("bot-1")).status != "idle":
+                await anyio.sleep(0.02)
+        assert await world.streams.pending_subtasks("bot-1", consumer="bot-1") == []
+
+    assert results.states("s1") == [SubtaskState.RUNNING, SubtaskState.SUCCEEDED]
+    assert order == ["post running", "post succeeded", "ack"]
+    assert [o.name for o in result.outcomes] == ["navigate", "pick", "navigate", "place"]
+    assert all(o.ok for o in result.outcomes) and result.robot == "bot-1" and result.attempt == 0
+    assert 0 < result.started_at <= result.finished_at
+    apple = await world.scene.get("apple")
+    assert (apple.parent, apple.relation) == ("table_1", "on")
+    assert await world.scene.version() == version + 4
+    effects = [e for e in await world.events.recent(50) if e.kind == "effects"]
+    assert [(e.robot, e.task_id) for e in effects] == [("bot-1", "t1")] * 4
+    assert [e.data["effects"][0]["node"] for e in effects] == ["bot-1", "apple", "bot-1", "apple"]
+    assert record.status == "idle" and record.current_subtask is None and record.position == "dining_room"
+
+
+async def test_a_failing_skill_fails_the_subtask_with_its_message_and_skips_the_rest(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    async with serving(make_slaver()):
+        version = await world.scene.version()
+        await dispatch(world, "t1", "s1", "bot-1", ("pick", {"object": "cup"}), ("navigate", {"target": "table_1"}))
+        result = await results.terminal("s1")
+
+    assert result.state == SubtaskState.FAILED
+    assert result.reason.startswith("pick(object=cup) failed: ")
+    assert "cup is in the dining_room but bot-1 is in the kitchen" in result.reason
+    assert [(o.name, o.ok) for o in result.outcomes] == [("pick", False)]
+    assert (await world.robots.get("bot-1")).position == "kitchen"
+    assert await world.scene.version() == version
+
+
+async def test_effects_that_conflict_with_the_scene_fail_the_subtask_and_change_nothing(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    link = SkillLink(lambda: SkillClient.in_process(build_trusting_server("bot-1")), "in-process:trusting")
+    async with serving(make_slaver(link=link)):
+        version = await world.scene.version()
+        await dispatch(world, "t1", "s1", "bot-1", ("pick", {"object": "apple", "source": "table_1"}))
+        result = await results.terminal("s1")
+
+    assert result.state == SubtaskState.FAILED
+    assert result.reason.startswith("pick(object=apple, source=table_1) succeeded but its effects conflict")
+    assert "apple" in result.reason and "table_1" in result.reason
+    assert await world.scene.version() == version
+    assert (await world.scene.get("apple")).parent == "counter"
+
+
+async def test_a_subtask_of_a_cancelled_task_is_acknowledged_and_not_run(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "gone", TaskState.CANCELLED)
+    await new_task(world, "t2")
+    async with serving(make_slaver()):
+        await dispatch(world, "gone", "s-gone", "bot-1", ("navigate", {"target": "table_1"}))
+        await dispatch(world, "t2", "s2", "bot-1", ("pick", {"object": "apple"}))
+        assert (await results.terminal("s2")).state == SubtaskState.SUCCEEDED
+
+    assert await world.streams.pending_subtasks("bot-1", consumer="bot-1") == []  # s2 done before stopping
+    assert results.states("s-gone") == []
+    assert (await world.robots.get("bot-1")).position == "kitchen"
+
+
+async def test_cancelling_mid_subtask_stops_before_the_next_action(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    async with serving(make_slaver(sim={"speed": 1.0})):  # navigate takes 2 s
+        await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "counter"}), ("pick", {"object": "apple"}))
+        await results.until(lambda seen: SubtaskState.RUNNING in [r.state for r in seen])
+        await world.tasks.set_state("t1", TaskState.CANCELLED, "user cancelled")
+        result = await results.terminal("s1")
+
+    assert (result.state, result.reason) == (SubtaskState.FAILED, "task cancelled")
+    assert [o.name for o in result.outcomes] == ["navigate"]
+    assert (await world.scene.get("apple")).parent == "counter"
+
+
+async def test_a_subtask_that_outlives_its_timeout_fails_with_the_time(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    async with serving(make_slaver(sim={"speed": 1.0})):  # navigate takes 2 s
+        await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "counter"}), timeout_s=0.3)
+        result = await results.terminal("s1")
+
+    assert result.state == SubtaskState.FAILED
+    assert result.reason.startswith("timed out after 0.3 s in navigate(target=counter): timed out after 0.")
+
+
+async def test_leftovers_are_reported_interrupted_acked_and_never_run(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    await dispatch(world, "t1", "s-lost", "bot-1", ("navigate", {"target": "table_1"}))
+    await dispatch(world, "t1", "s-done", "bot-1", ("navigate", {"target": "table_1"}))
+    # A previous run of this robot's slaver took both and acknowledged neither; the master had
+    # already recorded s-done's terminal result (the slaver died between posting and acking).
+    delivered = await world.streams.read_subtasks("bot-1", consumer="bot-1", block_ms=100, count=2)
+    assert [m.subtask_id for _, m in delivered] == ["s-lost", "s-done"]
+    await world.tasks.save_subtask("t1", SubtaskRecord("s-done", "bot-1", "x", state=SubtaskState.SUCCEEDED))
+
+    async with serving(make_slaver()):
+        result = await results.terminal("s-lost")
+        assert await world.streams.pending_subtasks("bot-1", consumer="bot-1") == []
+
+    assert result.state == SubtaskState.INTERRUPTED and "not re-run" in result.reason
+    assert results.states("s-lost") == [SubtaskState.INTERRUPTED]
+    assert results.states("s-done") == []
+    assert (await world.robots.get("bot-1")).position == "kitchen"
+
+
+async def test_a_subtask_without_tool_calls_needs_a_step_planner(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    async with serving(make_slaver()):
+        await dispatch(world, "t1", "s1", "bot-1")
+        result = await results.terminal("s1")
+    assert (result.state, result.reason) == (SubtaskState.FAILED, "no tool calls given and no step planner configured")
+
+
+class ScriptedStepper(Stepper):
+    """Plays a fixed list of calls, then finishes; records what the slaver told it."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]]) -> None:
+        self.calls = list(calls)
+        self.seen: list[tuple[str, list[str], list[dict[str, Any]], dict[str, Any]]] = []
+
+    async def next_action(self, subtask, tools, history, state) -> StepDecision:
+        self.seen.append((subtask, [t["name"] for t in tools], list(history), dict(state)))
+        if len(history) == len(self.calls):
+            return StepDecision.finish("apple in hand")
+        return StepDecision.call(*self.calls[len(history)])
+
+
+async def test_a_free_text_subtask_runs_through_the_step_planner(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    stepper = ScriptedStepper([("navigate", {"target": "counter"}), ("pick", {"object": "apple"})])
+    await new_task(world, "t1")
+    async with serving(make_slaver(start="dining_room", stepper=stepper)):
+        await dispatch(world, "t1", "s1", "bot-1")
+        result = await results.terminal("s1")
+
+    assert (result.state, result.reason) == (SubtaskState.SUCCEEDED, "apple in hand")
+    assert [o.name for o in result.outcomes] == ["navigate", "pick"]
+    assert (await world.scene.get("apple")).parent == "bot-1"
+    subtask, tools, history, state = stepper.seen[-1]
+    assert subtask == "subtask s1" and "pick" in tools
+    assert [h["name"] for h in history] == ["navigate", "pick"]
+    assert (state["robot"], state["position"], state["holding"]) == ("bot-1", "kitchen", ["apple"])
+
+
+async def test_a_step_planner_that_never_finishes_is_bounded(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    stepper = ScriptedStepper([("open", {"target": "counter"})] * 10)
+    await new_task(world, "t1")
+    async with serving(make_slaver(stepper=stepper, max_steps=3)):
+        await dispatch(world, "t1", "s1", "bot-1")
+        result = await results.terminal("s1")
+    assert result.state == SubtaskState.FAILED
+    assert [o.ok for o in result.outcomes] == [False]  # the counter is no container: stops at once
+    assert result.reason.startswith("open(target=counter) failed: cannot open counter")
+
+    await new_task(world, "t2")
+    stepper = ScriptedStepper([("navigate", {"target": "kitchen"})] * 10)
+    async with serving(make_slaver(stepper=stepper, max_steps=3)):
+        await dispatch(world, "t2", "s2", "bot-1")
+        result = await results.terminal("s2")
+    assert (result.state, result.reason) == (SubtaskState.FAILED, "the step planner did not finish within 3 steps")
+    assert len(result.outcomes) == 3
+
+
+async def test_a_started_slaver_reports_when_its_skill_server_cannot_be_reached(
+    world: SharedMemory,
+) -> None:
+    from slaver import SkillServerUnreachable, Slaver, SlaverConfig
+
+    config = SlaverConfig(robot="bot-x", embodiment="wheeled_dual_arm", skill_url="http://127.0.0.1:9/mcp",
+                          connect_timeout_s=5.0)
+    started = time.monotonic()
+    with pytest.raises(SkillServerUnreachable, match=r"cannot reach the skill server at http://127\.0\.0\.1:9/mcp"):
+        await Slaver(config, world).run(anyio.Event())
+    assert time.monotonic() - started < 5.0
+    assert await world.robots.get("bot-x") is None
+
+
+async def test_stopping_mid_subtask_reports_it_interrupted_before_the_next_action(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    async with serving(make_slaver(sim={"speed": 1.0})) as stop:  # navigate takes 2 s
+        await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "counter"}), ("pick", {"object": "apple"}))
+        await results.until(lambda seen: SubtaskState.RUNNING in [r.state for r in seen])
+        stop.set()
+    result = await results.terminal("s1")
+
+    assert result.state == SubtaskState.INTERRUPTED
+    assert result.reason == "interrupted: the slaver was stopped before finishing this subtask; not re-run"
+    assert [o.name for o in result.outcomes] == ["navigate"]
+    assert await world.streams.pending_subtasks("bot-1", consumer="bot-1") == []
+    assert (await world.scene.get("apple")).parent == "counter"
+
+
+class BrokenStepper(Stepper):
+    async def next_action(self, subtask, tools, history, state) -> StepDecision:
+        raise BrainError("model endpoint http://127.0.0.1:9/v1 unreachable")
+
+
+async def test_a_step_planner_fault_fails_the_subtask_and_the_slaver_keeps_serving(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    async with serving(make_slaver(stepper=BrokenStepper())):
+        await dispatch(world, "t1", "s1", "bot-1")
+        await dispatch(world, "t1", "s2", "bot-1", ("pick", {"object": "apple"}))
+        broken, fine = await results.terminal("s1"), await results.terminal("s2")
+    assert (broken.state, broken.reason) == (
+        SubtaskState.FAILED, "the step planner failed: model endpoint http://127.0.0.1:9/v1 unreachable")
+    assert fine.state == SubtaskState.SUCCEEDED

@@ -1,0 +1,39 @@
+"""SlaverConfig checks its values once and names the fields it rejects."""
+
+from __future__ import annotations
+
+import pytest
+
+from slaver import SlaverConfig, SlaverConfigError
+
+
+def test_defaults_and_the_endpoint_shown_to_people() -> None:
+    config = SlaverConfig(robot="arm-1", embodiment="fixed_single_arm",
+                          skill_command=["python", "-m", "skills.sim", "--robot", "arm 1"])
+    assert (config.heartbeat_interval_s, config.liveness_ttl_s, config.read_block_ms) == (1.0, 3.0, 1000)
+    assert (config.default_call_timeout_s, config.connect_timeout_s) == (30.0, 15.0)
+    assert config.skill_endpoint == "stdio:python -m skills.sim --robot 'arm 1'"
+    assert SlaverConfig(robot="a", embodiment="b", skill_url="http://h:1/mcp").skill_endpoint == "http://h:1/mcp"
+
+
+def test_liveness_ttl_must_outlast_the_heartbeat_interval() -> None:
+    with pytest.raises(SlaverConfigError, match=r"got 1.0 for liveness_ttl_s and 2.0 for heartbeat_interval_s"):
+        SlaverConfig(robot="a", embodiment="b", skill_url="http://h/mcp", heartbeat_interval_s=2.0,
+                     liveness_ttl_s=1.0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"robot": ""}, "robot must be a non-empty name"),
+        ({"embodiment": ""}, "embodiment must be set"),
+        ({"skill_command": ["x"]}, "set one of skill_command .* and skill_url .*, not both"),
+        ({"default_call_timeout_s": 0}, "default_call_timeout_s must be > 0, got 0"),
+        ({"read_block_ms": -5}, "read_block_ms must be > 0, got -5"),
+        ({"max_steps": 0}, "max_steps must be >= 1, got 0"),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_field(fields: dict, message: str) -> None:
+    values = {"robot": "a", "embodiment": "b", "skill_url": "http://h/mcp", **fields}
+    with pytest.raises(SlaverConfigError, match=message):
+        SlaverConfig(**values)
