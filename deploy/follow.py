@@ -141,6 +141,9 @@ class TaskFollower:
             took = f" in {time.monotonic() - line.started:.2f} s" if line.started else ""
             reason = f": {data['reason']}" if data.get("reason") else ""
             self._say(f"{state:<10} {sub_id} [{line.robot}]{took}{reason}")
+            for outcome in data.get("outcomes") or []:
+                mark = "" if outcome.get("ok") else " (failed)"
+                self._say(f"{'':<10}   {outcome.get('name')}{mark}: {outcome.get('message', '')}")
 
     def _say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:7.2f}s] {text}", file=self.out, flush=True)

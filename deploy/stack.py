@@ -25,6 +25,8 @@ __all__ = ["Stack"]
 
 logger = logging.getLogger(__name__)
 
+X0_READY_TIMEOUT_S = 180.0  # an X0 skill server builds (first run) and loads its model before it listens
+
 
 class Stack:
     """Starts the stack described by ``config`` for ``scene``; ``master_url`` once started."""
@@ -109,6 +111,10 @@ class Stack:
         )
         if entry.seed is not None:
             argv += ["--seed", str(entry.seed)]
+        if entry.skill == "x0":
+            argv += ["--x0-demo-model"]
+            if entry.x0_embodiment:
+                argv += ["--x0-embodiment", entry.x0_embodiment]
         return argv
 
     def _start_http_skill(self, entry: FleetEntry) -> str:
@@ -116,7 +122,8 @@ class Stack:
         index = self._http_fleet().index(entry)
         port = base + index if base is not None else free_port()
         argv = self._skill_argv(entry) + ["--transport", "streamable-http", "--port", str(port)]
-        self.launcher.start(f"skill-{entry.name}", argv, ready=port_ready(port), timeout_s=30.0)
+        timeout_s = X0_READY_TIMEOUT_S if entry.skill == "x0" else 30.0
+        self.launcher.start(f"skill-{entry.name}", argv, ready=port_ready(port), timeout_s=timeout_s)
         return f"http://127.0.0.1:{port}/mcp"
 
     def _start_master(self) -> None:

@@ -25,6 +25,7 @@ PARENT_KINDS = {"at": {"place"}, "on": {"furniture", "container"}, "in": {"conta
 EXPECT_RELATIONS = ("on", "in", "at", "held_by")
 TRANSPORTS = ("stdio", "http")
 SKILL_BACKENDS = ("sim", "x0")
+X0_EMBODIMENTS = ("agilex", "franka", "r1lite", "a2d")  # skills.x0.contract's
 SCENE_KEYS = {"name": str, "description": str, "nodes": dict, "fleet": list, "demo_tasks": list}
 
 
@@ -237,8 +238,16 @@ class _References:
             raise self.error(f"{where}.start", f"{entry.start} is outside the robot's zones ({', '.join(entry.zones)})")
         self.check_choice(f"{where}.transport", entry.transport, TRANSPORTS)
         self.check_choice(f"{where}.skill", entry.skill, SKILL_BACKENDS)
+        self.check_x0(where, entry)
         self.check_port(where, entry)
         self.check_faults(where, entry)
+
+    def check_x0(self, where: str, entry: FleetEntry) -> None:
+        if entry.x0_embodiment is None:
+            return
+        if entry.skill != "x0":
+            raise self.error(f"{where}.x0_embodiment", f"only for skill x0, but skill is {entry.skill}")
+        self.check_choice(f"{where}.x0_embodiment", entry.x0_embodiment, X0_EMBODIMENTS)
 
     def check_port(self, where: str, entry: FleetEntry) -> None:
         if entry.transport == "stdio" and entry.port is not None:

@@ -30,7 +30,8 @@ class FleetEntry:
     failure_probability: float = 0.0
     added_latency_s: float = 0.0
     seed: int | None = None
-    skill: str = "sim"  # sim | x0
+    skill: str = "sim"  # sim | x0 (the simulated arm follows RoboBrain-X0 trajectories)
+    x0_embodiment: str | None = None  # x0 only: agilex | franka | r1lite | a2d; None picks by arms
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,6 +4,7 @@ from skills.sim.cli import build_arg_parser, main, run_sim
 from skills.sim.embodiments import EMBODIMENTS, EmbodimentSpec, SimSkill, embodiment_spec, register_embodiment
 from skills.sim.server import SimRobot, build_sim_server
 from skills.sim.world import SimRules
+from skills.sim.x0_arm import Trajectory, X0Arm, default_x0_embodiment
 
 __all__ = [
     "EMBODIMENTS",
@@ -11,8 +12,11 @@ __all__ = [
     "SimRobot",
     "SimRules",
     "SimSkill",
+    "Trajectory",
+    "X0Arm",
     "build_arg_parser",
     "build_sim_server",
+    "default_x0_embodiment",
     "embodiment_spec",
     "main",
     "register_embodiment",

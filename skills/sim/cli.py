@@ -6,8 +6,14 @@ Example::
         --redis-url redis://127.0.0.1:6379 --prefix roboos: --zones kitchen,pass \
         --transport streamable-http --port 18101
 
+Drive the arm with RoboBrain-X0 (the untrained demo model, or a checkpoint)::
+
+    python -m skills.sim --robot kitchen_arm --embodiment fixed_single_arm \
+        --redis-url redis://127.0.0.1:6379 --x0-demo-model --x0-embodiment franka
+
 Over stdio, stdout is the MCP protocol and every log line goes to stderr. Over HTTP, the server
-binds 127.0.0.1 unless told otherwise and logs ``skill server NAME ready on URL`` when it listens.
+binds 127.0.0.1 unless told otherwise and logs ``skill server NAME ready on URL`` when it listens
+(with X0, only after the model has loaded).
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 import anyio
 
 from memory import SharedMemory, SharedMemoryError
 from skills.errors import SkillError
-from skills.sim.embodiments import EMBODIMENTS
+from skills.sim.embodiments import EMBODIMENTS, embodiment_spec
 from skills.sim.server import build_sim_server
+from skills.sim.x0_arm import X0Arm, default_x0_embodiment
+from skills.x0.contract import EMBODIMENTS as X0_EMBODIMENTS
 
 __all__ = ["build_arg_parser", "main", "run_sim"]
 
@@ -50,6 +59,12 @@ def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8101, help="HTTP port; 0 picks a free one (default: 8101)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    x0 = parser.add_mutually_exclusive_group()
+    x0.add_argument("--x0-demo-model", action="store_true",
+                    help="drive the arm with the untrained X0 demo model (built locally, needs roboos[x0])")
+    x0.add_argument("--x0-model", type=Path, default=None, help="drive the arm with this X0 checkpoint folder")
+    parser.add_argument("--x0-embodiment", choices=sorted(X0_EMBODIMENTS), default=None,
+                        help="X0 embodiment of the arm (default: franka for one arm, agilex or a2d for two)")
     return parser
 
 
@@ -70,7 +85,7 @@ def run_sim(args: argparse.Namespace) -> int:
         server = build_sim_server(
             args.robot, args.embodiment, redis_url=args.redis_url, prefix=args.prefix, zones=args.zones,
             speed=args.speed, failure_probability=args.failure_probability,
-            added_latency_s=args.added_latency_s, seed=args.seed,
+            added_latency_s=args.added_latency_s, seed=args.seed, x0=_x0_arm(args),
         )
         transport = "streamable-http" if args.transport == "http" else args.transport
         server.run(transport, host=args.host, port=args.port)
@@ -80,6 +95,16 @@ def run_sim(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         logger.info("%s stopped", args.robot)
     return 0
+
+
+def _x0_arm(args: argparse.Namespace) -> X0Arm | None:
+    """The X0 arm the flags ask for, loaded (it may take seconds), or None."""
+    if not (args.x0_demo_model or args.x0_model):
+        return None
+    x0_embodiment = args.x0_embodiment or default_x0_embodiment(embodiment_spec(args.embodiment))
+    logger.info("%s: loading X0 (%s) for the %s embodiment", args.robot,
+                args.x0_model or "demo model", x0_embodiment)
+    return X0Arm.load(x0_embodiment, args.x0_model)
 
 
 async def _check_shared_memory(url: str, prefix: str) -> None:

@@ -3,7 +3,9 @@
 Every call reads the shared world fresh from Redis, checks the preconditions
 (:class:`~skills.sim.world.SimRules`), takes the skill's time (``duration * speed``; speed 0 is
 instant), may fail on purpose (``failure_probability``, seeded) and returns the effects. It never
-writes the scene: the slaver applies the effects.
+writes the scene: the slaver applies the effects. With an :class:`~skills.sim.x0_arm.X0Arm`, the
+manipulation skills move the arm along an X0 trajectory (30 poses at 30 Hz, scaled by speed)
+instead of taking the skill's fixed time, and the server also offers ``generate_actions``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from pydantic import Field
@@ -25,6 +27,9 @@ from skills.sdk import SkillResult, SkillServer
 from skills.sim.embodiments import SimSkill, embodiment_spec
 from skills.sim.world import SimRules
 
+if TYPE_CHECKING:
+    from skills.sim.x0_arm import X0Arm
+
 __all__ = ["SimRobot", "build_sim_server"]
 
 logger = logging.getLogger(__name__)
@@ -33,6 +38,8 @@ GoalName = Annotated[str, Field(description="A place, or furniture or a containe
 ObjectName = Annotated[str, Field(description="The name of the object in the scene")]
 SurfaceName = Annotated[str, Field(description="Furniture to put it on, or an open container to put it in")]
 ContainerName = Annotated[str, Field(description="The name of the container")]
+Instruction = Callable[[SkillResult], str]
+X0_KINDS = frozenset({"pick", "place", "open", "close"})
 
 
 class SimRobot:
@@ -48,6 +55,7 @@ class SimRobot:
         failure_probability: float = 0.0,
         added_latency_s: float = 0.0,
         seed: int | None = None,
+        x0: X0Arm | None = None,
     ) -> None:
         _check_settings(speed, failure_probability, added_latency_s)
         self.rules = rules
@@ -57,6 +65,7 @@ class SimRobot:
         self.failure_probability = failure_probability
         self.added_latency_s = added_latency_s
         self._rng = random.Random(seed)
+        self.x0 = x0
         self._memory: SharedMemory | None = None
 
     @asynccontextmanager
@@ -72,13 +81,22 @@ class SimRobot:
             memory, self._memory = self._memory, None
             await memory.close()
 
-    async def act(self, skill: SimSkill, check: Callable[[SceneSnapshot], SkillResult]) -> SkillResult:
-        """Check against the world as it is now, take the time, maybe fail, return the effects."""
+    async def act(self, skill: SimSkill, check: Callable[[SceneSnapshot], SkillResult],
+                  instruction: Instruction | None = None) -> SkillResult:
+        """Check against the world as it is now, take the time, maybe fail, return the effects.
+
+        ``instruction`` words the call for X0 from its result ("pick up the apple").
+        """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
         result = check(await self._snapshot())
+        duration_s = skill.duration_s
+        if self.x0 is not None and instruction is not None and skill.kind in X0_KINDS:
+            trajectory = await self.x0.move(instruction(result))
+            duration_s = trajectory.duration_s
+            result = result.model_copy(update={"message": f"{result.message} ({trajectory.describe()})"})
         if self.speed > 0:
-            await anyio.sleep(skill.duration_s * self.speed)
+            await anyio.sleep(duration_s * self.speed)
         if self.failure_probability > 0 and self._rng.random() < self.failure_probability:
             raise SkillFailure(f"injected fault: {skill.name} failed on {self.rules.robot} "
                                "(simulated fault); try again or use another robot")
@@ -105,22 +123,29 @@ def build_sim_server(
     failure_probability: float = 0.0,
     added_latency_s: float = 0.0,
     seed: int | None = None,
+    x0: X0Arm | None = None,
 ) -> SkillServer:
-    """A skill server for a simulated robot of a registered embodiment."""
+    """A skill server for a simulated robot of a registered embodiment.
+
+    With ``x0``, its pick, place, open and close follow X0 trajectories and it offers ``generate_actions``.
+    """
     body = embodiment_spec(embodiment)
     rules = SimRules(robot, body, list(zones or []))
     sim = SimRobot(rules, redis_url=redis_url, prefix=prefix, speed=speed,
-                   failure_probability=failure_probability, added_latency_s=added_latency_s, seed=seed)
+                   failure_probability=failure_probability, added_latency_s=added_latency_s, seed=seed, x0=x0)
+    arm = f" Its arm follows RoboBrain-X0 ({x0.embodiment.name}) trajectories." if x0 is not None else ""
     server = SkillServer(
         robot,
         embodiment=body.type,
         capabilities=body.capabilities(rules.zones),
-        instructions=f"{robot}: simulated {body.description}. Skills check the shared world and "
+        instructions=f"{robot}: simulated {body.description}.{arm} Skills check the shared world and "
         "fail with the reason and the fix when they cannot act.",
         lifespan=sim.connected,
     )
     for skill in body.skills:
         _SKILL_BUILDERS[skill.kind](server, sim, skill)
+    if x0 is not None:
+        x0.add_tool(server)
     return server
 
 
@@ -149,7 +174,8 @@ def _add_navigate(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_pick(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def pick(object: ObjectName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.pick(scene, object))
+        return await sim.act(skill, lambda scene: sim.rules.pick(scene, object),
+                             lambda result: f"pick up the {object}")
 
     body = sim.rules.body
     pick.__doc__ = (f"Pick up an object in the same place as the robot with a free {body.hand} "
@@ -159,7 +185,8 @@ def _add_pick(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_place(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def place(object: ObjectName, target: SurfaceName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.place(scene, object, target))
+        return await sim.act(skill, lambda scene: sim.rules.place(scene, object, target),
+                             lambda result: f"put the {object} {result.effects[0]['relation']} the {target}")
 
     place.__doc__ = ("Place a held object on furniture, or in an open container, "
                      "in the same place as the robot.")
@@ -168,7 +195,8 @@ def _add_place(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_open(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def open_(target: ContainerName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.open(scene, target))
+        return await sim.act(skill, lambda scene: sim.rules.open(scene, target),
+                             lambda result: f"open the {target}")
 
     open_.__doc__ = "Open a container (fridge, cabinet, drawer...) in the same place as the robot."
     server.skill(kind="open", name=skill.name, target="target")(open_)
@@ -176,7 +204,8 @@ def _add_open(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_close(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def close(target: ContainerName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.close(scene, target))
+        return await sim.act(skill, lambda scene: sim.rules.close(scene, target),
+                             lambda result: f"close the {target}")
 
     close.__doc__ = "Close a container (fridge, cabinet, drawer...) in the same place as the robot."
     server.skill(kind="close", name=skill.name, target="target")(close)

@@ -23,7 +23,7 @@ from skills.x0.codec import ActionDecodeError
 from skills.x0.model import X0Error, X0Model, X0RequestError, X0Result
 from skills.x0.processor import decode_image
 
-__all__ = ["SERVICE_VERSION", "ActionResult", "X0Service", "build_skill_server"]
+__all__ = ["SERVICE_VERSION", "ActionResult", "X0Service", "add_generate_actions", "build_skill_server"]
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,13 @@ def build_skill_server(service: X0Service, name: str | None = None) -> SkillServ
         capabilities={"mobile": False, "arms": len(emb.arms)},
         instructions=f"RoboBrain-X0 action generation for the {emb.name} embodiment.",
     )
+    add_generate_actions(server, service)
+    _add_http_routes(server, service)
+    return server
+
+
+def add_generate_actions(server: SkillServer, service: X0Service) -> None:
+    """Add the ``generate_actions`` tool, served by ``service``, to ``server``."""
 
     @server.skill(kind="generate_actions")
     async def generate_actions(instruction: str, images: dict[str, str], eef_pose: list[float]) -> ActionResult:
@@ -124,9 +131,6 @@ def build_skill_server(service: X0Service, name: str | None = None) -> SkillServ
             return service.action_result(await service.generate(instruction, images, eef_pose))
         except (X0Error, ActionDecodeError, ValueError) as e:
             raise SkillFailure(str(e)) from e
-
-    _add_http_routes(server, service)
-    return server
 
 
 def _add_http_routes(server: SkillServer, service: X0Service) -> None:
