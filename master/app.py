@@ -1,0 +1,100 @@
+"""The master's Flask app: ``create_app(service)`` wires blueprints, auth and error handlers.
+
+Every error leaves as ``{"status": "error", "message": ...}`` with the right status code; a
+malformed request is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from master.api import EXTENSION, APIError, error_response
+from master.errors import BridgeTimeout, InvalidPlan, MasterError, PlanTimeout, TaskConflict, TaskNotFound
+from master.routes import BLUEPRINTS
+from master.service import MasterService
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def create_app(service: MasterService) -> Flask:
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = service.config.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions[EXTENSION] = service
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.before_request(_require_token)
+    _register_error_handlers(app)
+    return app
+
+
+def _require_token() -> ResponseReturnValue | None:
+    """With a configured token, state-changing requests need ``Authorization: Bearer <token>``."""
+    expected = current_app.extensions[EXTENSION].config.auth_token
+    if expected is None or request.method not in STATE_CHANGING:
+        return None
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        body, status = error_response(401, "this endpoint needs 'Authorization: Bearer <token>' with the master's token")
+        body.headers["WWW-Authenticate"] = "Bearer"
+        return body, status
+    return None
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def api_error(e: APIError) -> ResponseReturnValue:
+        return error_response(e.status, e.message, **e.extra)
+
+    @app.errorhandler(MasterError)
+    def master_error(e: MasterError) -> ResponseReturnValue:
+        return _master_error(e)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(e: RequestEntityTooLarge) -> ResponseReturnValue:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return error_response(413, f"request body is larger than the limit of {limit} bytes")
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> ResponseReturnValue:
+        body, status = error_response(e.code or 500, _http_message(e))
+        for name, value in e.get_headers():
+            if name.lower() == "allow":
+                body.headers[name] = value
+        return body, status
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception) -> ResponseReturnValue:
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, f"internal error ({type(e).__name__}); the master's log has the details")
+
+
+def _master_error(e: MasterError) -> ResponseReturnValue:
+    if isinstance(e, TaskNotFound):
+        return error_response(404, str(e))
+    if isinstance(e, TaskConflict):
+        return error_response(409, str(e))
+    if isinstance(e, InvalidPlan):
+        return error_response(422, str(e), task_id=e.task_id, errors=e.errors)
+    if isinstance(e, PlanTimeout):
+        return error_response(504, str(e), task_id=e.task_id)
+    if isinstance(e, BridgeTimeout):
+        return error_response(504, str(e))
+    return error_response(503, str(e))
+
+
+def _http_message(e: HTTPException) -> str:
+    if e.code == 404:
+        return f"no such endpoint: {request.method} {request.path}"
+    if e.code == 405:
+        return f"method {request.method} is not allowed on {request.path}"
+    return e.description or e.name

@@ -1,0 +1,66 @@
+"""The master's configuration: typed, checked once, passed down."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["MasterConfig", "LOOPBACK_HOSTS"]
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass
+class MasterConfig:
+    """How the master listens and schedules.
+
+    ``auth_token``: when set, every POST endpoint requires ``Authorization: Bearer <token>``;
+    required when ``host`` is not a loopback address.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    auth_token: str | None = None
+    subtask_timeout_s: float = 60.0
+    max_replans: int = 2
+    max_body_bytes: int = 64 * 1024
+    plan_timeout_s: float = 30.0
+    offline_check_interval_s: float = 1.0
+    bridge_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not self.host:
+            raise ValueError(f"host must be a non-empty string, got {self.host!r}")
+        _check_int("port", self.port, low=0, high=65535)
+        _check_int("max_replans", self.max_replans, low=0, high=100)
+        _check_int("max_body_bytes", self.max_body_bytes, low=1024, high=64 * 1024 * 1024)
+        for name in ("subtask_timeout_s", "plan_timeout_s", "offline_check_interval_s", "bridge_timeout_s"):
+            _check_positive(name, getattr(self, name))
+        if self.auth_token is not None and (not isinstance(self.auth_token, str) or not self.auth_token.strip()):
+            raise ValueError("auth_token must be a non-empty string or None")
+        if self.host not in LOOPBACK_HOSTS and self.auth_token is None:
+            raise ValueError(
+                f"auth_token is required when host is {self.host!r} (beyond loopback); "
+                "set one, or bind to 127.0.0.1"
+            )
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as a dict for logging, with the token hidden."""
+        data = asdict(self)
+        if data["auth_token"]:
+            data["auth_token"] = "***"
+        return data
+
+
+def _check_int(name: str, value: object, *, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def _check_positive(name: str, value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be greater than 0, got {value}")

@@ -1,0 +1,431 @@
+"""The scheduler: plans tasks, dispatches their subtasks as a DAG, follows results, replans.
+
+Everything runs on the master's one asyncio loop. One loop task blocks on the results stream
+(bounded by the next subtask deadline) and handles results, deadlines and robots going offline;
+no thread per robot and no sleep-polling. Task records live in Redis and are mirrored in
+``_active`` for the tasks that are not terminal; every change is saved before the result that
+caused it is acknowledged, so a restarted master resumes where the last one stopped.
+
+After a failure the current plan stops growing (waiting subtasks are superseded); once nothing
+of it is in flight any more, the rest of the task is replanned from the current world with the
+failure as context, at most ``max_replans`` times, then the task fails saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Any
+
+from brain.errors import PlanningError
+from brain.plan import Plan
+from brain.planner import Planner, ReplanContext
+from brain.validation import validate_plan
+from brain.world import WorldView
+from master.config import MasterConfig
+from master.dag import (
+    FAILURE_STATES,
+    IN_FLIGHT_STATES,
+    current_subtasks,
+    ready_subtasks,
+    subtasks_from_plan,
+)
+from master.deadlines import Deadlines
+from master.errors import InvalidPlan, PlanTimeout, TaskConflict, TaskNotFound
+from memory import SharedMemory
+from memory.messages import TERMINAL_TASK_STATES, SubtaskMessage, SubtaskResult, SubtaskState, TaskState
+from memory.profiles import SubtaskRecord, TaskRecord
+
+__all__ = ["Scheduler", "CONSUMER"]
+
+logger = logging.getLogger(__name__)
+
+CONSUMER = "master"
+MAX_BLOCK_MS = 500
+STOP_GRACE_S = 2.0
+ERROR_BACKOFF_S = 0.5
+
+
+class Scheduler:
+    def __init__(self, memory: SharedMemory, planner: Planner, config: MasterConfig) -> None:
+        self._mem = memory
+        self._planner = planner
+        self._config = config
+        self._active: dict[str, TaskRecord] = {}
+        self._reserved: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._deadlines = Deadlines()
+        self._replans: dict[str, asyncio.Task[None]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._next_offline_check = 0.0
+        self._stopping = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume the tasks a previous master left active, then follow results."""
+        await self._resume()
+        self._loop_task = asyncio.create_task(self._results_loop(), name="master-results")
+
+    async def stop(self) -> None:
+        """Let the results loop finish its current read (at most ``MAX_BLOCK_MS``), then return.
+
+        The blocking read is not cancelled: a cancelled XREADGROUP can leave the connection
+        waiting; the loop sees ``_stopping`` after the read instead.
+        """
+        self._stopping = True
+        for replan in self._replans.values():
+            replan.cancel()
+        tasks = [t for t in [self._loop_task, *self._replans.values()] if t is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=MAX_BLOCK_MS / 1000 + STOP_GRACE_S)
+            for task in pending:
+                logger.warning("task %s did not stop in time; cancelling it", task.get_name())
+                task.cancel()
+        self._loop_task = None
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def publish(self, text: str, task_id: str | None = None, refresh: bool = False) -> TaskRecord:
+        """Plan ``text``, validate the plan, record the task and dispatch what is ready.
+
+        Raises ``TaskConflict`` for a taken id, ``InvalidPlan`` / ``PlanTimeout`` when no valid
+        plan came (the task is then recorded as failed, nothing is dispatched).
+        """
+        task_id = task_id or uuid.uuid4().hex[:12]
+        await self._reserve(task_id)
+        try:
+            record = TaskRecord(task_id=task_id, text=text, created_at=time.time(), plan_info={"refresh": refresh})
+            world = await self._world()
+            plan = await self._plan(record, world)
+            record.reasoning = plan.reasoning_explanation
+            record.plan_info.update(plan.info or {}, planner=plan.planner)
+            record.subtasks = {s.subtask_id: s for s in subtasks_from_plan(plan, 0)}
+            record.state = TaskState.RUNNING
+            async with self._lock:
+                await self._mem.tasks.create(record)
+                self._active[task_id] = record
+                await self._created_event(record)
+                await self._task_event(record)
+                await self._advance(record)
+            logger.info("task %s: planned %d subtasks", task_id, len(record.subtasks))
+            return record
+        finally:
+            self._reserved.discard(task_id)
+
+    async def cancel(self, task_id: str, reason: str = "cancelled by request") -> TaskRecord:
+        async with self._lock:
+            record = self._active.get(task_id)
+            if record is None:
+                stored = await self._mem.tasks.get(task_id)
+                if stored is None:
+                    raise TaskNotFound(task_id)
+                raise TaskConflict(f"task {task_id!r} is already {stored.state}; only an active task can be cancelled")
+            replan = self._replans.pop(task_id, None)
+            if replan is not None:
+                replan.cancel()
+            await self._finish(record, TaskState.CANCELLED, reason)
+            return record
+
+    # -- planning --------------------------------------------------------------------------
+
+    async def _reserve(self, task_id: str) -> None:
+        taken = task_id in self._reserved or task_id in self._active
+        if taken or await self._mem.tasks.get(task_id) is not None:
+            raise TaskConflict(f"task id {task_id!r} is already taken; choose another or leave it out")
+        self._reserved.add(task_id)
+
+    async def _world(self) -> WorldView:
+        robots = await self._mem.robots.list()
+        scene = await self._mem.scene.snapshot()
+        return WorldView.from_dicts([r.to_dict() for r in robots], scene.to_dict())
+
+    async def _plan(self, record: TaskRecord, world: WorldView) -> Plan:
+        """A validated plan for a new task; on any failure the task is recorded as failed."""
+        timeout = self._config.plan_timeout_s
+        try:
+            plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout)
+        except TimeoutError:
+            message = f"the planner did not answer within {timeout:g} s"
+            await self._reject(record, message)
+            raise PlanTimeout(record.task_id, message) from None
+        except PlanningError as e:
+            message = f"the planner could not plan the task: {e}"
+            await self._reject(record, message)
+            raise InvalidPlan(record.task_id, message) from e
+        errors = validate_plan(plan, world)
+        if errors:
+            message = "the plan is invalid: " + "; ".join(errors)
+            await self._reject(record, message)
+            raise InvalidPlan(record.task_id, message, errors)
+        return plan
+
+    async def _reject(self, record: TaskRecord, reason: str) -> None:
+        record.state = TaskState.FAILED
+        record.reason = reason
+        record.finished_at = time.time()
+        await self._mem.tasks.create(record)  # recorded terminal: never active, never dispatched
+        await self._created_event(record)
+        await self._task_event(record)
+        logger.warning("task %s: rejected: %s", record.task_id, reason)
+
+    # -- the DAG ---------------------------------------------------------------------------
+
+    async def _advance(self, record: TaskRecord) -> None:
+        """Take the next step the task's state calls for. Idempotent; called under the lock."""
+        subtasks = current_subtasks(record)
+        failures = [s for s in subtasks if s.state in FAILURE_STATES]
+        if failures:
+            await self._after_failure(record, subtasks, failures[0])
+        elif all(s.state == SubtaskState.SUCCEEDED for s in subtasks):
+            await self._finish(record, TaskState.SUCCEEDED, "")
+        else:
+            for sub in ready_subtasks(record):
+                await self._dispatch(record, sub)
+
+    async def _after_failure(self, record: TaskRecord, subtasks: list[SubtaskRecord], failed: SubtaskRecord) -> None:
+        for sub in subtasks:
+            if sub.state == SubtaskState.WAITING:
+                await self._set_subtask(record, sub, SubtaskState.SUPERSEDED, f"dropped after {failed.subtask_id} failed")
+        if any(s.state in IN_FLIGHT_STATES for s in subtasks):
+            return  # let the rest of this plan finish before replanning from the world it leaves
+        if record.replans >= self._config.max_replans:
+            reason = f"{_describe(failed)}; gave up after {record.replans} replans"
+            await self._finish(record, TaskState.FAILED, reason)
+        elif record.task_id not in self._replans:
+            self._replans[record.task_id] = asyncio.create_task(self._replan(record, failed))
+
+    async def _dispatch(self, record: TaskRecord, sub: SubtaskRecord) -> None:
+        sub.dispatched_at = time.time()
+        await self._set_subtask(record, sub, SubtaskState.DISPATCHED)
+        timeout = self._config.subtask_timeout_s
+        message = SubtaskMessage(
+            task_id=record.task_id,
+            subtask_id=sub.subtask_id,
+            robot=sub.robot,
+            text=sub.text,
+            actions=list(sub.actions),
+            timeout_s=timeout,
+            attempt=sub.attempt,
+            dispatched_at=sub.dispatched_at,
+        )
+        await self._mem.streams.dispatch(message)
+        self._deadlines.push(sub.dispatched_at + timeout, record.task_id, sub.subtask_id, sub.dispatched_at)
+        logger.info("task %s: dispatched %s to %s", record.task_id, sub.subtask_id, sub.robot)
+
+    async def _replan(self, record: TaskRecord, failed: SubtaskRecord) -> None:
+        try:
+            context = await self._replan_context(record, failed)
+            plan, problem = await self._try_replan(record, context)
+            async with self._lock:
+                if self._active.get(record.task_id) is not record:
+                    return  # cancelled meanwhile
+                if problem:
+                    await self._finish(record, TaskState.FAILED, f"{_describe(failed)}; {problem}")
+                else:
+                    await self._adopt(record, plan, failed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("task %s: replanning crashed", record.task_id)
+            async with self._lock:
+                if self._active.get(record.task_id) is record:
+                    await self._finish(record, TaskState.FAILED, f"{_describe(failed)}; replanning crashed")
+        finally:
+            if self._replans.get(record.task_id) is asyncio.current_task():
+                del self._replans[record.task_id]
+
+    async def _replan_context(self, record: TaskRecord, failed: SubtaskRecord) -> ReplanContext:
+        online = await self._mem.robots.online_names()
+        failures = [s for s in current_subtasks(record) if s.state in FAILURE_STATES]
+        avoid = {s.robot for s in failures if s.robot not in online or s.state == SubtaskState.INTERRUPTED}
+        done = [s.text for s in record.subtasks.values() if s.state == SubtaskState.SUCCEEDED]
+        return ReplanContext(done=done, failed=failed.text, reason=failed.reason, avoid_robots=avoid)
+
+    async def _try_replan(self, record: TaskRecord, context: ReplanContext) -> tuple[Plan | None, str]:
+        """A validated new plan and "", or None and what went wrong."""
+        timeout = self._config.plan_timeout_s
+        try:
+            world = await self._world()
+            plan = await asyncio.wait_for(self._planner.plan(record.text, world, context), timeout)
+        except TimeoutError:
+            return None, f"replanning timed out after {timeout:g} s"
+        except PlanningError as e:
+            return None, f"replanning failed: {e}"
+        errors = validate_plan(plan, world)
+        errors += [
+            f"step {s.step_id}: robot '{s.robot_name}' is to be avoided ({context.reason})"
+            for s in plan.steps
+            if s.robot_name in context.avoid_robots
+        ]
+        if errors:
+            return None, "the new plan is invalid: " + "; ".join(errors)
+        return plan, ""
+
+    async def _adopt(self, record: TaskRecord, plan: Plan, failed: SubtaskRecord) -> None:
+        record.replans += 1
+        for sub in subtasks_from_plan(plan, record.replans):
+            record.subtasks[sub.subtask_id] = sub
+        record.reasoning = plan.reasoning_explanation
+        record.plan_info.setdefault("replans", []).append({"planner": plan.planner, "after": failed.subtask_id})
+        await self._mem.tasks.save(record)
+        await self._mem.events.append(
+            "replan",
+            task_id=record.task_id,
+            robot=failed.robot,
+            replans=record.replans,
+            failed=failed.subtask_id,
+            reason=failed.reason,
+            subtasks=[s.subtask_id for s in current_subtasks(record)],
+        )
+        logger.info("task %s: replan %d after %s", record.task_id, record.replans, _describe(failed))
+        await self._advance(record)
+
+    async def _finish(self, record: TaskRecord, state: TaskState, reason: str) -> None:
+        for sub in record.subtasks.values():
+            if not sub.state.terminal:
+                sub.finished_at = time.time()
+                await self._set_subtask(record, sub, SubtaskState.CANCELLED, reason)
+        record.state = state
+        record.reason = reason
+        record.finished_at = time.time()
+        await self._mem.tasks.save(record)  # a terminal record leaves the active set
+        self._active.pop(record.task_id, None)
+        await self._task_event(record)
+        logger.info("task %s: %s %s", record.task_id, state, reason)
+
+    # -- results, deadlines, liveness --------------------------------------------------------
+
+    async def _results_loop(self) -> None:
+        while not self._stopping:
+            try:
+                entries = await self._mem.streams.read_results(CONSUMER, self._block_ms())
+                for msg_id, result in entries:
+                    await self.handle_result(result)
+                    await self._mem.streams.ack_result(msg_id)
+                await self._expire_deadlines()
+                await self._check_offline()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("results loop: step failed; carrying on")
+                await asyncio.sleep(ERROR_BACKOFF_S)  # back off instead of spinning on a broken connection
+
+    def _block_ms(self) -> int:
+        next_at = self._deadlines.next_at()
+        if next_at is None:
+            return MAX_BLOCK_MS
+        return max(1, min(MAX_BLOCK_MS, int((next_at - time.time()) * 1000) + 1))
+
+    async def handle_result(self, result: SubtaskResult) -> None:
+        """Apply one slaver result; stale or unknown ones are ignored."""
+        async with self._lock:
+            record = self._active.get(result.task_id)
+            sub = record.subtasks.get(result.subtask_id) if record else None
+            if record is None or sub is None or sub.state.terminal or result.attempt != sub.attempt:
+                logger.debug("ignoring result for %s/%s", result.task_id, result.subtask_id)
+                return
+            if result.state == SubtaskState.RUNNING:
+                if sub.state == SubtaskState.DISPATCHED:
+                    sub.started_at = result.started_at or time.time()
+                    await self._set_subtask(record, sub, SubtaskState.RUNNING)
+                return
+            if result.state not in (SubtaskState.SUCCEEDED, SubtaskState.FAILED, SubtaskState.INTERRUPTED):
+                logger.warning("task %s: %s reported state %s; ignored", result.task_id, sub.subtask_id, result.state)
+                return
+            sub.started_at = sub.started_at or result.started_at or None
+            sub.finished_at = result.finished_at or time.time()
+            outcomes = [o.to_dict() for o in result.outcomes]
+            await self._set_subtask(record, sub, result.state, result.reason, outcomes=outcomes)
+            await self._advance(record)
+
+    async def _expire_deadlines(self) -> None:
+        expired = self._deadlines.pop_expired(time.time())
+        if not expired:
+            return
+        async with self._lock:
+            for deadline in expired:
+                record = self._active.get(deadline.task_id)
+                sub = record.subtasks.get(deadline.subtask_id) if record else None
+                if sub is None or sub.state not in IN_FLIGHT_STATES or sub.dispatched_at != deadline.dispatched_at:
+                    continue
+                reason = f"no result within {self._config.subtask_timeout_s:g} s"
+                await self._fail(record, sub, SubtaskState.TIMED_OUT, reason)
+
+    async def _check_offline(self) -> None:
+        now = time.monotonic()
+        if now < self._next_offline_check:
+            return
+        self._next_offline_check = now + self._config.offline_check_interval_s
+        if not self._active:
+            return
+        online = await self._mem.robots.online_names()
+        async with self._lock:
+            for record in list(self._active.values()):
+                for sub in current_subtasks(record):
+                    if sub.state in IN_FLIGHT_STATES and sub.robot not in online:
+                        await self._fail(record, sub, SubtaskState.FAILED, f"robot {sub.robot} went offline")
+
+    async def _fail(self, record: TaskRecord, sub: SubtaskRecord, state: SubtaskState, reason: str) -> None:
+        if self._active.get(record.task_id) is not record or sub.state.terminal:
+            return  # an earlier failure in the same pass already finished the task
+        sub.finished_at = time.time()
+        await self._set_subtask(record, sub, state, reason)
+        await self._advance(record)
+
+    # -- resume ------------------------------------------------------------------------------
+
+    async def _resume(self) -> None:
+        for task_id in await self._mem.tasks.active_ids():
+            record = await self._mem.tasks.get(task_id)
+            if record is None or record.state in TERMINAL_TASK_STATES:
+                continue
+            self._active[task_id] = record
+            for sub in record.subtasks.values():
+                if sub.state in IN_FLIGHT_STATES and sub.dispatched_at is not None:
+                    at = sub.dispatched_at + self._config.subtask_timeout_s
+                    self._deadlines.push(at, task_id, sub.subtask_id, sub.dispatched_at)
+        for msg_id, result in await self._mem.streams.pending_results(CONSUMER):
+            await self.handle_result(result)
+            await self._mem.streams.ack_result(msg_id)
+        async with self._lock:
+            for record in list(self._active.values()):
+                if self._active.get(record.task_id) is record:
+                    await self._advance(record)
+        if self._active:
+            logger.info("resumed %d active tasks", len(self._active))
+
+    # -- records and events --------------------------------------------------------------------
+
+    async def _set_subtask(
+        self, record: TaskRecord, sub: SubtaskRecord, state: SubtaskState, reason: str = "", **data: Any
+    ) -> None:
+        sub.state = state
+        sub.reason = reason
+        await self._mem.tasks.save_subtask(record.task_id, sub)
+        await self._mem.events.append(
+            "subtask_state",
+            task_id=record.task_id,
+            robot=sub.robot,
+            subtask_id=sub.subtask_id,
+            state=str(state),
+            reason=reason,
+            **data,
+        )
+
+    async def _created_event(self, record: TaskRecord) -> None:
+        await self._mem.events.append("task_created", task_id=record.task_id, text=record.text)
+
+    async def _task_event(self, record: TaskRecord) -> None:
+        await self._mem.events.append("task_state", task_id=record.task_id, state=str(record.state), reason=record.reason)
+
+
+def _describe(sub: SubtaskRecord) -> str:
+    verb = {SubtaskState.TIMED_OUT: "timed out", SubtaskState.INTERRUPTED: "was interrupted"}.get(sub.state, "failed")
+    return f"subtask {sub.subtask_id} (robot {sub.robot}) {verb}: {sub.reason}"

@@ -1,0 +1,220 @@
+"""The scheduler through a running master: DAG order, parallel branches, replanning, timeouts,
+robots going offline, cancel and restart. Fake slavers use the real work streams."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import pytest
+from flask.testing import FlaskClient
+
+from memory import SharedMemory
+from memory.messages import SubtaskMessage, SubtaskState, TaskState
+from tests.master.fakes import (
+    FakeSlaver,
+    FixedPlanner,
+    plan_of,
+    setup_world,
+    step,
+    succeed_after,
+    wait_subtask,
+    wait_terminal,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+async def publish(client: FlaskClient, task: str = "do it", **body: Any) -> dict[str, Any]:
+    response = await anyio.to_thread.run_sync(lambda: client.post("/publish_task", json={"task": task, **body}))
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def fail_once(reason: str = "gripper slipped"):
+    calls = {"n": 0}
+
+    async def behave(msg: SubtaskMessage) -> tuple[SubtaskState, str]:
+        calls["n"] += 1
+        return (SubtaskState.FAILED, reason) if calls["n"] == 1 else (SubtaskState.SUCCEEDED, "")
+
+    return behave
+
+
+async def never_answer(msg: SubtaskMessage) -> None:
+    return None
+
+
+async def test_dag_runs_in_order_and_parallel_branches_overlap(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    # s1 (r1) and s2 (r2) in parallel; s3 (r2) after both: a handoff.
+    planner = FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2"), step("s3", "r2", order=2)))
+    _, client = masters.start(planner)
+    slavers = [FakeSlaver(shared_memory, r, succeed_after(0.3)).start() for r in ("r1", "r2")]
+    try:
+        answer = await publish(client)
+        record = await wait_terminal(shared_memory, answer["task_id"])
+    finally:
+        for s in slavers:
+            await s.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    runs = {sid: (start, end) for s in slavers for sid, start, end in s.runs}
+    assert set(runs) == {"s1", "s2", "s3"}
+    overlap = min(runs["s1"][1], runs["s2"][1]) - max(runs["s1"][0], runs["s2"][0])
+    assert overlap > 0.1
+    assert runs["s3"][0] >= max(runs["s1"][1], runs["s2"][1])
+    handoff = record.subtasks["s3"].dispatched_at - max(record.subtasks[s].finished_at for s in ("s1", "s2"))
+    assert handoff < 0.25  # released by the result itself, not by a polling interval
+
+
+async def test_failure_is_replanned_with_the_failure_as_context(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r1", order=2)), plan_of(step("s2", "r2")))
+    _, client = masters.start(planner)
+    slavers = [FakeSlaver(shared_memory, "r1", fail_once()).start(), FakeSlaver(shared_memory, "r2", succeed_after(0)).start()]
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        for s in slavers:
+            await s.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert record.replans == 1
+    states = {sid: s.state for sid, s in record.subtasks.items()}
+    assert states == {"s1": SubtaskState.FAILED, "s2": SubtaskState.SUPERSEDED, "r1-s2": SubtaskState.SUCCEEDED}
+    context = planner.contexts[1]
+    assert context.failed == "s1 on r1" and context.reason == "gripper slipped" and context.done == []
+    assert context.avoid_robots == set()
+
+
+async def test_failure_past_the_bound_fails_the_task_saying_why(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1")))
+
+    async def always_fail(msg: SubtaskMessage) -> tuple[SubtaskState, str]:
+        return SubtaskState.FAILED, "apple is not there"
+
+    _, client = masters.start(planner, max_replans=1)
+    slaver = FakeSlaver(shared_memory, "r1", always_fail).start()
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        await slaver.stop()
+    assert record.state == TaskState.FAILED
+    assert record.reason == "subtask r1-s1 (robot r1) failed: apple is not there; gave up after 1 replans"
+    assert len(planner.contexts) == 2
+
+
+async def test_timeout_takes_the_failure_path(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "r2")))
+    _, client = masters.start(planner, subtask_timeout_s=0.5)
+    slavers = [FakeSlaver(shared_memory, "r1", never_answer).start(), FakeSlaver(shared_memory, "r2", succeed_after(0)).start()]
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        for s in slavers:
+            await s.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert record.subtasks["s1"].state == SubtaskState.TIMED_OUT
+    assert record.subtasks["s1"].reason == "no result within 0.5 s"
+    assert record.subtasks["r1-s1"].state == SubtaskState.SUCCEEDED
+
+
+async def test_robot_going_offline_fails_its_subtask_and_is_avoided(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory, ttl_s=0.6)
+    planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "r2")))
+    _, client = masters.start(planner)
+    dying = FakeSlaver(shared_memory, "r1", never_answer, heartbeat_ttl_s=0.6).start()
+    healthy = FakeSlaver(shared_memory, "r2", succeed_after(0), heartbeat_ttl_s=0.6).start()
+    try:
+        task_id = (await publish(client))["task_id"]
+        await wait_subtask(shared_memory, task_id, "s1", SubtaskState.RUNNING)
+        dying.stop_heartbeat()
+        record = await wait_terminal(shared_memory, task_id)
+    finally:
+        await dying.stop()
+        await healthy.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert record.subtasks["s1"].state == SubtaskState.FAILED
+    assert record.subtasks["s1"].reason == "robot r1 went offline"
+    assert planner.contexts[1].avoid_robots == {"r1"}
+
+
+async def test_invalid_replan_fails_the_task(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "ghost")))
+    _, client = masters.start(planner)
+    slaver = FakeSlaver(shared_memory, "r1", fail_once()).start()
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        await slaver.stop()
+    assert record.state == TaskState.FAILED
+    assert "the new plan is invalid" in record.reason and "ghost" in record.reason
+    assert record.replans == 0
+
+
+async def test_cancel_stops_the_task_and_ignores_late_results(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r1", order=2)))
+    _, client = masters.start(planner)
+    slaver = FakeSlaver(shared_memory, "r1", succeed_after(0.5)).start()
+    try:
+        task_id = (await publish(client))["task_id"]
+        await wait_subtask(shared_memory, task_id, "s1", SubtaskState.RUNNING)
+        response = await anyio.to_thread.run_sync(lambda: client.post(f"/tasks/{task_id}/cancel"))
+        assert response.status_code == 200, response.get_json()
+        again = await anyio.to_thread.run_sync(lambda: client.post(f"/tasks/{task_id}/cancel"))
+        assert again.status_code == 409 and "already cancelled" in again.get_json()["message"]
+        await anyio.sleep(0.7)  # let the late result of s1 arrive; it must change nothing
+    finally:
+        await slaver.stop()
+    record = await shared_memory.tasks.get(task_id)
+    assert record.state == TaskState.CANCELLED
+    assert {s.state for s in record.subtasks.values()} == {SubtaskState.CANCELLED}
+    assert task_id not in await shared_memory.tasks.active_ids()
+
+
+async def test_a_restarted_master_finishes_the_task(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2", order=2)))
+    first, client = masters.start(planner)
+    task_id = (await publish(client))["task_id"]
+    first.stop()
+    # The master is down while r1 does s1 and reports it.
+    [(msg_id, msg)] = await shared_memory.streams.read_subtasks("r1", "r1", block_ms=1000)
+    slaver = FakeSlaver(shared_memory, "r1", succeed_after(0))
+    await slaver._run(msg)
+    await shared_memory.streams.ack_subtask("r1", msg_id)
+    masters.start(planner)
+    finisher = FakeSlaver(shared_memory, "r2", succeed_after(0)).start()
+    try:
+        record = await wait_terminal(shared_memory, task_id)
+    finally:
+        await finisher.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert [r[0] for r in finisher.runs] == ["s2"]
+
+
+async def test_an_already_done_plan_succeeds_at_once(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    done = plan_of()
+    done.info["already_done"] = True
+    _, client = masters.start(FixedPlanner(done))
+    answer = await publish(client)
+    record = await shared_memory.tasks.get(answer["task_id"])
+    assert record.state == TaskState.SUCCEEDED and answer["data"]["subtask_list"] == []
+
+
+async def test_timing_started_at(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    _, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"))))
+    slaver = FakeSlaver(shared_memory, "r1", succeed_after(0.1)).start()
+    before = time.time()
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        await slaver.stop()
+    sub = record.subtasks["s1"]
+    assert before <= sub.dispatched_at <= sub.started_at <= sub.finished_at <= record.finished_at
