@@ -38,6 +38,19 @@ class Keys:
         return f"{self.prefix}scene:version"
 
     @property
+    def scene_children_prefix(self) -> str:
+        """Prefix of the children index: ``<prefix><parent>`` is the set of that parent's children."""
+        return f"{self.prefix}scene:children:"
+
+    def scene_children(self, parent: str) -> str:
+        return f"{self.scene_children_prefix}{parent}"
+
+    @property
+    def scene_indexed(self) -> str:
+        """Exists once the children index matches the nodes hash (rebuilt from it when missing)."""
+        return f"{self.prefix}scene:indexed"
+
+    @property
     def events(self) -> str:
         return f"{self.prefix}events"
 

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,18 +33,42 @@ logger = logging.getLogger(__name__)
 RELATIONS = frozenset({"on", "in", "at", "held_by"})
 _MAX_ATTEMPTS = 200
 
-# KEYS: nodes hash, version, events stream.
+# Shared by the scripts: a node's parent (nil for none), and the children index (one set of child
+# names per parent) rebuilt from the nodes hash when its marker is missing (a fresh or older store).
+# Nodes are only decoded here, never re-encoded.
+_LUA_INDEX = """
+local function parent_of(json)
+  local ok, node = pcall(cjson.decode, json)
+  if ok and type(node) == 'table' and type(node['parent']) == 'string' and node['parent'] ~= '' then
+    return node['parent']
+  end
+  return nil
+end
+local function ensure_index(nodes, marker, prefix)
+  if redis.call('EXISTS', marker) == 1 then return end
+  local all = redis.call('HGETALL', nodes)
+  for j = 1, #all, 2 do
+    local parent = parent_of(all[j + 1])
+    if parent then redis.call('SADD', prefix .. parent, all[j]) end
+  end
+  redis.call('SET', marker, '1')
+end
+"""
+
+# KEYS: nodes hash, version, events stream, index marker.
 # ARGV: mode ("patch" | "replace"), expected version ("" = any), events maxlen, event JSON,
-#       number of checks, then check pairs (name, expected JSON or "" for absent),
-#       then write pairs (name, new JSON).
+#       children index prefix, number of checks, number of dropped parents,
+#       then check pairs (name, expected JSON or "" for absent),
+#       then dropped parents (replace: the parents whose children sets go),
+#       then write quads (name, new JSON, parent before or "", parent after or "").
 # Returns {"ok", version} | {"stale", version} | {"version", version}.
-_COMMIT = """
+_COMMIT = _LUA_INDEX + """
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then
   return {'version', current}
 end
-local nchecks = tonumber(ARGV[5])
-local i = 6
+local nchecks = tonumber(ARGV[6])
+local i = 8
 for _ = 1, nchecks do
   local value = redis.call('HGET', KEYS[1], ARGV[i]) or ''
   if value ~= ARGV[i + 1] then
@@ -52,25 +76,81 @@ for _ = 1, nchecks do
   end
   i = i + 2
 end
+local prefix = ARGV[5]
 if ARGV[1] == 'replace' then
   redis.call('DEL', KEYS[1])
+  for _ = 1, tonumber(ARGV[7]) do
+    redis.call('DEL', prefix .. ARGV[i])
+    i = i + 1
+  end
+  redis.call('SET', KEYS[4], '1')
+else
+  ensure_index(KEYS[1], KEYS[4], prefix)
 end
 while i < #ARGV do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  i = i + 2
+  local before, after = ARGV[i + 2], ARGV[i + 3]
+  if before ~= after then
+    if before ~= '' then redis.call('SREM', prefix .. before, ARGV[i]) end
+    if after ~= '' then redis.call('SADD', prefix .. after, ARGV[i]) end
+  end
+  i = i + 4
 end
 local version = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'data', ARGV[4], 'version', version)
 return {'ok', version}
 """
 
+# KEYS: nodes hash, version, index marker.
+# ARGV: children index prefix, number of names, the names, then the parents whose children to read.
+# Returns {version, {name, JSON or "" for absent, ...}}: the names, their ancestors, and the
+# children (with their ancestors) of the listed parents, all at one version.
+_AROUND = _LUA_INDEX + """
+ensure_index(KEYS[1], KEYS[3], ARGV[1])
+local found, seen = {}, {}
+local function visit(name)
+  while name and not seen[name] do
+    seen[name] = true
+    local json = redis.call('HGET', KEYS[1], name)
+    found[#found + 1] = name
+    if json then
+      found[#found + 1] = json
+      name = parent_of(json)
+    else
+      found[#found + 1] = ''
+      name = nil
+    end
+  end
+end
+local nnames = tonumber(ARGV[2])
+for i = 3, 2 + nnames do
+  visit(ARGV[i])
+end
+for i = 3 + nnames, #ARGV do
+  visit(ARGV[i])
+  for _, child in ipairs(redis.call('SMEMBERS', ARGV[1] .. ARGV[i])) do
+    visit(child)
+  end
+end
+return {redis.call('GET', KEYS[2]) or '0', found}
+"""
+
 
 @dataclass
 class _Change:
-    """What a change read (name -> JSON it saw, "" for absent) and what it writes."""
+    """What a change read (name -> JSON it saw, "" for absent) and the nodes it writes."""
 
     checks: dict[str, str] = field(default_factory=dict)
-    writes: dict[str, str] = field(default_factory=dict)
+    writes: dict[str, SceneNode] = field(default_factory=dict)
+    parents_before: dict[str, str] = field(default_factory=dict)  # of the nodes read, for the index
+
+
+class _Unread(Exception):
+    """Planning needed a node the read did not fetch (read again with it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 class SceneGraph:
@@ -81,6 +161,7 @@ class SceneGraph:
         self._keys = keys
         self._event_maxlen = event_maxlen
         self._commit_script = redis.register_script(_COMMIT)
+        self._around_script = redis.register_script(_AROUND)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -88,6 +169,15 @@ class SceneGraph:
         """Every node and the version, read in one MULTI/EXEC."""
         raw, version = await self._read_raw()
         return decode_snapshot(raw, version)
+
+    async def neighbourhood(self, names: Iterable[str], *, children_of: Iterable[str] = ()) -> SceneSnapshot:
+        """Part of the graph at one version: ``names``, their ancestors, and every child of ``children_of``.
+
+        Cheaper than ``snapshot`` on a big scene. Absent names are left out. ``place_of`` is exact for
+        every node it holds; ``children`` is complete only for the nodes in ``children_of``.
+        """
+        raw, version = await self._read_around(names, children_of)
+        return decode_snapshot({name: value for name, value in raw.items() if value}, version)
 
     async def get(self, name: str) -> SceneNode | None:
         raw = await self._redis.hget(self._keys.scene_nodes, name)
@@ -102,6 +192,16 @@ class SceneGraph:
             pipe.get(self._keys.scene_version)
             raw, version = await pipe.execute()
         return raw, int(version or 0)
+
+    async def _read_around(
+        self, names: Iterable[str], children_of: Iterable[str] = ()
+    ) -> tuple[dict[str, str], int]:
+        """Name -> JSON ("" for absent) of ``names`` and their ancestors (see ``neighbourhood``)."""
+        names, parents = list(names), list(children_of)
+        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed]
+        args = [self._keys.scene_children_prefix, len(names), *names, *parents]
+        version, found = await self._around_script(keys=keys, args=args)
+        return dict(zip(found[::2], found[1::2], strict=True)), int(version)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -118,9 +218,12 @@ class SceneGraph:
             current = decode_snapshot(raw, version).nodes.values()
             kept = [n for n in current if keep_robots and n.kind == "robot" and n.name not in names]
             final = list(nodes) + kept
-            change = _Change(writes={n.name: _encode_node(n) for n in final})
+            change = _Change(writes={n.name: n for n in final})
+            dropped = sorted({n.parent for n in current if n.parent})
             event = encode_event("scene_loaded", nodes=[n.to_dict() for n in final])
-            status, new_version = await self._commit("replace", change, event, expect_version=version)
+            status, new_version = await self._commit(
+                "replace", change, event, expect_version=version, dropped=dropped
+            )
             if status == "ok":
                 logger.info("scene loaded: %d nodes, version %d", len(final), new_version)
                 return new_version
@@ -134,14 +237,23 @@ class SceneGraph:
         task_id: str | None = None,
         expect_version: int | None = None,
     ) -> int:
-        """Apply all effects or none; returns the new version. ``SceneConflict`` names the failed guard."""
+        """Apply all effects or none; returns the new version. ``SceneConflict`` names the failed guard.
+
+        Only the nodes the effects touch are read (with the ancestors of the new parents, for the
+        cycle check); the commit compares every one of them with what was read.
+        """
         effects = [e if isinstance(e, Effect) else Effect.from_dict(e) for e in effects]
+        wanted = {name for e in effects for name in (e.node, e.parent) if name}
         for _ in range(_MAX_ATTEMPTS):
-            raw, version = await self._read_raw()
+            raw, version = await self._read_around(sorted(wanted))
             _check_version(version, expect_version)
             if not effects:
                 return version
-            change = _plan_change(raw, effects)
+            try:
+                change = _plan_change(raw, effects)
+            except _Unread as missing:  # the read covers every ancestor chain; kept as a safety net
+                wanted.add(missing.name)
+                continue
             listed = [e.to_dict() for e in effects]
             event = encode_event("effects", robot=robot, task_id=task_id, effects=listed)
             status, new_version = await self._commit("patch", change, event, expect_version=expect_version)
@@ -161,28 +273,33 @@ class SceneGraph:
         The event (``event_kind`` with ``node`` and ``event_data``) is appended only when it is created.
         """
         event = encode_event(event_kind, robot=robot, node=node.to_dict(), **event_data)
-        change = _Change(checks={node.name: ""}, writes={node.name: _encode_node(node)})
+        change = _Change(checks={node.name: ""}, writes={node.name: node})
         status, _ = await self._commit("patch", change, event, expect_version=None)
         return status == "ok"
 
     async def _commit(
-        self, mode: str, change: _Change, event: str, *, expect_version: int | None
+        self, mode: str, change: _Change, event: str, *, expect_version: int | None,
+        dropped: Sequence[str] = (),
     ) -> tuple[str, int]:
-        args: list[Any] = [mode, "" if expect_version is None else expect_version, self._event_maxlen, event]
-        args.append(len(change.checks))
+        """Run the compare-and-set script; in "replace" mode ``dropped`` names every current parent."""
+        args: list[Any] = [mode, "" if expect_version is None else expect_version, self._event_maxlen, event,
+                           self._keys.scene_children_prefix, len(change.checks), len(dropped)]
         for name, seen in change.checks.items():
             args += [name, seen]
-        for name, value in change.writes.items():
-            args += [name, value]
-        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events]
+        args.extend(dropped)
+        for name, node in change.writes.items():
+            before = "" if mode == "replace" else change.parents_before.get(name, "")
+            args += [name, _encode_node(node), before, node.parent or ""]
+        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events, self._keys.scene_indexed]
         status, version = await self._commit_script(keys=keys, args=args)
         return status, int(version)
 
 
 def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
-    """Check every guard against ``raw`` (name -> node JSON) and compute the nodes to write.
+    """Check every guard against ``raw`` (name -> node JSON, "" for absent) and compute the nodes to write.
 
-    Effects apply in order, so a later effect sees what an earlier one did.
+    Effects apply in order, so a later effect sees what an earlier one did. ``_Unread`` names a
+    node that ``raw`` does not cover.
     """
     nodes: dict[str, SceneNode] = {}
     change = _Change()
@@ -191,9 +308,12 @@ def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
         if name is None:
             return None
         if name not in nodes:
-            change.checks.setdefault(name, raw.get(name, ""))
-            if name in raw:
+            if name not in raw:
+                raise _Unread(name)
+            change.checks.setdefault(name, raw[name])
+            if raw[name]:
                 nodes[name] = _decode_node(raw[name])
+                change.parents_before.setdefault(name, nodes[name].parent or "")
         return nodes.get(name)
 
     for effect in effects:
@@ -207,7 +327,7 @@ def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
             _set(target, effect)
         else:
             raise SceneConflict(f"unknown effect op {effect.op!r} on {effect.node!r}: use 'move' or 'set'")
-        change.writes[target.name] = _encode_node(target)
+        change.writes[target.name] = target
     return change
 
 

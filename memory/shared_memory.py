@@ -72,12 +72,18 @@ class SharedMemory:
         timeout_s: float = 5.0,
         event_maxlen: int = DEFAULT_EVENT_MAXLEN,
         stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
+        max_connections: int | None = None,
     ) -> SharedMemory:
-        """Connect and check with PING; ``SharedMemoryError`` saying what to do when Redis is unreachable."""
+        """Connect and check with PING; ``SharedMemoryError`` saying what to do when Redis is unreachable.
+
+        ``max_connections`` caps the pool (redis-py's default is 100): a process sharing one
+        ``SharedMemory`` among many slavers needs about two per slaver (blocking read, heartbeat).
+        """
         shown = redact_url(url)
         try:
             redis = aioredis.from_url(
-                url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s
+                url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s,
+                max_connections=max_connections,
             )
         except ValueError as e:
             raise SharedMemoryError(f"invalid Redis URL {shown!r}: {e}") from e

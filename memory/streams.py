@@ -15,8 +15,10 @@ from typing import Any, Generic, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from memory.errors import SharedMemoryError
 from memory.keys import Keys
 from memory.messages import SubtaskMessage, SubtaskResult
+from memory.robots import ROBOT_STATUSES
 
 __all__ = ["DEFAULT_STREAM_MAXLEN", "MASTER_GROUP", "SLAVER_GROUP", "WorkStreams"]
 
@@ -27,6 +29,31 @@ SLAVER_GROUP = "slavers"
 MASTER_GROUP = "master"
 
 M = TypeVar("M")
+
+# KEYS: results stream, the robot's subtask stream, robot hash.
+# ARGV: results group, maxlen, result JSON, subtasks group, entry id to ack ("" = none), then robot
+#       hash field/value pairs (none = leave the robot alone).
+# Posts, then acks, then sets the fields: a failing command stops the script, so an entry is never
+# acked before its result is in. Returns {result entry id, 0 if the robot is not registered else 1}.
+_REPORT = """
+local created = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+if type(created) == 'table' and created['err'] and not string.find(created['err'], 'BUSYGROUP') then
+  return redis.error_reply(created['err'])
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
+if ARGV[5] ~= '' then
+  redis.call('XACK', KEYS[2], ARGV[4], ARGV[5])
+end
+local registered = 1
+if #ARGV > 5 then
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    redis.call('HSET', KEYS[3], unpack(ARGV, 6))
+  else
+    registered = 0
+  end
+end
+return {id, registered}
+"""
 
 
 class _GroupStream(Generic[M]):
@@ -109,6 +136,7 @@ class WorkStreams:
         self._keys = keys
         self.maxlen = maxlen
         self._results = _GroupStream(redis, keys.results, MASTER_GROUP, SubtaskResult.from_dict, maxlen)
+        self._report = redis.register_script(_REPORT)
 
     def _subtasks(self, robot: str) -> _GroupStream[SubtaskMessage]:
         return _GroupStream(redis=self._redis, key=self._keys.subtasks(robot), group=SLAVER_GROUP,
@@ -139,6 +167,28 @@ class WorkStreams:
 
     async def post_result(self, result: SubtaskResult) -> str:
         return await self._results.add(result.to_dict())
+
+    async def report(
+        self, result: SubtaskResult, *, ack_id: str | None = None, status: str | None = None,
+        current_subtask: str | None = None,
+    ) -> str:
+        """Post ``result``, then ack ``ack_id`` on the robot's subtask stream, then set the robot's
+        ``status`` (and ``current_subtask``): in this order, in one round trip. Returns the entry id.
+
+        An error stops it before the ack, so the subtask stays pending. ``SharedMemoryError`` (after
+        posting) when a status is given and the robot is not registered.
+        """
+        if status is not None and status not in ROBOT_STATUSES:
+            raise SharedMemoryError(f"unknown robot status {status!r}: expected one of {sorted(ROBOT_STATUSES)}")
+        robot = result.robot
+        keys = [self._keys.results, self._keys.subtasks(robot), self._keys.robot(robot)]
+        args: list[Any] = [MASTER_GROUP, self.maxlen, json.dumps(result.to_dict()), SLAVER_GROUP, ack_id or ""]
+        if status is not None:
+            args += ["status", status, "current_subtask", current_subtask or ""]
+        entry_id, registered = await self._report(keys=keys, args=args)
+        if not registered:
+            raise SharedMemoryError(f"unknown robot {robot!r}: register it first")
+        return entry_id
 
     async def read_results(
         self, consumer: str, block_ms: int, count: int = 100

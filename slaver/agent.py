@@ -156,10 +156,10 @@ class Slaver:
             if await self._already_reported(msg):
                 logger.info("robot=%s task=%s subtask=%s already reported; acknowledging",
                             self.name, msg.task_id, msg.subtask_id)
+                await self._mem.streams.ack_subtask(self.name, msg_id)
             else:
                 now = time.time()
-                await self._post(msg, _Run().fail(reason, SubtaskState.INTERRUPTED), now, now)
-            await self._mem.streams.ack_subtask(self.name, msg_id)
+                await self._post(msg, _Run().fail(reason, SubtaskState.INTERRUPTED), now, now, ack_id=msg_id)
 
     async def _already_reported(self, msg: SubtaskMessage) -> bool:
         """Whether the master already holds a terminal result for this attempt (post, then crash)."""
@@ -192,14 +192,15 @@ class Slaver:
             await self._mem.streams.ack_subtask(self.name, msg_id)
             return
         started = time.time()
-        await self._mem.robots.set_status(self.name, "busy", current_subtask=msg.subtask_id)
-        await self._post(msg, _Run(state=SubtaskState.RUNNING), started, 0.0)
-        run = await self._execute(msg, stop)
-        await self._post(msg, run, started, time.time())
-        await self._mem.streams.ack_subtask(self.name, msg_id)
-        await self._mem.robots.set_status(self.name, "idle")
+        await self._post(msg, _Run(state=SubtaskState.RUNNING), started, 0.0, status="busy")
+        run = await self._execute(msg, stop, state)
+        await self._post(msg, run, started, time.time(), ack_id=msg_id, status="idle")
 
-    async def _post(self, msg: SubtaskMessage, run: _Run, started: float, finished: float) -> None:
+    async def _post(
+        self, msg: SubtaskMessage, run: _Run, started: float, finished: float, *,
+        ack_id: str | None = None, status: str | None = None,
+    ) -> None:
+        """Post the result, then ack ``ack_id`` and set the robot's ``status``, in one round trip."""
         result = SubtaskResult(
             task_id=msg.task_id,
             subtask_id=msg.subtask_id,
@@ -211,7 +212,8 @@ class Slaver:
             finished_at=finished,
             attempt=msg.attempt,
         )
-        await self._mem.streams.post_result(result)
+        current = msg.subtask_id if status == "busy" else None
+        await self._mem.streams.report(result, ack_id=ack_id, status=status, current_subtask=current)
         level = logging.WARNING if run.state in (SubtaskState.FAILED, SubtaskState.INTERRUPTED) else logging.INFO
         suffix = f": {run.reason}" if run.reason else ""
         logger.log(level, "robot=%s task=%s subtask=%s %s%s", self.name, msg.task_id, msg.subtask_id,
@@ -219,19 +221,23 @@ class Slaver:
 
     # -- running one subtask ----------------------------------------------------------------
 
-    async def _execute(self, msg: SubtaskMessage, stop: _Event) -> _Run:
+    async def _execute(self, msg: SubtaskMessage, stop: _Event, task_state: TaskState | None) -> _Run:
+        """Run the subtask; ``task_state`` was just read, so the first action need not read it again."""
         deadline = time.monotonic() + msg.timeout_s
         if msg.actions:
-            return await self._run_actions(msg, stop, deadline)
+            return await self._run_actions(msg, stop, deadline, task_state)
         if self._stepper is not None:
             return await self._run_steps(msg, stop, deadline)
         return _Run().fail("no tool calls given and no step planner configured")
 
-    async def _run_actions(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> _Run:
+    async def _run_actions(
+        self, msg: SubtaskMessage, stop: _Event, deadline: float, task_state: TaskState | None
+    ) -> _Run:
         run = _Run()
         for call in msg.actions:
-            if not await self._act(msg, call, run, stop, deadline):
+            if not await self._act(msg, call, run, stop, deadline, task_state):
                 break
+            task_state = None  # read it again before the next action
         return run
 
     async def _run_steps(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> _Run:
@@ -266,9 +272,15 @@ class Slaver:
             "scene": scene.to_dict(),
         }
 
-    async def _act(self, msg: SubtaskMessage, call: ToolCall, run: _Run, stop: _Event, deadline: float) -> bool:
-        """Run one tool call and apply its effects; False (``run`` marked failed) to stop here."""
-        blocker = await self._blocker(msg, stop, deadline)
+    async def _act(
+        self, msg: SubtaskMessage, call: ToolCall, run: _Run, stop: _Event, deadline: float,
+        task_state: TaskState | None = None,
+    ) -> bool:
+        """Run one tool call and apply its effects; False (``run`` marked failed) to stop here.
+
+        ``task_state``: the task's state if it was read just now (else it is read here).
+        """
+        blocker = await self._blocker(msg, stop, deadline, task_state)
         if blocker is not None:
             run.fail(*blocker)
             return False
@@ -318,11 +330,14 @@ class Slaver:
                     msg.task_id, len(outcome.effects), call.name, version)
         return None
 
-    async def _blocker(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> tuple[str, SubtaskState] | None:
+    async def _blocker(
+        self, msg: SubtaskMessage, stop: _Event, deadline: float, state: TaskState | None = None
+    ) -> tuple[str, SubtaskState] | None:
         """Why the next action must not run: the slaver stops, the task ended, or time is up."""
         if stop.is_set():
             return STOPPED_REASON, SubtaskState.INTERRUPTED
-        state = await self._mem.tasks.state(msg.task_id)
+        if state is None:
+            state = await self._mem.tasks.state(msg.task_id)
         if state == TaskState.CANCELLED:
             return "task cancelled", SubtaskState.FAILED
         if state in TERMINAL_TASK_STATES:

@@ -21,6 +21,8 @@ import shlex
 import signal
 import sys
 
+from brain.errors import BrainError
+from brain.step import Stepper
 from memory import SharedMemory
 from slaver.agent import Slaver
 from slaver.config import SlaverConfig
@@ -55,8 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     endpoint.add_argument("--skill-url", help="reach the skill server over streamable HTTP")
     parser.add_argument("--heartbeat-interval", type=float, default=1.0, help="seconds between heartbeats")
     parser.add_argument("--liveness-ttl", type=float, default=3.0, help="seconds a heartbeat keeps it online")
+    parser.add_argument("--stepper", choices=("llm",), default=None,
+                        help="work out subtasks given without tool calls with this step planner")
+    parser.add_argument("--llm-config", default=None,
+                        help="JSON file of LLM settings for --stepper llm (keys as in the llm: config section)")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING...")
     return parser
+
+
+def _stepper(args: argparse.Namespace) -> Stepper | None:
+    if args.stepper is None:
+        return None
+    from brain.llm.config import LLMConfig
+
+    return Stepper.create(args.stepper, config=LLMConfig.from_file(args.llm_config))
 
 
 def _config(args: argparse.Namespace) -> SlaverConfig:
@@ -71,14 +85,14 @@ def _config(args: argparse.Namespace) -> SlaverConfig:
     )
 
 
-async def _serve(config: SlaverConfig, redis_url: str, prefix: str) -> None:
+async def _serve(config: SlaverConfig, redis_url: str, prefix: str, stepper: Stepper | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     memory = await SharedMemory.connect(redis_url, prefix=prefix)
     try:
-        slaver = Slaver(config, memory)
+        slaver = Slaver(config, memory, stepper=stepper)
         ready = asyncio.create_task(_announce_ready(slaver))
         try:
             await slaver.run(stop)
@@ -100,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = _config(args)
-    except (SlaverError, ValueError) as exc:
+        stepper = _stepper(args)
+    except (SlaverError, BrainError, ValueError) as exc:
         print(f"roboos slaver: {exc}", file=sys.stderr)
         return 2
     logger.info("starting slaver %s (%s) with skills at %s, shared memory %s prefix %r",
                 config.robot, config.embodiment, config.skill_endpoint, args.redis_url, args.prefix)
     try:
-        asyncio.run(_serve(config, args.redis_url, args.prefix))
+        asyncio.run(_serve(config, args.redis_url, args.prefix, stepper))
     except SlaverError as exc:
         logger.error("slaver %s stopped: %s", config.robot, exc)
         return 1

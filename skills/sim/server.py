@@ -1,6 +1,7 @@
 """A simulated robot as an MCP skill server.
 
-Every call reads the shared world fresh from Redis, checks the preconditions
+Every call reads the part of the shared world it needs fresh from Redis (the robot, the named
+things, their ancestors and what the robot holds, at one version), checks the preconditions
 (:class:`~skills.sim.world.SimRules`), takes the skill's time (``duration * speed``; speed 0 is
 instant), may fail on purpose (``failure_probability``, seeded) and returns the effects. It never
 writes the scene: the slaver applies the effects. With an :class:`~skills.sim.x0_arm.X0Arm`, the
@@ -81,15 +82,17 @@ class SimRobot:
             memory, self._memory = self._memory, None
             await memory.close()
 
-    async def act(self, skill: SimSkill, check: Callable[[SceneSnapshot], SkillResult],
+    async def act(self, skill: SimSkill, names: list[str], check: Callable[[SceneSnapshot], SkillResult],
                   instruction: Instruction | None = None) -> SkillResult:
         """Check against the world as it is now, take the time, maybe fail, return the effects.
 
-        ``instruction`` words the call for X0 from its result ("pick up the apple").
+        ``names`` are the scene nodes the call is about; ``check`` sees them, the robot, their
+        ancestors and the robot's children. ``instruction`` words the call for X0 from its result
+        ("pick up the apple").
         """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
-        result = check(await self._snapshot())
+        result = check(await self._scene_around(names))
         duration_s = skill.duration_s
         if self.x0 is not None and instruction is not None and skill.kind in X0_KINDS:
             trajectory = await self.x0.move(instruction(result))
@@ -103,11 +106,13 @@ class SimRobot:
         logger.info("%s %s: %s", self.rules.robot, skill.name, result.message)
         return result
 
-    async def _snapshot(self) -> SceneSnapshot:
+    async def _scene_around(self, names: list[str]) -> SceneSnapshot:
+        """What the rules read: the robot and ``names`` with their ancestors, and the robot's children."""
         if self._memory is None:
             raise SkillFailure(f"{self.rules.robot} is not connected to the shared memory (server not started)")
+        robot = self.rules.robot
         try:
-            return await self._memory.scene.snapshot()
+            return await self._memory.scene.neighbourhood([robot, *names], children_of=[robot])
         except (SharedMemoryError, RedisError, OSError) as e:
             raise SkillFailure(f"{self.rules.robot} cannot read the shared world at {self.redis_url}: {e}") from e
 
@@ -164,7 +169,7 @@ def _zones_note(rules: SimRules) -> str:
 
 def _add_navigate(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def navigate(target: GoalName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.navigate(scene, target))
+        return await sim.act(skill, [target], lambda scene: sim.rules.navigate(scene, target))
 
     verb = "Fly" if skill.name == "fly_to" else "Go"
     navigate.__doc__ = (f"{verb} to a place, or to the place of a piece of furniture or a container."
@@ -174,7 +179,7 @@ def _add_navigate(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_pick(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def pick(object: ObjectName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.pick(scene, object),
+        return await sim.act(skill, [object], lambda scene: sim.rules.pick(scene, object),
                              lambda result: f"pick up the {object}")
 
     body = sim.rules.body
@@ -185,7 +190,7 @@ def _add_pick(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_place(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def place(object: ObjectName, target: SurfaceName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.place(scene, object, target),
+        return await sim.act(skill, [object, target], lambda scene: sim.rules.place(scene, object, target),
                              lambda result: f"put the {object} {result.effects[0]['relation']} the {target}")
 
     place.__doc__ = ("Place a held object on furniture, or in an open container, "
@@ -195,7 +200,7 @@ def _add_place(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_open(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def open_(target: ContainerName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.open(scene, target),
+        return await sim.act(skill, [target], lambda scene: sim.rules.open(scene, target),
                              lambda result: f"open the {target}")
 
     open_.__doc__ = "Open a container (fridge, cabinet, drawer...) in the same place as the robot."
@@ -204,7 +209,7 @@ def _add_open(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
 
 def _add_close(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
     async def close(target: ContainerName) -> SkillResult:
-        return await sim.act(skill, lambda scene: sim.rules.close(scene, target),
+        return await sim.act(skill, [target], lambda scene: sim.rules.close(scene, target),
                              lambda result: f"close the {target}")
 
     close.__doc__ = "Close a container (fridge, cabinet, drawer...) in the same place as the robot."

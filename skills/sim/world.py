@@ -1,5 +1,8 @@
 """The rules of the simulated world: preconditions checked against a scene snapshot.
 
+The rules read only the robot, the nodes named in the call, their ancestors and the robot's
+children, so a ``SceneGraph.neighbourhood`` of those is as good as a full snapshot.
+
 Each action returns the :class:`SkillResult` it would produce (a message and the effects the
 slaver applies), or raises :class:`SkillFailure` saying what is wrong and what would fix it.
 Nothing here writes the scene.

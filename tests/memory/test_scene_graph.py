@@ -182,3 +182,54 @@ async def test_snapshots_are_consistent_under_writes(mem: SharedMemory) -> None:
             on_table = [n.name for n in snapshot.children("table", "on") if n.name == "apple"]
             assert len(held) + len(on_table) == 1
             assert (snapshot.version % 2 == 1) == (held == ["apple"])  # v2 after load and register
+
+
+async def test_neighbourhood_holds_the_names_their_ancestors_and_the_children(mem: SharedMemory) -> None:
+    await mem.scene.apply([Effect("move", "cup", "arm-1", "held_by", expect_parent="table")])
+    around = await mem.scene.neighbourhood(["apple", "ghost"], children_of=["arm-1"])
+    full = await mem.scene.snapshot()
+    assert sorted(around.nodes) == ["apple", "arm-1", "cup", "kitchen", "table"]
+    assert all(around.nodes[n] == full.nodes[n] for n in around.nodes)
+    assert around.version == full.version
+    assert [n.name for n in around.children("arm-1", "held_by")] == ["cup"]
+    assert around.place_of("apple") == around.place_of("cup") == "kitchen"
+
+
+async def test_the_children_index_follows_moves_loads_and_registrations(mem: SharedMemory) -> None:
+    async def held() -> list[str]:
+        around = await mem.scene.neighbourhood(["arm-1"], children_of=["arm-1"])
+        return sorted(n.name for n in around.children("arm-1"))
+
+    await mem.scene.apply([Effect("move", "apple", "arm-1", "held_by", expect_parent="table"),
+                           Effect("move", "cup", "arm-1", "held_by", expect_parent="table")])
+    assert await held() == ["apple", "cup"]
+    await mem.scene.apply([Effect("move", "apple", "fridge", "in", expect_parent="arm-1")])
+    assert await held() == ["cup"]
+    await mem.robots.register(RobotProfile("arm-2", "fixed_single_arm"), "hall")
+    hall = await mem.scene.neighbourhood([], children_of=["hall"])
+    assert [n.name for n in hall.children("hall")] == ["arm-2"]
+    await mem.scene.load(KITCHEN)  # the apple and the cup are back on the table
+    assert await held() == []
+    table = await mem.scene.neighbourhood([], children_of=["table"])
+    assert sorted(n.name for n in table.children("table")) == ["apple", "cup"]
+
+
+async def test_a_missing_children_index_is_rebuilt_from_the_nodes(mem: SharedMemory) -> None:
+    """A store written before the index existed (no marker, no sets) is indexed on first use."""
+    await mem.scene.apply([Effect("move", "cup", "arm-1", "held_by", expect_parent="table")])
+    index = [k async for k in mem.redis.scan_iter(match=mem.keys.scene_children_prefix + "*")]
+    await mem.redis.delete(mem.keys.scene_indexed, *index)
+    around = await mem.scene.neighbourhood([], children_of=["arm-1", "table"])
+    assert [n.name for n in around.children("arm-1")] == ["cup"]
+    assert [n.name for n in around.children("table")] == ["apple"]
+
+
+async def test_the_cycle_check_reads_ancestors_beyond_the_named_nodes(mem: SharedMemory) -> None:
+    """apply reads only the nodes it touches, with the new parents' ancestor chains."""
+    await mem.scene.apply([Effect("move", "apple", "fridge", "in", expect_parent="table")])
+    with pytest.raises(SceneConflict, match="cycle"):
+        await mem.scene.apply([Effect("move", "kitchen", "apple", "on")])  # apple is in fridge, at kitchen
+    with pytest.raises(SceneConflict, match="cycle"):
+        await mem.scene.apply([Effect("move", "table", "cup", "on")])  # the cup is on the table
+    await mem.scene.apply([Effect("move", "cup", "apple", "on")])  # no cycle up apple, fridge, kitchen
+    assert (await mem.scene.get("cup")).parent == "apple"

@@ -4,8 +4,18 @@ import time
 
 import anyio
 import pytest
+from redis.exceptions import ResponseError
 
-from memory import SharedMemory, SubtaskMessage, SubtaskResult, SubtaskState, ToolCall, ToolOutcome
+from memory import (
+    RobotProfile,
+    SharedMemory,
+    SharedMemoryError,
+    SubtaskMessage,
+    SubtaskResult,
+    SubtaskState,
+    ToolCall,
+    ToolOutcome,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -106,3 +116,39 @@ async def test_streams_are_capped(redis_url: str, key_prefix: str) -> None:
     finally:
         await memory.clear()
         await memory.close()
+
+
+async def test_report_posts_then_acks_then_sets_the_status(shared_memory: SharedMemory) -> None:
+    mem = shared_memory
+    await mem.robots.register(RobotProfile("arm-1", "fixed_single_arm"))
+    await mem.streams.dispatch(subtask(1))
+    [(entry_id, msg)] = await mem.streams.read_subtasks("arm-1", "arm-1", block_ms=100)
+    running = SubtaskResult("t1", "s1", "arm-1", SubtaskState.RUNNING)
+    await mem.streams.report(running, status="busy", current_subtask="s1")
+    record = await mem.robots.get("arm-1")
+    assert (record.status, record.current_subtask) == ("busy", "s1")
+    assert len(await mem.streams.pending_subtasks("arm-1", "arm-1")) == 1
+    done = SubtaskResult("t1", "s1", "arm-1", SubtaskState.SUCCEEDED)
+    await mem.streams.report(done, ack_id=entry_id, status="idle")
+    assert [r for _, r in await mem.streams.read_results("master", block_ms=100)] == [running, done]
+    assert await mem.streams.pending_subtasks("arm-1", "arm-1") == []
+    record = await mem.robots.get("arm-1")
+    assert (record.status, record.current_subtask) == ("idle", None)
+
+
+async def test_a_report_that_cannot_post_does_not_ack(shared_memory: SharedMemory) -> None:
+    mem = shared_memory
+    await mem.streams.dispatch(subtask(1))
+    [(entry_id, _)] = await mem.streams.read_subtasks("arm-1", "arm-1", block_ms=100)
+    await mem.redis.set(mem.keys.results, "not a stream")  # the post fails with WRONGTYPE
+    with pytest.raises(ResponseError):
+        await mem.streams.report(SubtaskResult("t1", "s1", "arm-1", SubtaskState.SUCCEEDED), ack_id=entry_id)
+    assert [i for i, _ in await mem.streams.pending_subtasks("arm-1", "arm-1")] == [entry_id]
+
+
+async def test_a_report_for_an_unregistered_robot_posts_then_raises(shared_memory: SharedMemory) -> None:
+    mem = shared_memory
+    with pytest.raises(SharedMemoryError, match="unknown robot 'ghost'"):
+        await mem.streams.report(SubtaskResult("t1", "s1", "ghost", SubtaskState.RUNNING), status="busy")
+    assert len(await mem.streams.read_results("master", block_ms=100)) == 1
+    assert not await mem.redis.exists(mem.keys.robot("ghost"))

@@ -65,17 +65,19 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
 ) -> None:
     order: list[str] = []
     streams = world.streams
-    post, ack = streams.post_result, streams.ack_subtask
+    report, ack = streams.report, streams.ack_subtask
 
-    async def spy_post(result):  # record the order the slaver talks to the streams in
+    async def spy_report(result, **kwargs):  # record the order the slaver talks to the streams in
         order.append(f"post {result.state}")
-        return await post(result)
+        if kwargs.get("ack_id"):
+            order.append("ack")  # the report posts, then acks (test_streams checks that order)
+        return await report(result, **kwargs)
 
     async def spy_ack(robot, msg_id):
         order.append("ack")
         return await ack(robot, msg_id)
 
-    streams.post_result, streams.ack_subtask = spy_post, spy_ack
+    streams.report, streams.ack_subtask = spy_report, spy_ack
     await new_task(world, "t1")
     async with serving(make_slaver(start="dining_room")):
         version = await world.scene.version()  # the robot's node is in
