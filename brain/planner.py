@@ -95,7 +95,7 @@ class Planner(ABC):
     def create(cls, type_name: str, **kwargs: Any) -> Planner:
         """Build the planner registered as ``type_name`` with its own keyword arguments."""
         if type_name not in cls._registry:
-            _import_builtin(type_name)
+            import_builtin(type_name)
         planner_cls = cls._registry.get(type_name)
         if planner_cls is None:
             raise BrainError(f"unknown planner type '{type_name}'; available: {', '.join(cls.available())}")
@@ -107,7 +107,8 @@ class Planner(ABC):
         return sorted(set(cls._registry) | set(_BUILTIN_MODULES))
 
 
-def _import_builtin(type_name: str) -> None:
+def import_builtin(type_name: str) -> None:
+    """Import the built-in module that registers ``type_name`` (planners and steppers alike)."""
     module = _BUILTIN_MODULES.get(type_name)
     if module is None:
         return

@@ -102,6 +102,10 @@ class Stepper(ABC):
 
     @classmethod
     def create(cls, type_name: str, **kwargs: Any) -> Stepper:
+        if type_name not in cls._registry:
+            from brain.planner import import_builtin
+
+            import_builtin(type_name)
         stepper_cls = cls._registry.get(type_name)
         if stepper_cls is None:
             known = ", ".join(sorted(cls._registry)) or "none registered (import the module that defines it)"

@@ -55,6 +55,7 @@ class TimedSkills:
 
     def __init__(self, robot: str, client: SkillClient, log: CallLog) -> None:
         self.robot, self._client, self._log = robot, client, log
+        self.endpoint = client.endpoint
 
     async def list_skills(self) -> Any:
         return await self._client.list_skills()

@@ -15,10 +15,11 @@ from typing import Any, Literal
 import yaml
 
 from deploy.errors import ConfigError
+from brain.llm.config import LLMConfig
 from deploy.settings import from_mapping, to_mapping
 from master.config import MasterConfig
 
-__all__ = ["RoboOSConfig", "SkillDefaults", "SlaverDefaults", "load_config"]
+__all__ = ["BrainServerSettings", "RoboOSConfig", "SkillDefaults", "SlaverDefaults", "load_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "ROBOOS_PREFIX": ("prefix",),
     "ROBOOS_RUN_DIR": ("run_dir",),
     "ROBOOS_AUTH_TOKEN": ("master", "auth_token"),
+    "ROBOOS_LLM_BASE_URL": ("llm", "base_url"),
+    "ROBOOS_LLM_MODEL": ("llm", "model"),
+    "OPENAI_API_KEY": ("llm", "api_key"),
+    "ROBOOS_LLM_API_KEY": ("llm", "api_key"),  # wins over OPENAI_API_KEY (applied later)
 }
 
 
@@ -64,6 +69,20 @@ class SkillDefaults:
 
 
 @dataclass
+class BrainServerSettings:
+    """``roboos brain serve``, started by the stack when the planner is ``llm`` and ``start`` is on.
+
+    It serves ``model`` (a Hugging Face folder or a GGUF file; None: the bundled SmolLM2-135M) and
+    the stack points ``llm.base_url`` at it. Turn ``start`` off to use vLLM, OpenAI or Azure.
+    """
+
+    start: bool = True
+    model: str | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    ready_timeout_s: float = 300.0
+
+
+@dataclass
 class RoboOSConfig:
     redis_url: str | None = None  # None: start the embedded redis-server
     prefix: str = "roboos:"
@@ -74,6 +93,8 @@ class RoboOSConfig:
     master: MasterConfig = field(default_factory=MasterConfig)
     slaver: SlaverDefaults = field(default_factory=SlaverDefaults)
     skills: SkillDefaults = field(default_factory=SkillDefaults)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    brain_server: BrainServerSettings = field(default_factory=BrainServerSettings)
 
     def __post_init__(self) -> None:
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -84,6 +105,7 @@ class RoboOSConfig:
     def redacted(self) -> dict[str, Any]:
         data = to_mapping(self)
         data["master"] = self.master.redacted()
+        data["llm"] = self.llm.redacted()
         if self.redis_url and "@" in self.redis_url:
             scheme, _, rest = self.redis_url.partition("://")
             data["redis_url"] = f"{scheme}://***@{rest.rpartition('@')[2]}"

@@ -54,6 +54,8 @@ class Stack:
     def start(self) -> None:
         self._start_redis()
         asyncio.run(self._seed_scene())
+        if self.config.planner == "llm":
+            self._prepare_llm()
         http_urls = {entry.name: self._start_http_skill(entry) for entry in self._http_fleet()}
         self._start_master()
         for entry in self.scene.fleet:
@@ -73,7 +75,40 @@ class Stack:
         env = {"ROBOOS_LOG_LEVEL": self.config.log_level}
         if self.config.master.auth_token:
             env["ROBOOS_AUTH_TOKEN"] = self.config.master.auth_token
+        if self.config.llm.api_key:
+            env["ROBOOS_LLM_API_KEY"] = self.config.llm.api_key
         return env
+
+    @property
+    def llm_config_path(self) -> Path:
+        return self.run_dir / "llm.json"
+
+    def _prepare_llm(self) -> None:
+        """Start ``roboos brain serve`` if configured, then write the LLM settings for master and slavers.
+
+        The file holds no API key: that travels in the children's environment.
+        """
+        settings = self.config.llm.to_dict()
+        if self.config.brain_server.start:
+            settings["base_url"] = self._start_brain_server()
+        settings.pop("api_key")
+        self.llm_config_path.write_text(json.dumps(settings, indent=2))
+
+    def _start_brain_server(self) -> str:
+        server = self.config.brain_server
+        port = free_port()
+        argv = python_module("brain.server", "--port", str(port), "--device", server.device,
+                             "--served-model-name", self.config.llm.model,
+                             "--log-level", self.config.log_level.lower())
+        if server.model:
+            argv += ["--model", server.model]
+        url = f"http://127.0.0.1:{port}/v1"
+        logger.info("starting the brain server (a local model; this can take a minute on a CPU)")
+        self.launcher.start("brain-server", argv, ready=http_ready(f"{url}/models"), timeout_s=server.ready_timeout_s)
+        return url
+
+    def _llm_config_args(self) -> list[str]:
+        return ["--llm-config", str(self.llm_config_path)] if self.config.planner == "llm" else []
 
     def _start_redis(self) -> None:
         if self.config.redis_url:
@@ -139,6 +174,7 @@ class Stack:
             "--max-replans", str(master.max_replans),
             "--planner", self.config.planner,
             "--log-level", self.config.log_level,
+            *self._llm_config_args(),
         )
         host = "127.0.0.1" if master.host in ("0.0.0.0", "::") else master.host
         self.master_url = f"http://{host}:{port}"
@@ -156,6 +192,7 @@ class Stack:
             "--heartbeat-interval", str(slaver.heartbeat_interval_s),
             "--liveness-ttl", str(slaver.liveness_ttl_s),
             "--log-level", self.config.log_level,
+            *(["--stepper", "llm", *self._llm_config_args()] if self.config.planner == "llm" else []),
         )
         if skill_url:
             argv += ["--skill-url", skill_url]

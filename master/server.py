@@ -21,6 +21,7 @@ from types import FrameType
 
 from werkzeug.serving import make_server
 
+from brain.errors import BrainError
 from brain.planner import Planner
 from master.app import create_app
 from master.config import MasterConfig
@@ -30,7 +31,7 @@ __all__ = ["main", "serve", "build_planner", "PLANNERS"]
 
 logger = logging.getLogger(__name__)
 
-PLANNERS = ("symbolic",)
+PLANNERS = ("symbolic", "llm")
 
 
 def serve(config: MasterConfig, memory_url: str, prefix: str, planner: Planner,
@@ -80,8 +81,12 @@ def _on_signals(handler: Callable[[], None]) -> Callable[[], None]:
     return restore
 
 
-def build_planner(name: str) -> Planner:
-    """The planner registered as ``name`` (see ``brain.planner.Planner.create``)."""
+def build_planner(name: str, llm_config: str | None = None) -> Planner:
+    """The planner registered as ``name``; the LLM planner reads its settings from ``llm_config``."""
+    if name == "llm":
+        from brain.llm.config import LLMConfig
+
+        return Planner.create(name, config=LLMConfig.from_file(llm_config))
     return Planner.create(name)
 
 
@@ -97,6 +102,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subtask-timeout", type=float, default=defaults.subtask_timeout_s)
     parser.add_argument("--max-replans", type=int, default=defaults.max_replans)
     parser.add_argument("--planner", choices=PLANNERS, default="symbolic")
+    parser.add_argument("--llm-config", default=None,
+                        help="JSON file of LLM settings for --planner llm (keys as in the llm: config section)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -110,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         logger.error("invalid configuration: %s", e)
         return 2
-    serve(config, args.redis_url, args.prefix, build_planner(args.planner))
+    try:
+        planner = build_planner(args.planner, args.llm_config)
+    except BrainError as e:
+        logger.error("cannot build the %s planner: %s", args.planner, e)
+        return 2
+    serve(config, args.redis_url, args.prefix, planner)
     return 0
 
 

@@ -17,8 +17,10 @@ Environment overrides: ROBOOS_LLM_BASE_URL, ROBOOS_LLM_MODEL, ROBOOS_LLM_API_KEY
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -93,6 +95,21 @@ class LLMConfig:
         }
         data.update({k: v for k, v in overrides.items() if v})
         return cls(**data)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str] | None) -> LLMConfig:
+        """From a JSON file of these keys (None: the defaults), then the environment overrides."""
+        if path is None:
+            return cls.from_dict({})
+        try:
+            data = json.loads(Path(path).read_text())
+        except OSError as e:
+            raise LLMConfigError(f"cannot read the LLM settings file {path}: {e}") from e
+        except ValueError as e:
+            raise LLMConfigError(f"the LLM settings file {path} is not valid JSON: {e}") from e
+        if not isinstance(data, dict):
+            raise LLMConfigError(f"the LLM settings file {path} must hold a JSON object")
+        return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
