@@ -5,7 +5,7 @@ The slaver loops::
     while True:
         decision = await stepper.next_action(subtask, tools, history, state)
         if decision.done:
-            break                      # decision.summary says what was achieved
+            break                      # decision.summary says what was achieved; not decision.ok: gave up
         outcome = await call(decision.name, decision.arguments)
         history.append(outcome)
 
@@ -41,19 +41,24 @@ _S = TypeVar("_S", bound="type[Stepper]")
 
 @dataclass
 class StepDecision:
-    """Either the next tool call (``name`` and ``arguments``) or ``done`` with a ``summary``."""
+    """Either the next tool call (``name`` and ``arguments``) or ``done`` with a ``summary``.
+
+    ``ok`` (done only): False when the stepper gave up rather than finished (a repeated call, too
+    many steps, no valid call); the slaver then fails the subtask with the summary as the reason.
+    """
 
     name: str | None = None
     arguments: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
+    ok: bool = True
 
     @classmethod
     def call(cls, name: str, arguments: dict[str, Any] | None = None) -> StepDecision:
         return cls(name=name, arguments=dict(arguments or {}))
 
     @classmethod
-    def finish(cls, summary: str) -> StepDecision:
-        return cls(summary=summary)
+    def finish(cls, summary: str, ok: bool = True) -> StepDecision:
+        return cls(summary=summary, ok=ok)
 
     @property
     def done(self) -> bool:
@@ -61,13 +66,13 @@ class StepDecision:
 
     def to_dict(self) -> dict[str, Any]:
         if self.done:
-            return {"done": True, "summary": self.summary}
+            return {"done": True, "summary": self.summary, "ok": self.ok}
         return {"done": False, "call": {"name": self.name, "arguments": dict(self.arguments)}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepDecision:
         if data.get("done"):
-            return cls.finish(data.get("summary", ""))
+            return cls.finish(data.get("summary", ""), bool(data.get("ok", True)))
         call = data.get("call") or {}
         return cls.call(call["name"], call.get("arguments"))
 

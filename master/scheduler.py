@@ -22,6 +22,7 @@ from typing import Any
 from brain.errors import PlanningError
 from brain.plan import Plan
 from brain.planner import Planner, ReplanContext
+from brain.plan_check import check_plan_effects
 from brain.validation import validate_plan
 from brain.world import WorldView
 from master.config import MasterConfig
@@ -159,7 +160,7 @@ class Scheduler:
             message = f"the planner could not plan the task: {e}"
             await self._reject(record, message)
             raise InvalidPlan(record.task_id, message) from e
-        errors = validate_plan(plan, world)
+        errors = validate_plan(plan, world) or check_plan_effects(plan, world, record.text)
         if errors:
             message = "the plan is invalid: " + "; ".join(errors)
             await self._reject(record, message)
@@ -258,7 +259,7 @@ class Scheduler:
             return None, f"replanning timed out after {timeout:g} s"
         except PlanningError as e:
             return None, f"replanning failed: {e}"
-        errors = validate_plan(plan, world)
+        errors = validate_plan(plan, world) or check_plan_effects(plan, world, record.text)
         errors += [
             f"step {s.step_id}: robot '{s.robot_name}' is to be avoided ({context.reason})"
             for s in plan.steps

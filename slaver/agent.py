@@ -36,7 +36,7 @@ from slaver.errors import SkillServerUnreachable
 from slaver.skill_link import SkillLink
 
 if TYPE_CHECKING:
-    from brain.step import Stepper
+    from brain.step import StepDecision, Stepper
 
 __all__ = ["Slaver"]
 
@@ -65,6 +65,16 @@ class _Run:
     def fail(self, reason: str, state: SubtaskState = SubtaskState.FAILED) -> _Run:
         self.state, self.reason = state, reason
         return self
+
+
+def _finished(run: _Run, decision: StepDecision) -> _Run:
+    """How a step-planned subtask ends: failed when the planner gave up or never acted successfully."""
+    if not decision.ok:
+        return run.fail(f"the step planner gave up: {decision.summary}")
+    if not any(o.ok for o in run.outcomes):
+        return run.fail(f"the step planner finished without acting: {decision.summary}")
+    run.reason = decision.summary
+    return run
 
 
 class Slaver:
@@ -252,10 +262,9 @@ class Slaver:
             except BrainError as exc:
                 return run.fail(f"the step planner failed: {exc}")
             if decision.done:
-                logger.info("robot=%s task=%s subtask=%s step planner done: %s", self.name,
-                            msg.task_id, msg.subtask_id, decision.summary)
-                run.reason = decision.summary
-                return run
+                logger.info("robot=%s task=%s subtask=%s step planner done (ok=%s): %s", self.name,
+                            msg.task_id, msg.subtask_id, decision.ok, decision.summary)
+                return _finished(run, decision)
             call = ToolCall(decision.name or "", dict(decision.arguments))
             if not await self._act(msg, call, run, stop, deadline):
                 return run

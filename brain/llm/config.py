@@ -11,6 +11,8 @@
       max_steps: 12
       temperature: 0.0
       max_tokens: 512
+      require_actions: true                  # every subtask must carry grounded tool calls (`actions`);
+                                             # false allows free-text subtasks for the slavers' step loop
 
 Environment overrides: ROBOOS_LLM_BASE_URL, ROBOOS_LLM_MODEL, ROBOOS_LLM_API_KEY (else OPENAI_API_KEY).
 """
@@ -49,6 +51,7 @@ class LLMConfig:
     max_steps: int = 12
     temperature: float = 0.0
     max_tokens: int = 512
+    require_actions: bool = True
 
     def __post_init__(self) -> None:
         self._check_types()

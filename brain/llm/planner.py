@@ -6,7 +6,10 @@
     plan.info      # model, prompt/completion tokens, latency_s, attempts, errors
 
 An invalid plan is never returned: each attempt is parsed and checked with `validate_plan` (the
-same validator the symbolic planner and the master use); the errors go back to the model.
+same validator the symbolic planner and the master use), then, with `require_actions`, for steps
+without actions, then with the semantic check (`brain.plan_check.check_plan`: the actions'
+preconditions and the task's goals in the simulated end state); the errors go back to the model.
+`plan.info["checks"]` says which checks ran and how they went.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from brain.llm.config import LLMConfig
 from brain.llm.extraction import extract_json
 from brain.llm.prompt import plan_messages, plan_schema
 from brain.plan import Plan
+from brain.plan_check import check_plan
 from brain.planner import Planner, ReplanContext
 from brain.validation import validate_plan
 from brain.world import WorldView
@@ -80,14 +84,15 @@ class LLMPlanner(Planner):
         await self.client.close()
 
     async def plan(self, task: str, world: WorldView, context: ReplanContext | None = None) -> Plan:
-        messages: list[dict[str, Any]] = plan_messages(task, world, context)
-        schema = plan_schema(world, context)
+        required = self.config.require_actions
+        messages: list[dict[str, Any]] = plan_messages(task, world, context, require_actions=required)
+        schema = plan_schema(world, context, require_actions=required)
         attempts = _Attempts()
         while attempts.count < self.config.max_attempts:
             attempts.count += 1
-            plan, problems, reply = await self._attempt(messages, schema, world, context, attempts)
+            plan, problems, reply = await self._attempt(task, messages, schema, world, context, attempts)
             if plan is not None:
-                plan.info = attempts.info(self.config)
+                plan.info = {**attempts.info(self.config), "checks": plan.info["checks"]}
                 logger.info("LLM plan for %r: %d steps after %d attempt(s)", task, len(plan.steps), attempts.count)
                 return plan
             attempts.errors.append(f"attempt {attempts.count}: " + "; ".join(problems))
@@ -98,6 +103,7 @@ class LLMPlanner(Planner):
 
     async def _attempt(
         self,
+        task: str,
         messages: list[dict[str, Any]],
         schema: dict[str, Any],
         world: WorldView,
@@ -116,8 +122,29 @@ class LLMPlanner(Planner):
         except (ValueError, PlanFormatError) as e:
             cut = " (the answer was cut off at max_tokens)" if completion.finish_reason == "length" else ""
             return None, [f"{e}{cut}"], reply
-        problems = validate_plan(plan, world) + _avoided(plan, context)
+        problems = self._problems(plan, task, world, context)
         return (plan if not problems else None), problems, reply
+
+    def _problems(self, plan: Plan, task: str, world: WorldView, context: ReplanContext | None) -> list[str]:
+        """Structural, then required-actions, then semantic problems; records the checks in ``plan.info``."""
+        checks: dict[str, Any] = {"structure": "passed", "actions": "not required"}
+        plan.info["checks"] = checks
+        problems = validate_plan(plan, world) + _avoided(plan, context)
+        if problems:
+            checks["structure"] = "failed"
+            return problems
+        if self.config.require_actions:
+            problems = [
+                f"step {s.step_id} ({s.robot_name}): has no actions; list the tool calls of {s.robot_name}'s "
+                f"skills that do '{s.subtask}'"
+                for s in plan.steps if not s.actions
+            ]
+            checks["actions"] = "failed" if problems else "passed"
+            if problems:
+                return problems
+        semantic = check_plan(plan, world, task)
+        checks.update(semantic.info())
+        return semantic.errors
 
     async def _fall_back(
         self, task: str, world: WorldView, context: ReplanContext | None, attempts: _Attempts
@@ -131,10 +158,13 @@ class LLMPlanner(Planner):
             plan = await fallback.plan(task, world, context)
         except PlanningError as e:
             raise PlanningError(f"{why}; the symbolic fallback failed too: {e}") from e
-        problems = validate_plan(plan, world)
+        semantic = check_plan(plan, world, task)
+        problems = validate_plan(plan, world) + semantic.errors
         if problems:
             raise PlanningError(f"{why}; the symbolic fallback's plan is invalid too: {'; '.join(problems)}")
-        plan.info = {**plan.info, "fallback_from": "llm", "llm": {**attempts.info(self.config), "reason": why}}
+        checks = {"structure": "passed", **semantic.info()}
+        plan.info = {**plan.info, "checks": checks, "fallback_from": "llm",
+                     "llm": {**attempts.info(self.config), "reason": why}}
         return plan
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from brain.planner import ReplanContext
 from brain.world import RobotView, SkillView, WorldView
 
-__all__ = ["PLAN_SYSTEM_PROMPT", "plan_messages", "plan_schema", "robot_line", "scene_lines", "signature"]
+__all__ = ["ACTIONS_RULE", "PLAN_SYSTEM_PROMPT", "plan_messages", "plan_schema", "robot_line", "scene_lines", "signature"]
 
 PLAN_SYSTEM_PROMPT = (
     "You plan tasks for a fleet of robots. Split the task into subtasks, each for one listed robot that "
@@ -21,6 +21,11 @@ PLAN_SYSTEM_PROMPT = (
     '{"name", "arguments"} of that robot\'s skills). Answer with JSON only: '
     '{"reasoning_explanation": "<one short sentence>", "subtask_list": [{"robot_name": "...", '
     '"subtask": "...", "subtask_order": 1}]}'
+)
+ACTIONS_RULE = (
+    "Every subtask must list its actions: the robot's tool calls in order, using only scene names. A robot "
+    "acts only where it is: navigate to the furniture first, pick with a free hand, open a closed "
+    "container before reaching into it, and place only what it holds."
 )
 
 
@@ -59,7 +64,8 @@ def scene_lines(world: WorldView) -> list[str]:
 
 
 def plan_messages(
-    task: str, world: WorldView, context: ReplanContext | None = None, *, reasoning_words: int = 25
+    task: str, world: WorldView, context: ReplanContext | None = None, *, reasoning_words: int = 25,
+    require_actions: bool = False,
 ) -> list[dict[str, str]]:
     robots = [r for r in world.online_robots() if not context or r.name not in context.avoid_robots]
     lines = ["Robots:", *(robot_line(r) for r in robots), "Scene:", *scene_lines(world)]
@@ -67,7 +73,8 @@ def plan_messages(
         lines += _replan_lines(context)
     lines.append(f"Task: {task}")
     lines.append(f"Reply with the JSON plan; keep reasoning_explanation under {reasoning_words} words.")
-    return [{"role": "system", "content": PLAN_SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
+    system = f"{PLAN_SYSTEM_PROMPT} {ACTIONS_RULE}" if require_actions else PLAN_SYSTEM_PROMPT
+    return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
 
 
 def _replan_lines(context: ReplanContext) -> list[str]:
@@ -82,9 +89,13 @@ def _replan_lines(context: ReplanContext) -> list[str]:
 
 
 def plan_schema(
-    world: WorldView, context: ReplanContext | None = None, *, reasoning_chars: int | None = 160
+    world: WorldView, context: ReplanContext | None = None, *, reasoning_chars: int | None = 160,
+    require_actions: bool = False,
 ) -> dict[str, Any]:
-    """JSON schema of a plan for this fleet: robot names and skill names are enums."""
+    """JSON schema of a plan for this fleet: robot names and skill names are enums.
+
+    ``require_actions``: each subtask must carry a non-empty ``actions`` list.
+    """
     avoid = context.avoid_robots if context else set()
     robots = [r.name for r in world.online_robots() if r.name not in avoid] or sorted(world.robots)
     skills = sorted({s for r in robots for s in world.robots[r].skills})
@@ -104,9 +115,9 @@ def plan_schema(
             "subtask": {"type": "string", "maxLength": 80},
             "subtask_order": {"type": "integer", "minimum": 1, "maximum": max_steps},
             "depends_on": {"type": "array", "items": {"type": "integer", "minimum": 1}, "maxItems": max_steps},
-            "actions": {"type": "array", "items": action, "maxItems": 8},
+            "actions": {"type": "array", "items": action, "maxItems": 8, **({"minItems": 1} if require_actions else {})},
         },
-        "required": ["robot_name", "subtask", "subtask_order"],
+        "required": ["robot_name", "subtask", "subtask_order", *(["actions"] if require_actions else [])],
     }
     return {
         "type": "object",

@@ -6,8 +6,8 @@ With `support_tool_calls` the model gets OpenAI `tools` (each skill's full JSON 
 current state and every previous call with its result.
 
 `next_action` returns `StepDecision.finish` when the model calls `finish`, makes no call, repeats
-the previous call exactly, or when `max_steps` calls were made; summaries of the last three start
-with "stopped:". A call naming an unknown tool or with arguments that do not match the schema is
+the previous call exactly, or when `max_steps` calls were made; the last three give up rather than
+finish: `ok=False`, and a summary that starts with "stopped:". A call naming an unknown tool or with arguments that do not match the schema is
 fed back to the model (never returned), up to `max_attempts` times per step.
 """
 
@@ -78,7 +78,8 @@ class LLMStepper(Stepper):
         tools = [_plain(t) for t in tools]
         history = [_plain(h) for h in history]
         if len(history) >= self.config.max_steps:
-            return StepDecision.finish(f"stopped: {len(history)} calls made, max_steps={self.config.max_steps}")
+            return StepDecision.finish(f"stopped: {len(history)} calls made, max_steps={self.config.max_steps}",
+                                       ok=False)
         schemas = {t["name"]: _parameters(t) for t in tools}
         messages = self._conversation(subtask, tools, history, state)
         problems: list[str] = []
@@ -92,7 +93,7 @@ class LLMStepper(Stepper):
                 return _decision(name, arguments, history)
             logger.info("rejected tool call %s(%s): %s", name, arguments, "; ".join(problems))
             messages += _feedback(completion, problems, self.config.support_tool_calls)
-        return StepDecision.finish("stopped: no valid tool call: " + "; ".join(problems))
+        return StepDecision.finish("stopped: no valid tool call: " + "; ".join(problems), ok=False)
 
     def _request(self, tools: list[dict[str, Any]]) -> dict[str, Any]:
         if not self.config.support_tool_calls:
@@ -190,7 +191,8 @@ def _decision(name: str | None, arguments: Any, history: list[dict[str, Any]]) -
         return StepDecision.finish(str(arguments.get("summary", "")))
     last = history[-1] if history else None
     if last is not None and last.get("name") == name and (last.get("arguments") or {}) == arguments:
-        return StepDecision.finish(f"stopped: the model repeated the call {name}({json.dumps(arguments)})")
+        return StepDecision.finish(f"stopped: the model repeated the call {name}({json.dumps(arguments)})",
+                                   ok=False)
     return StepDecision.call(name or "", arguments)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from brain.symbolic.state import SimState
 from brain.world import RobotView, SkillView
 
-__all__ = ["StepDraft", "display", "ground_call", "robot_call"]
+__all__ = ["StepDraft", "call_roles", "display", "ground_call", "robot_call"]
 
 # The role that a skill without declared roles fills with its only argument.
 _PRIMARY_ROLE = {"navigate": "target", "pick": "object", "open": "target", "close": "target"}
@@ -30,6 +30,16 @@ def ground_call(skill: SkillView, values: dict[str, str]) -> dict[str, Any] | No
     if any(required not in arguments for required in skill.parameters.get("required", [])):
         return None
     return {"name": skill.name, "arguments": arguments}
+
+
+def call_roles(skill: SkillView, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The reverse of ``ground_call``: role -> value for a call of ``skill`` with ``arguments``."""
+    if skill.roles:
+        return {role: arguments[arg] for role, arg in skill.roles.items() if arg in arguments}
+    primary = _PRIMARY_ROLE.get(skill.kind)
+    if primary is not None and len(arguments) == 1:
+        return {primary: next(iter(arguments.values()))}
+    return {}
 
 
 def robot_call(robot: RobotView, kind: str, values: dict[str, str]) -> dict[str, Any] | None:

@@ -59,3 +59,10 @@ def test_extract_json_is_tolerant(text: str) -> None:
 def test_extract_json_says_what_it_found() -> None:
     with pytest.raises(ValueError, match="no JSON object found in the answer \\(it starts: 'I cannot plan"):
         extract_json("I cannot plan this {broken")
+
+
+def test_require_actions_is_on_by_default_and_must_be_a_bool() -> None:
+    assert LLMConfig().require_actions is True
+    assert LLMConfig.from_dict({"require_actions": False}).require_actions is False
+    with pytest.raises(LLMConfigError, match="llm.require_actions must be bool"):
+        LLMConfig.from_dict({"require_actions": "yes"})

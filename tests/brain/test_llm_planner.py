@@ -22,11 +22,16 @@ pytestmark = pytest.mark.anyio
 GOOD = {
     "reasoning_explanation": "The runner fetches the apple.",
     "subtask_list": [
-        {"robot_name": "runner", "subtask": "Go to the kitchen", "subtask_order": 1},
-        {"robot_name": "runner", "subtask": "Pick up the apple", "subtask_order": 2,
-         "actions": [{"name": "pick", "arguments": {"object": "apple"}}]},
+        {"robot_name": "runner", "subtask": "Fetch the apple", "subtask_order": 1,
+         "actions": [{"name": "navigate", "arguments": {"target": "counter"}},
+                     {"name": "pick", "arguments": {"object": "apple"}}]},
+        {"robot_name": "runner", "subtask": "Put it on the dining table", "subtask_order": 2,
+         "actions": [{"name": "navigate", "arguments": {"target": "dining_table"}},
+                     {"name": "place", "arguments": {"target": "dining_table"}}]},
     ],
 }
+HELPER_BRINGS = {"robot_name": "helper", "subtask": "Bring the apple", "subtask_order": 1,
+                 "actions": [*GOOD["subtask_list"][0]["actions"], *GOOD["subtask_list"][1]["actions"]]}
 
 MakePlanner = Callable[..., LLMPlanner]
 
@@ -70,7 +75,10 @@ async def test_valid_plan_records_usage_and_asks_for_json_schema(server: Scripte
     plan = await planner_for(server).plan(BENCH_TASK, world)
     assert plan.planner == "llm" and validate_plan(plan, world) == []
     assert [s.robot_name for s in plan.steps] == ["runner", "runner"]
-    assert plan.steps[1].actions == [{"name": "pick", "arguments": {"object": "apple"}}]
+    assert plan.steps[1].actions == [{"name": "navigate", "arguments": {"target": "dining_table"}},
+                                     {"name": "place", "arguments": {"target": "dining_table"}}]
+    assert plan.info["checks"] == {"structure": "passed", "actions": "passed", "effects": "passed",
+                                   "goals": "passed", "goal_list": ["apple on dining_table"]}
     info = plan.info
     assert (info["model"], info["prompt_tokens"], info["completion_tokens"], info["attempts"]) == (
         server.model, 321, 45, 1)
@@ -133,8 +141,7 @@ async def test_fail_mode_raises_with_the_reason_and_never_returns_a_bad_plan(ser
 
 
 async def test_replan_excludes_avoided_robots(server: ScriptedServer, planner_for: MakePlanner) -> None:
-    server.push(Reply.json(GOOD), Reply.json({**GOOD, "subtask_list": [
-        {"robot_name": "helper", "subtask": "Bring the apple", "subtask_order": 1}]}))
+    server.push(Reply.json(GOOD), Reply.json({**GOOD, "subtask_list": [HELPER_BRINGS]}))
     context = ReplanContext(done=[], failed="Go to the kitchen", reason="runner went offline",
                             avoid_robots={"runner"})
     plan = await planner_for(server, max_attempts=2).plan(BENCH_TASK, restaurant_world(), context)
@@ -163,3 +170,58 @@ async def test_an_invalid_fallback_plan_is_not_returned(server: ScriptedServer, 
     planner = planner_for(server, backup=InvalidFallback(), max_attempts=1)
     with pytest.raises(PlanningError, match="fallback's plan is invalid too: .*unknown robot 'ghost'"):
         await planner.plan(BENCH_TASK, restaurant_world())
+
+
+NO_ACTIONS = {"reasoning_explanation": "x", "subtask_list": [
+    {"robot_name": "runner", "subtask": "bar_shelf", "subtask_order": 1},
+    {"robot_name": "helper", "subtask": "dining_room", "subtask_order": 2}]}
+GOAL_UNMET = {"reasoning_explanation": "x", "subtask_list": [
+    {"robot_name": "runner", "subtask": "Fetch the apple", "subtask_order": 1,
+     "actions": GOOD["subtask_list"][0]["actions"]}]}
+PLACE_UNHELD = {"reasoning_explanation": "x", "subtask_list": [
+    {"robot_name": "helper", "subtask": "Put the apple down", "subtask_order": 1,
+     "actions": [{"name": "navigate", "arguments": {"target": "dining_table"}},
+                 {"name": "place", "arguments": {"target": "dining_table"}}]}]}
+
+
+async def test_plans_without_actions_or_unmet_goals_are_retried_then_fall_back(
+    server: ScriptedServer, planner_for: MakePlanner
+) -> None:
+    server.push(Reply.json(NO_ACTIONS), Reply.json(GOAL_UNMET), Reply.json(PLACE_UNHELD))
+    world = restaurant_world()
+    plan = await planner_for(server, max_attempts=3).plan(BENCH_TASK, world)
+    assert plan.planner == "symbolic" and plan.info["fallback_from"] == "llm"
+    assert validate_plan(plan, world) == [] and all(s.actions for s in plan.steps)
+    assert plan.info["checks"]["goals"] == "passed"
+    errors = plan.info["llm"]["errors"]
+    assert "step s1 (runner): has no actions" in errors[0] and "step s2 (helper): has no actions" in errors[0]
+    assert "the plan leaves apple held by runner; the task wants it on dining_table" in errors[1]
+    assert "step s1 (helper) action 2 place(target=dining_table): helper holds nothing; it must hold one" in errors[2]
+    assert "the plan leaves apple on counter; the task wants it on dining_table" in errors[2]
+    # Each rejection goes back to the model before the next attempt.
+    assert "has no actions" in server.requests[1]["messages"][-1]["content"]
+    assert "the task wants it on dining_table" in server.requests[2]["messages"][-1]["content"]
+    schema = server.requests[0]["response_format"]["json_schema"]["schema"]["properties"]["subtask_list"]["items"]
+    assert "actions" in schema["required"] and schema["properties"]["actions"]["minItems"] == 1
+    assert "Every subtask must list its actions" in server.requests[0]["messages"][0]["content"]
+
+
+async def test_a_semantically_wrong_plan_is_never_returned_in_fail_mode(
+    server: ScriptedServer, planner_for: MakePlanner
+) -> None:
+    server.push(Reply.json(GOAL_UNMET))
+    planner = planner_for(server, max_attempts=1, fallback="fail")
+    with pytest.raises(PlanningError, match="the plan leaves apple held by runner"):
+        await planner.plan(BENCH_TASK, restaurant_world())
+
+
+async def test_free_text_steps_pass_when_actions_are_not_required(
+    server: ScriptedServer, planner_for: MakePlanner
+) -> None:
+    server.push(Reply.json(NO_ACTIONS))
+    plan = await planner_for(server, require_actions=False).plan(BENCH_TASK, restaurant_world())
+    assert plan.planner == "llm" and [s.actions for s in plan.steps] == [[], []]
+    checks = plan.info["checks"]
+    assert checks["actions"] == "not required" and checks["effects"].startswith("skipped: step(s) s1, s2")
+    schema = server.requests[0]["response_format"]["json_schema"]["schema"]["properties"]["subtask_list"]["items"]
+    assert "actions" not in schema["required"]

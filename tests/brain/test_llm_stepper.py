@@ -90,7 +90,7 @@ async def test_bad_calls_are_fed_back_not_returned(server: ScriptedServer, stepp
 async def test_gives_up_after_max_attempts_of_bad_calls(server: ScriptedServer, stepper_for: MakeStepper) -> None:
     server.push(Reply.call("pick", {"object": 3}), Reply.call("pick", {"thing": "apple"}))
     decision = await stepper_for(server, max_attempts=2).next_action(SUBTASK, TOOLS, [], STATE)
-    assert decision.done and decision.summary.startswith("stopped: no valid tool call")
+    assert decision.done and not decision.ok and decision.summary.startswith("stopped: no valid tool call")
     assert "unknown 'thing'" in decision.summary
 
 
@@ -98,13 +98,15 @@ async def test_loop_ends_on_finish_no_call_repeat_and_max_steps(server: Scripted
     stepper = stepper_for(server, max_steps=3)
     server.push(Reply.call("finish", {"summary": "apple fetched"}), Reply.text("I am done."),
                 Reply.call("navigate", {"target": "kitchen"}))
-    assert (await stepper.next_action(SUBTASK, TOOLS, [], STATE)).summary == "apple fetched"
-    assert (await stepper.next_action(SUBTASK, TOOLS, [], STATE)).summary == "I am done."
+    finished = await stepper.next_action(SUBTASK, TOOLS, [], STATE)
+    assert (finished.summary, finished.ok) == ("apple fetched", True)
+    prose = await stepper.next_action(SUBTASK, TOOLS, [], STATE)
+    assert (prose.summary, prose.ok) == ("I am done.", True)
     repeated = await stepper.next_action(SUBTASK, TOOLS, [outcome("navigate", {"target": "kitchen"})], STATE)
-    assert repeated.done and "repeated the call navigate" in repeated.summary
+    assert repeated.done and not repeated.ok and "repeated the call navigate" in repeated.summary
     full = [outcome("navigate", {"target": p}) for p in ("kitchen", "pass", "dining")]
     capped = await stepper.next_action(SUBTASK, TOOLS, full, STATE)
-    assert capped.done and "max_steps=3" in capped.summary and server.remaining == 0 and len(server.requests) == 3
+    assert capped.done and not capped.ok and "max_steps=3" in capped.summary and server.remaining == 0 and len(server.requests) == 3
 
 
 async def test_text_protocol_for_models_without_tool_calls(server: ScriptedServer, stepper_for: MakeStepper) -> None:

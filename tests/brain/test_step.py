@@ -27,6 +27,11 @@ def test_decision_is_a_call_or_done() -> None:
     assert call.to_dict() == {"done": False, "call": {"name": "navigate", "arguments": {"target": "pass"}}}
     assert StepDecision.from_dict(call.to_dict()) == call
     assert StepDecision.from_dict(done.to_dict()) == done
+    gave_up = StepDecision.finish("stopped: repeated a call", ok=False)
+    assert done.ok and gave_up.done and not gave_up.ok
+    assert gave_up.to_dict() == {"done": True, "summary": "stopped: repeated a call", "ok": False}
+    assert StepDecision.from_dict(gave_up.to_dict()) == gave_up
+    assert StepDecision.from_dict({"done": True, "summary": "old peer"}).ok
 
 
 def test_stepper_is_abstract() -> None:

@@ -215,14 +215,15 @@ async def test_a_subtask_without_tool_calls_needs_a_step_planner(
 class ScriptedStepper(Stepper):
     """Plays a fixed list of calls, then finishes; records what the slaver told it."""
 
-    def __init__(self, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    def __init__(self, calls: list[tuple[str, dict[str, Any]]], summary: str = "apple in hand", ok: bool = True) -> None:
         self.calls = list(calls)
+        self.summary, self.ok = summary, ok
         self.seen: list[tuple[str, list[str], list[dict[str, Any]], dict[str, Any]]] = []
 
     async def next_action(self, subtask, tools, history, state) -> StepDecision:
         self.seen.append((subtask, [t["name"] for t in tools], list(history), dict(state)))
         if len(history) == len(self.calls):
-            return StepDecision.finish("apple in hand")
+            return StepDecision.finish(self.summary, ok=self.ok)
         return StepDecision.call(*self.calls[len(history)])
 
 
@@ -242,6 +243,27 @@ async def test_a_free_text_subtask_runs_through_the_step_planner(
     assert subtask == "subtask s1" and "pick" in tools
     assert [h["name"] for h in history] == ["navigate", "pick"]
     assert (state["robot"], state["position"], state["holding"]) == ("bot-1", "kitchen", ["apple"])
+
+
+async def test_a_step_planner_that_gives_up_or_never_acts_fails_the_subtask(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    gave_up = ScriptedStepper([("navigate", {"target": "counter"})], "stopped: the model repeated a call", ok=False)
+    idle = ScriptedStepper([], "bar_shelf")
+    await new_task(world, "t1")
+    async with serving(make_slaver(stepper=gave_up)):
+        await dispatch(world, "t1", "s1", "bot-1")
+        first = await results.terminal("s1")
+    async with serving(make_slaver(stepper=idle)):
+        await dispatch(world, "t1", "s2", "bot-1")
+        second = await results.terminal("s2")
+    assert (first.state, first.reason) == (
+        SubtaskState.FAILED, "the step planner gave up: stopped: the model repeated a call")
+    assert [o.name for o in first.outcomes] == ["navigate"]
+    assert (second.state, second.reason) == (
+        SubtaskState.FAILED, "the step planner finished without acting: bar_shelf")
+    assert second.outcomes == []
+    assert (await world.scene.get("apple")).parent == "counter"
 
 
 async def test_a_step_planner_that_never_finishes_is_bounded(
