@@ -30,9 +30,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
-from brain.errors import BrainError
+from brain.registry import Registry
 
 __all__ = ["StepDecision", "Stepper"]
 
@@ -81,7 +81,6 @@ class Stepper(ABC):
     """Chooses a robot's next tool call for a subtask, or says it is done."""
 
     name: str = ""
-    _registry: ClassVar[dict[str, type[Stepper]]] = {}
 
     @abstractmethod
     async def next_action(
@@ -96,23 +95,12 @@ class Stepper(ABC):
     @classmethod
     def register(cls, type_name: str) -> Callable[[_S], _S]:
         """Class decorator: make a stepper available as ``Stepper.create(type_name)``."""
-
-        def decorate(stepper_cls: _S) -> _S:
-            cls._registry[type_name] = stepper_cls
-            if not stepper_cls.name:
-                stepper_cls.name = type_name
-            return stepper_cls
-
-        return decorate
+        return STEPPERS.register(type_name)  # type: ignore[return-value]
 
     @classmethod
     def create(cls, type_name: str, **kwargs: Any) -> Stepper:
-        if type_name not in cls._registry:
-            from brain.planner import import_builtin
+        """Build the stepper registered as ``type_name`` with its own keyword arguments."""
+        return STEPPERS.create(type_name, **kwargs)
 
-            import_builtin(type_name)
-        stepper_cls = cls._registry.get(type_name)
-        if stepper_cls is None:
-            known = ", ".join(sorted(cls._registry)) or "none registered (import the module that defines it)"
-            raise BrainError(f"unknown stepper type '{type_name}'; available: {known}")
-        return stepper_cls(**kwargs)
+
+STEPPERS: Registry[Stepper] = Registry("stepper")

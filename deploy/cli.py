@@ -166,7 +166,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _task(args: argparse.Namespace) -> int:
     from deploy.follow import MasterClient, TaskFollower, summary
 
-    client = MasterClient(args.master, token=args.token)
+    client = MasterClient(args.master, token=args.token, timeout_s=args.timeout)
     try:
         record = TaskFollower(client, sys.stdout).run(args.text, args.timeout)
     finally:

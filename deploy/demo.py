@@ -24,7 +24,8 @@ def run_demo(config: RoboOSConfig, scene: SceneProfile, task: DemoTask, out: Tex
     with Stack(config, scene) as stack:
         print(f"master at {stack.master_url}, Redis at {stack.redis_url}, logs in {stack.launcher.log_dir}",
               file=out, flush=True)
-        client = MasterClient(stack.master_url, token=config.master.auth_token)
+        client = MasterClient(stack.master_url, token=config.master.auth_token,
+                              timeout_s=stack.plan_timeout_s + config.master.bridge_timeout_s + 5)
         try:
             print(f"demo task '{task.name}': {task.task}", file=out, flush=True)
             record = TaskFollower(client, out).run(task.task, timeout_s)

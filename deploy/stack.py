@@ -80,6 +80,14 @@ class Stack:
         return env
 
     @property
+    def plan_timeout_s(self) -> float:
+        """The master's plan timeout; with the LLM planner, long enough for every attempt and the fallback."""
+        configured = self.config.master.plan_timeout_s
+        if self.config.planner != "llm":
+            return configured
+        return max(configured, self.config.llm.max_attempts * self.config.llm.timeout_s + 30.0)
+
+    @property
     def llm_config_path(self) -> Path:
         return self.run_dir / "llm.json"
 
@@ -172,6 +180,7 @@ class Stack:
             "--prefix", self.config.prefix,
             "--subtask-timeout", str(master.subtask_timeout_s),
             "--max-replans", str(master.max_replans),
+            "--plan-timeout", str(self.plan_timeout_s),
             "--planner", self.config.planner,
             "--log-level", self.config.log_level,
             *self._llm_config_args(),

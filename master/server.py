@@ -101,6 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="bearer token for POST endpoints (or ROBOOS_AUTH_TOKEN)")
     parser.add_argument("--subtask-timeout", type=float, default=defaults.subtask_timeout_s)
     parser.add_argument("--max-replans", type=int, default=defaults.max_replans)
+    parser.add_argument("--plan-timeout", type=float, default=defaults.plan_timeout_s,
+                        help="seconds planning may take before publish answers 504")
     parser.add_argument("--planner", choices=PLANNERS, default="symbolic")
     parser.add_argument("--llm-config", default=None,
                         help="JSON file of LLM settings for --planner llm (keys as in the llm: config section)")
@@ -113,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = MasterConfig(host=args.host, port=args.port, auth_token=args.auth_token,
-                              subtask_timeout_s=args.subtask_timeout, max_replans=args.max_replans)
+                              subtask_timeout_s=args.subtask_timeout, max_replans=args.max_replans,
+                              plan_timeout_s=args.plan_timeout)
     except ValueError as e:
         logger.error("invalid configuration: %s", e)
         return 2
