@@ -160,8 +160,12 @@ def summary(record: dict[str, Any]) -> list[str]:
     total = ""
     if record.get("finished_at") and record.get("created_at"):
         total = f" in {record['finished_at'] - record['created_at']:.2f} s"
-    planner = record.get("plan_info", {}).get("planner")
+    info = record.get("plan_info", {})
+    planner = info.get("planner")
     by = f" (plan by the {planner} planner)" if planner else ""
+    if info.get("fallback_from"):
+        why = (info.get("llm") or {}).get("reason", "")
+        by = f" (plan by the {planner} planner, as fallback: the {info['fallback_from']} planner failed: {why[:300]})"
     reason = f": {record['reason']}" if record.get("reason") else ""
     lines.append(f"task {record['task_id']} {record['state']}{total}{by}{reason}")
     return lines
