@@ -149,7 +149,8 @@ async def _fleet(
     redis_url: str, prefix: str, nodes: list[SceneNode], fleet: dict[str, tuple[str, str, list[str]]], log: CallLog
 ) -> AsyncIterator[SharedMemory]:
     """Load the scene, then run one slaver per robot on an in-process instant sim server."""
-    memory = await SharedMemory.connect(redis_url, prefix=prefix)
+    # Every slaver holds a blocking stream read and heartbeats on the shared pool: size it for them.
+    memory = await SharedMemory.connect(redis_url, prefix=prefix, max_connections=4 * len(fleet) + 20)
     await memory.clear()
     await memory.scene.load(nodes)
     stop = asyncio.Event()
