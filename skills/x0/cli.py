@@ -1,4 +1,4 @@
-"""Command lines for X0: ``roboos skill x0``, ``roboos x0 compare`` and ``roboos bench x0``.
+r"""Command lines for X0: ``roboos skill x0``, ``roboos x0 compare`` and ``roboos bench x0``.
 
 Serve the demo model for the agilex embodiment (MCP at /mcp, the X0 HTTP API beside it)::
 
