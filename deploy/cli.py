@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        print("interrupted; stopped everything", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
     except DeployError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -53,13 +53,19 @@ class MasterClient:
     def scene(self) -> dict[str, Any]:
         return self.request("GET", "/scene")["data"]
 
-    def events(self, task_id: str, since: str, read_timeout_s: float) -> Iterator[dict[str, Any]]:
-        """Server-sent events of one task, as dicts, until the caller stops iterating."""
-        timeout = httpx.Timeout(10.0, read=read_timeout_s)
+    def events(self, task_id: str, since: str, deadline: float) -> Iterator[dict[str, Any]]:
+        """Server-sent events of one task, as dicts, until the caller stops or ``deadline`` passes.
+
+        The master sends a keep-alive comment every 15 s, so the deadline is checked even when no
+        event comes; a silent connection fails after 30 s.
+        """
+        timeout = httpx.Timeout(10.0, read=30.0)
         params = {"task_id": task_id, "since": since}
         try:
             with self.http.stream("GET", "/events", params=params, timeout=timeout) as response:
                 for line in response.iter_lines():
+                    if time.monotonic() > deadline:
+                        raise DeployError(f"task {task_id} did not finish in time")
                     if line.startswith("data:"):
                         yield json.loads(line[5:])
         except httpx.HTTPError as e:
@@ -92,16 +98,17 @@ class TaskFollower:
         return self.follow(task_id, since, timeout_s)
 
     def follow(self, task_id: str, since: str, timeout_s: float) -> dict[str, Any]:
-        self._learn_subtasks(self.client.task(task_id))
         deadline = time.monotonic() + timeout_s
         record = self.client.task(task_id)
+        self._learn_subtasks(record)
         if record["state"] in TERMINAL:
             return record
-        for event in self.client.events(task_id, since, read_timeout_s=min(30.0, timeout_s)):
-            if self._on_event(task_id, event):
-                break
-            if time.monotonic() > deadline:
-                raise DeployError(f"task {task_id} did not finish within {timeout_s:.0f} s")
+        try:
+            for event in self.client.events(task_id, since, deadline):
+                if self._on_event(task_id, event):
+                    break
+        except DeployError as e:
+            raise DeployError(f"{e} (followed for {timeout_s:.0f} s; see GET /tasks/{task_id})") from e
         return self.client.task(task_id)
 
     def _print_plan(self, task_id: str, data: dict[str, Any]) -> None:
