@@ -196,7 +196,7 @@ async def _wait_terminal(memory: SharedMemory, task_id: str, timeout_s: float) -
     last_id = recent[-1].id if recent else "0-0"
     while time.monotonic() < deadline:
         state = await memory.tasks.state(task_id)
-        if state is not None and state in ("succeeded", "failed", "cancelled"):
+        if state in ("succeeded", "failed", "cancelled"):
             if state != "succeeded":
                 record = await memory.tasks.get(task_id)
                 raise RuntimeError(f"bench task {task_id} {state}: {record.reason if record else ''}")

@@ -120,8 +120,7 @@ class TaskFollower:
 
     def _learn_subtasks(self, record: dict[str, Any]) -> None:
         for sub in record.get("subtasks", []):
-            known = self.subtasks.get(sub["subtask_id"])
-            if known is None:
+            if sub["subtask_id"] not in self.subtasks:
                 self.subtasks[sub["subtask_id"]] = SubtaskLine(sub["subtask_id"], sub["robot"], sub["text"])
 
     def _on_event(self, task_id: str, event: dict[str, Any]) -> bool:

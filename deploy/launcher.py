@@ -21,7 +21,7 @@ import httpx
 
 from deploy.errors import LaunchError
 
-__all__ = ["Launcher", "Process", "free_port", "http_ready", "log_line_ready", "port_ready"]
+__all__ = ["Launcher", "Process", "free_port", "http_ready", "log_line_ready", "port_ready", "python_module"]
 
 logger = logging.getLogger(__name__)
 
@@ -154,21 +154,9 @@ class Launcher:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
-    def check_alive(self) -> list[Process]:
+    def exited(self) -> list[Process]:
         """The processes that have exited on their own."""
         return [p for p in self.processes if not p.running]
-
-    def stop(self, process: Process, timeout_s: float = 5.0) -> None:
-        if process.running:
-            _signal_group(process, signal.SIGTERM)
-            try:
-                process.popen.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                logger.warning("%s did not stop in %.0f s; killing it", process.name, timeout_s)
-                _signal_group(process, signal.SIGKILL)
-                process.popen.wait(timeout=timeout_s)
-        if process in self.processes:
-            self.processes.remove(process)
 
     def stop_all(self, timeout_s: float = 5.0) -> None:
         """Stop every process, newest first (slavers before the master before servers)."""

@@ -69,7 +69,7 @@ class Stack:
             self.redis = None
 
     def dead_components(self) -> list[str]:
-        return [p.name for p in self.launcher.check_alive()]
+        return [p.name for p in self.launcher.exited()]
 
     def _child_env(self) -> dict[str, str]:
         env = {"ROBOOS_LOG_LEVEL": self.config.log_level}
@@ -226,7 +226,7 @@ class Stack:
             reply = httpx.get(f"{self.master_url}/robot_status", timeout=2.0).json()
         except (httpx.HTTPError, ValueError):
             return set()
-        robots = reply.get("data", reply.get("robots", []))
+        robots = reply.get("data", [])
         return {r["name"] for r in robots if isinstance(r, dict) and r.get("online")}
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hmac
 import logging
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from master.api import EXTENSION, APIError, error_response
+from master.api import EXTENSION, APIError, error_response, service
 from master.errors import BridgeTimeout, InvalidPlan, MasterError, PlanTimeout, TaskConflict, TaskNotFound
 from master.routes import BLUEPRINTS
 from master.service import MasterService
@@ -39,7 +39,7 @@ def create_app(service: MasterService) -> Flask:
 
 def _require_token() -> ResponseReturnValue | None:
     """With a configured token, state-changing requests need ``Authorization: Bearer <token>``."""
-    expected = current_app.extensions[EXTENSION].config.auth_token
+    expected = service().config.auth_token
     if expected is None or request.method not in STATE_CHANGING:
         return None
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")

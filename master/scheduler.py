@@ -160,7 +160,7 @@ class Scheduler:
             message = f"the planner could not plan the task: {e}"
             await self._reject(record, message)
             raise InvalidPlan(record.task_id, message) from e
-        errors = validate_plan(plan, world) or check_plan_effects(plan, world, record.text)
+        errors = _plan_errors(plan, world, record.text)
         if errors:
             message = "the plan is invalid: " + "; ".join(errors)
             await self._reject(record, message)
@@ -259,7 +259,7 @@ class Scheduler:
             return None, f"replanning timed out after {timeout:g} s"
         except PlanningError as e:
             return None, f"replanning failed: {e}"
-        errors = validate_plan(plan, world) or check_plan_effects(plan, world, record.text)
+        errors = _plan_errors(plan, world, record.text)
         errors += [
             f"step {s.step_id}: robot '{s.robot_name}' is to be avoided ({context.reason})"
             for s in plan.steps
@@ -425,6 +425,11 @@ class Scheduler:
 
     async def _task_event(self, record: TaskRecord) -> None:
         await self._mem.events.append("task_state", task_id=record.task_id, state=str(record.state), reason=record.reason)
+
+
+def _plan_errors(plan: Plan, world: WorldView, text: str) -> list[str]:
+    """Why ``plan`` cannot run in ``world``: structural errors first, else unmet effects."""
+    return list(validate_plan(plan, world) or check_plan_effects(plan, world, text))
 
 
 def _describe(sub: SubtaskRecord) -> str:

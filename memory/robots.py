@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+
 import redis.asyncio as aioredis
 
 from memory.errors import SharedMemoryError
@@ -113,9 +114,6 @@ class RobotRegistry:
         """Every registered robot, by name."""
         names = sorted(await self._redis.smembers(self._keys.robots))
         return await self._read(names)
-
-    async def names(self) -> set[str]:
-        return set(await self._redis.smembers(self._keys.robots))
 
     async def online_names(self) -> set[str]:
         names = sorted(await self._redis.smembers(self._keys.robots))

@@ -212,9 +212,9 @@ class SceneGraph:
         survive unless ``nodes`` names them too, so reloading a scene does not orphan a live fleet.
         """
         _check_unique(nodes)
+        names = {n.name for n in nodes}
         for _ in range(_MAX_ATTEMPTS):
             raw, version = await self._read_raw()
-            names = {n.name for n in nodes}
             current = decode_snapshot(raw, version).nodes.values()
             kept = [n for n in current if keep_robots and n.kind == "robot" and n.name not in names]
             final = list(nodes) + kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
@@ -44,21 +45,21 @@ async def _ping(memory: SharedMemory) -> None:
 @bp.get("/system_status")
 def system_status() -> ResponseReturnValue:
     svc = service()
-    robots = svc.call(svc.memory.robots.list())
-    version = svc.call(svc.memory.scene.version())
-    data = {
-        "robots_online": sum(r.online for r in robots),
-        "robots_total": len(robots),
-        "tasks_active": svc.call(_active_count(svc)),
-        "scene_version": version,
-        "planner": svc.planner_name,
-        "uptime_s": round(time.time() - svc.started_at, 3),
-    }
+    data = svc.call(_system_data(svc))
+    data["uptime_s"] = round(time.time() - svc.started_at, 3)
     return success("running", data=data)
 
 
-async def _active_count(svc: MasterService) -> int:
-    return svc.scheduler.active_count
+async def _system_data(svc: MasterService) -> dict[str, Any]:
+    """Fleet, task and scene counts, read on the service's loop in one round trip."""
+    robots = await svc.memory.robots.list()
+    return {
+        "robots_online": sum(r.online for r in robots),
+        "robots_total": len(robots),
+        "tasks_active": svc.scheduler.active_count,
+        "scene_version": await svc.memory.scene.version(),
+        "planner": svc.planner_name,
+    }
 
 
 @bp.get("/openapi.yaml")

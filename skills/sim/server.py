@@ -223,4 +223,3 @@ _SKILL_BUILDERS: dict[str, Callable[[SkillServer, SimRobot, SimSkill], None]] = 
     "open": _add_open,
     "close": _add_close,
 }
-
