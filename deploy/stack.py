@@ -181,6 +181,9 @@ class Stack:
             "--subtask-timeout", str(master.subtask_timeout_s),
             "--max-replans", str(master.max_replans),
             "--plan-timeout", str(self.plan_timeout_s),
+            "--max-body-bytes", str(master.max_body_bytes),
+            "--offline-check-interval", str(master.offline_check_interval_s),
+            "--bridge-timeout", str(master.bridge_timeout_s),
             "--planner", self.config.planner,
             "--log-level", self.config.log_level,
             *self._llm_config_args(),
@@ -200,6 +203,7 @@ class Stack:
             "--prefix", self.config.prefix,
             "--heartbeat-interval", str(slaver.heartbeat_interval_s),
             "--liveness-ttl", str(slaver.liveness_ttl_s),
+            "--call-timeout", str(slaver.default_call_timeout_s),
             "--log-level", self.config.log_level,
             *(["--stepper", "llm", *self._llm_config_args()] if self.config.planner == "llm" else []),
         )

@@ -103,6 +103,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-replans", type=int, default=defaults.max_replans)
     parser.add_argument("--plan-timeout", type=float, default=defaults.plan_timeout_s,
                         help="seconds planning may take before publish answers 504")
+    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
+                        help="larger request bodies get 413")
+    parser.add_argument("--offline-check-interval", type=float, default=defaults.offline_check_interval_s,
+                        help="seconds between liveness checks of robots with running subtasks")
+    parser.add_argument("--bridge-timeout", type=float, default=defaults.bridge_timeout_s,
+                        help="seconds an HTTP handler waits on the scheduler loop")
     parser.add_argument("--planner", choices=PLANNERS, default="symbolic")
     parser.add_argument("--llm-config", default=None,
                         help="JSON file of LLM settings for --planner llm (keys as in the llm: config section)")
@@ -110,13 +116,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def config_from_args(args: argparse.Namespace) -> MasterConfig:
+    """Every ``MasterConfig`` field from its flag; ``ValueError`` names a bad one."""
+    return MasterConfig(host=args.host, port=args.port, auth_token=args.auth_token,
+                        subtask_timeout_s=args.subtask_timeout, max_replans=args.max_replans,
+                        plan_timeout_s=args.plan_timeout, max_body_bytes=args.max_body_bytes,
+                        offline_check_interval_s=args.offline_check_interval,
+                        bridge_timeout_s=args.bridge_timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = MasterConfig(host=args.host, port=args.port, auth_token=args.auth_token,
-                              subtask_timeout_s=args.subtask_timeout, max_replans=args.max_replans,
-                              plan_timeout_s=args.plan_timeout)
+        config = config_from_args(args)
     except ValueError as e:
         logger.error("invalid configuration: %s", e)
         return 2

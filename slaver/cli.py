@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     endpoint.add_argument("--skill-url", help="reach the skill server over streamable HTTP")
     parser.add_argument("--heartbeat-interval", type=float, default=1.0, help="seconds between heartbeats")
     parser.add_argument("--liveness-ttl", type=float, default=3.0, help="seconds a heartbeat keeps it online")
+    parser.add_argument("--call-timeout", type=float, default=30.0,
+                        help="seconds one skill call may take (bounded by what is left of the subtask's timeout)")
     parser.add_argument("--stepper", choices=("llm",), default=None,
                         help="work out subtasks given without tool calls with this step planner")
     parser.add_argument("--llm-config", default=None,
@@ -82,6 +84,7 @@ def _config(args: argparse.Namespace) -> SlaverConfig:
         skill_url=args.skill_url or "",
         heartbeat_interval_s=args.heartbeat_interval,
         liveness_ttl_s=args.liveness_ttl,
+        default_call_timeout_s=args.call_timeout,
     )
 
 

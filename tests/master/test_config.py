@@ -29,3 +29,19 @@ def test_defaults_and_redaction() -> None:
     config = MasterConfig(host="0.0.0.0", auth_token="s3cret")
     assert config.port == 5000 and config.max_replans == 2 and config.subtask_timeout_s == 60
     assert config.redacted()["auth_token"] == "***"
+
+
+def test_every_config_field_has_a_command_line_flag() -> None:
+    from dataclasses import fields
+
+    from master.server import config_from_args, parse_args
+
+    argv = ["--port", "5055", "--auth-token", "tok", "--subtask-timeout", "12", "--max-replans", "5",
+            "--plan-timeout", "40", "--max-body-bytes", "4096", "--offline-check-interval", "0.5",
+            "--bridge-timeout", "7", "--host", "localhost"]
+    config = config_from_args(parse_args(argv))
+    expected = MasterConfig(host="localhost", port=5055, auth_token="tok", subtask_timeout_s=12.0, max_replans=5,
+                            plan_timeout_s=40.0, max_body_bytes=4096, offline_check_interval_s=0.5,
+                            bridge_timeout_s=7.0)
+    assert config == expected
+    assert all(getattr(config, f.name) != getattr(MasterConfig(), f.name) for f in fields(MasterConfig))

@@ -35,3 +35,12 @@ def test_an_unreachable_skill_server_exits_1_with_the_reason(
                  "--redis-url", redis_url, "--prefix", key_prefix])
     assert code == 1
     assert "cannot reach the skill server at http://127.0.0.1:9/mcp" in caplog.text
+
+
+def test_timing_flags_reach_the_config() -> None:
+    from slaver.cli import _config, _parser
+
+    args = _parser().parse_args(["--robot", "r", "--embodiment", "humanoid", "--skill-url", "http://127.0.0.1:1/mcp",
+                                 "--heartbeat-interval", "0.5", "--liveness-ttl", "2", "--call-timeout", "7"])
+    config = _config(args)
+    assert (config.heartbeat_interval_s, config.liveness_ttl_s, config.default_call_timeout_s) == (0.5, 2.0, 7.0)
