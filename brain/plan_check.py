@@ -24,7 +24,7 @@ from typing import Any
 from brain.errors import PlanningError
 from brain.plan import Plan, PlanStep
 from brain.symbolic.actions import call_roles
-from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
+from brain.symbolic.goals import Deliver, Goal, Hold, SetOpen
 from brain.symbolic.grounding import Vocabulary, build_goals
 from brain.symbolic.parser import parse
 from brain.symbolic.state import SimState

@@ -28,6 +28,7 @@ __all__ = ["Planner", "ReplanContext"]
 
 _P = TypeVar("_P", bound="type[Planner]")
 
+
 @dataclass
 class ReplanContext:
     """Why a plan is asked for again: what already succeeded, what failed and why.

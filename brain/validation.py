@@ -13,7 +13,7 @@ from typing import Any
 
 from brain.errors import PlanValidationError
 from brain.plan import Plan, PlanStep
-from brain.world import WorldView
+from brain.world import RobotView, WorldView
 
 __all__ = ["check_arguments", "ensure_valid_plan", "find_cycle", "validate_plan"]
 
@@ -63,17 +63,16 @@ def _step_errors(step: PlanStep, world: WorldView) -> list[str]:
     if not step.subtask.strip() and not step.actions:
         errors.append(f"{where}: has neither a subtask sentence nor actions")
     for i, action in enumerate(step.actions):
-        errors += _action_errors(f"{where} action {i + 1}", action, robot.name, world)
+        errors += _action_errors(f"{where} action {i + 1}", action, robot)
     return errors
 
 
-def _action_errors(where: str, action: dict[str, Any], robot_name: str, world: WorldView) -> list[str]:
-    robot = world.robots[robot_name]
+def _action_errors(where: str, action: dict[str, Any], robot: RobotView) -> list[str]:
     name = action.get("name")
     skill = robot.skills.get(name) if isinstance(name, str) else None
     if skill is None:
         have = ", ".join(sorted(robot.skills)) or "no skills"
-        return [f"{where}: robot {robot_name} has no skill {name!r}; it has: {have}"]
+        return [f"{where}: robot {robot.name} has no skill {name!r}; it has: {have}"]
     arguments = action.get("arguments", {})
     if not isinstance(arguments, dict):
         return [f"{where} ({skill.name}): arguments must be an object, got {type(arguments).__name__}"]

@@ -7,8 +7,9 @@ current state and every previous call with its result.
 
 `next_action` returns `StepDecision.finish` when the model calls `finish`, makes no call, repeats
 the previous call exactly, or when `max_steps` calls were made; the last three give up rather than
-finish: `ok=False`, and a summary that starts with "stopped:". A call naming an unknown tool or with arguments that do not match the schema is
-fed back to the model (never returned), up to `max_attempts` times per step.
+finish: `ok=False`, and a summary that starts with "stopped:". A call naming an unknown tool or with
+arguments that do not match the schema is fed back to the model (never returned), up to
+`max_attempts` times per step.
 """
 
 from __future__ import annotations

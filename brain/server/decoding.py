@@ -36,8 +36,7 @@ def complete(model: LocalModel, chat: ChatRequest, cancel: threading.Event | Non
     grammar = None
     if chat.forced_call:
         prompt += CALL_OPEN
-        only = None if chat.forced_call == "*" else chat.forced_call
-        grammar = model.grammars.json_schema(call_schema(chat.tools, only))
+        grammar = model.grammars.json_schema(_forced_schema(chat))
     elif chat.schema is not None:
         grammar = model.grammars.json_schema(chat.schema)
     elif chat.json_mode:
@@ -66,8 +65,13 @@ def _message(chat: ChatRequest, tools: list[dict[str, Any]], generation: Generat
 
 
 def _forced_call(chat: ChatRequest, generation: Generation) -> dict[str, Any]:
-    data = _check_json(generation, call_schema(chat.tools, None if chat.forced_call == "*" else chat.forced_call))
+    data = _check_json(generation, _forced_schema(chat))
     return to_openai_call(data["name"], data["arguments"])
+
+
+def _forced_schema(chat: ChatRequest) -> dict[str, Any]:
+    """The schema of the call `tool_choice` requires: to any tool ("*") or to the named one."""
+    return call_schema(chat.tools, None if chat.forced_call == "*" else chat.forced_call)
 
 
 def _check_json(generation: Generation, schema: dict[str, Any]) -> Any:

@@ -50,7 +50,7 @@ class SimState:
         return self.opened.get(name, True)
 
     def is_closed_container(self, name: str | None) -> bool:
-        return name is not None and not self.opened.get(name, True)
+        return name is not None and not self.is_open(name)
 
     def move(self, item: str, parent: str, relation: str) -> None:
         self.parent[item] = parent
