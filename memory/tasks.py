@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from memory.errors import SharedMemoryError
@@ -44,27 +45,42 @@ class TaskStore:
         self._hset_if_exists = redis.register_script(_HSET_IF_EXISTS)
 
     async def create(self, record: TaskRecord) -> None:
-        """Store a new task (``created_at`` 0 becomes now); ``SharedMemoryError`` if the id is taken."""
-        if await self._redis.exists(self._keys.task(record.task_id)):
-            raise SharedMemoryError(f"task {record.task_id!r} already exists")
+        """Store a new task (``created_at`` 0 becomes now); ``SharedMemoryError`` if the id is taken.
+
+        The existence check and the write are one optimistic transaction (WATCH), so two creators
+        of the same id cannot both succeed.
+        """
+        key = self._keys.task(record.task_id)
         if not record.created_at:
             record.created_at = time.time()
-        await self.save(record)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(key)
+            if await pipe.exists(key):
+                raise SharedMemoryError(f"task {record.task_id!r} already exists")
+            pipe.multi()
+            self._write(pipe, record)
+            try:
+                await pipe.execute()
+            except WatchError:
+                raise SharedMemoryError(f"task {record.task_id!r} already exists") from None
 
     async def save(self, record: TaskRecord) -> None:
         """Replace the whole record (e.g. after a replan) atomically."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._write(pipe, record)
+            await pipe.execute()
+
+    def _write(self, pipe: Pipeline, record: TaskRecord) -> None:
         key = self._keys.task(record.task_id)
         fields = {META: _encode_meta(record)}
         fields.update({SUB_PREFIX + s.subtask_id: json.dumps(s.to_dict()) for s in record.subtasks.values()})
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.zadd(self._keys.task_index, {record.task_id: record.created_at})
-            if TaskState(record.state) in TERMINAL_TASK_STATES:
-                pipe.srem(self._keys.active_tasks, record.task_id)
-            else:
-                pipe.sadd(self._keys.active_tasks, record.task_id)
-            await pipe.execute()
+        pipe.delete(key)
+        pipe.hset(key, mapping=fields)
+        pipe.zadd(self._keys.task_index, {record.task_id: record.created_at})
+        if TaskState(record.state) in TERMINAL_TASK_STATES:
+            pipe.srem(self._keys.active_tasks, record.task_id)
+        else:
+            pipe.sadd(self._keys.active_tasks, record.task_id)
 
     async def get(self, task_id: str) -> TaskRecord | None:
         return _decode(await self._redis.hgetall(self._keys.task(task_id)))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from memory import (
@@ -45,6 +47,22 @@ async def test_create_refuses_a_taken_id_and_sets_created_at(shared_memory: Shar
     assert (await shared_memory.tasks.get("t2")).created_at > 0
     with pytest.raises(SharedMemoryError, match="already exists"):
         await shared_memory.tasks.create(TaskRecord("t2", "wave again"))
+
+
+async def test_concurrent_creates_of_one_id_let_exactly_one_win(shared_memory: SharedMemory) -> None:
+    async def create(n: int) -> int | None:
+        try:
+            await shared_memory.tasks.create(TaskRecord("race", f"writer {n}"))
+        except SharedMemoryError:
+            return None
+        return n
+
+    # Open enough pooled connections first, so the ten creates really run side by side.
+    await asyncio.gather(*(shared_memory.redis.ping() for _ in range(12)))
+    winners = [n for n in await asyncio.gather(*(create(n) for n in range(10))) if n is not None]
+    assert len(winners) == 1
+    stored = await shared_memory.tasks.get("race")
+    assert stored is not None and stored.text == f"writer {winners[0]}"
 
 
 async def test_save_subtask_updates_one_subtask(shared_memory: SharedMemory) -> None:
