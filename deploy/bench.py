@@ -30,7 +30,7 @@ import httpx
 
 from deploy.launcher import Launcher, free_port, http_ready, python_module
 from memory import SharedMemory
-from memory.messages import ToolOutcome
+from memory.messages import TERMINAL_TASK_STATES, TaskState, ToolOutcome
 from memory.profiles import SceneNode
 from memory.server import EmbeddedRedis
 from skills.client import SkillClient
@@ -196,8 +196,8 @@ async def _wait_terminal(memory: SharedMemory, task_id: str, timeout_s: float) -
     last_id = recent[-1].id if recent else "0-0"
     while time.monotonic() < deadline:
         state = await memory.tasks.state(task_id)
-        if state in ("succeeded", "failed", "cancelled"):
-            if state != "succeeded":
+        if state in TERMINAL_TASK_STATES:
+            if state != TaskState.SUCCEEDED:
                 record = await memory.tasks.get(task_id)
                 raise RuntimeError(f"bench task {task_id} {state}: {record.reason if record else ''}")
             return

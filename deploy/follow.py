@@ -11,11 +11,12 @@ from typing import Any, TextIO
 import httpx
 
 from deploy.errors import DeployError
+from memory.messages import TERMINAL_TASK_STATES, SubtaskState
 
 __all__ = ["MasterClient", "TaskFollower"]
 
-TERMINAL = {"succeeded", "failed", "cancelled"}
-SUBTASK_END = {"succeeded", "failed", "interrupted", "timed_out", "cancelled", "superseded"}
+TERMINAL = {str(state) for state in TERMINAL_TASK_STATES}
+SUBTASK_END = {str(state) for state in SubtaskState if state.terminal}
 
 
 class MasterClient:
