@@ -117,14 +117,19 @@ class Plan:
 
 
 def _as_mapping(data: dict[str, Any] | str) -> dict[str, Any]:
-    if isinstance(data, str):
+    return _json_object(data, "plan")
+
+
+def _json_object(value: Any, what: str, expected: str = "a JSON object") -> dict[str, Any]:
+    """``value`` as a dict, decoding it first when it is JSON text; ``PlanFormatError`` otherwise."""
+    if isinstance(value, str):
         try:
-            data = json.loads(data)
+            value = json.loads(value)
         except json.JSONDecodeError as e:
-            raise PlanFormatError(f"plan is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise PlanFormatError(f"plan must be a JSON object, got {type(data).__name__}")
-    return data
+            raise PlanFormatError(f"{what} is not valid JSON: {e}") from e
+    if not isinstance(value, dict):
+        raise PlanFormatError(f"{what} must be {expected}, got {type(value).__name__}")
+    return value
 
 
 def _entry(index: int, entry: Any) -> dict[str, Any]:
@@ -206,12 +211,5 @@ def _action(where: str, value: Any) -> dict[str, Any]:
     name = value.get("name")
     if not isinstance(name, str) or not name:
         raise PlanFormatError(f"{where}: 'name' must be a non-empty string, got {name!r}")
-    arguments = value.get("arguments") or {}
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments)
-        except json.JSONDecodeError as e:
-            raise PlanFormatError(f"{where}: 'arguments' is not valid JSON: {e}") from e
-    if not isinstance(arguments, dict):
-        raise PlanFormatError(f"{where}: 'arguments' must be an object, got {type(arguments).__name__}")
+    arguments = _json_object(value.get("arguments") or {}, f"{where}: 'arguments'", "an object")
     return {"name": name, "arguments": arguments}
