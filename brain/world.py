@@ -11,9 +11,11 @@ imports no other component::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
+
+from memory.world import Body, WorldState
 
 __all__ = ["NodeView", "RobotView", "SkillView", "WorldView"]
 
@@ -77,27 +79,31 @@ class RobotView:
     def has_kind(self, kind: str) -> bool:
         return any(s.kind == kind for s in self.skills.values())
 
+    @cached_property
+    def body(self) -> Body:
+        """Its body in the world model: the declared capabilities, moving only with a navigate skill."""
+        body = Body.from_capabilities(self.capabilities)
+        return replace(body, mobile=body.mobile and self.has_kind("navigate"))
+
     @property
     def mobile(self) -> bool:
         """Can move between places: it has a navigate skill and its body does not say otherwise."""
-        return self.has_kind("navigate") and bool(self.capabilities.get("mobile", True))
+        return self.body.mobile
 
     @property
     def arms(self) -> int:
-        """Hands to hold things with; a robot that can pick but declares none is taken to have one."""
-        declared = int(self.capabilities.get("arms") or 0)
-        return declared if declared > 0 else int(self.has_kind("pick"))
+        """Grippers to hold things with."""
+        return self.body.grippers
 
     @property
     def payload_kg(self) -> float:
-        """Heaviest object it may carry; 0 or missing means not declared (no limit)."""
-        declared = float(self.capabilities.get("payload_kg") or 0.0)
-        return declared if declared > 0 else math.inf
+        """Heaviest object it may carry (``inf`` when not declared)."""
+        return self.body.payload_kg
 
     @property
     def zones(self) -> tuple[str, ...]:
         """Places it may go; empty means anywhere."""
-        return tuple(self.capabilities.get("zones") or ())
+        return self.body.zones
 
 
 @dataclass(frozen=True)
@@ -120,9 +126,6 @@ class NodeView:
             props=dict(data.get("props") or {}),
         )
 
-    @property
-    def weight_kg(self) -> float:
-        return float(self.props.get("weight_kg") or self.props.get("weight") or 0.0)
 
 
 @dataclass(frozen=True)
@@ -170,12 +173,21 @@ class WorldView:
             current = node.parent
         return None
 
+    @cached_property
+    def state(self) -> WorldState:
+        """The world model's state of this view (robots as nodes at their position, with their
+        bodies); copy it before changing it."""
+        robots = [NodeView(r.name, "robot", r.position, "at") for r in self.robots.values() if r.name not in self.nodes]
+        bodies = {r.name: r.body for r in self.robots.values()}
+        state = WorldState.from_nodes([*self.nodes.values(), *robots], bodies)
+        for robot in self.robots.values():
+            for item in robot.holding:
+                state.move(item, robot.name, "held_by")
+        return state
+
     def is_open(self, name: str) -> bool:
-        """Whether a container can be reached into: open unless its props say closed."""
-        node = self.nodes.get(name)
-        if node is None:
-            return False
-        return _is_open(node.props)
+        """Whether a container (or door) is open, by the world model's rule."""
+        return name in self.nodes and self.state.is_open(name)
 
     def holder_of(self, name: str) -> str | None:
         """The robot holding a node, if any."""
@@ -185,13 +197,15 @@ class WorldView:
         return next((r.name for r in self.robots.values() if name in r.holding), None)
 
     def reachable_places(self, robot: str) -> set[str]:
-        """Places a robot can act in: its zones (all places when empty) if mobile, else its own place."""
-        view = self.robots[robot]
-        if not view.mobile:
-            here = self.place_of(robot)
+        """Places a robot can get to from where it is, within its zones, through doors that are not
+        locked (closed ones opened on the way); a robot that cannot move has only its own place."""
+        here = self.place_of(robot)
+        if not self.robots[robot].mobile:
             return {here} if here else set()
-        places = {n.name for n in self.nodes_of_kind("place")}
-        return set(view.zones) & places if view.zones else places
+        if here is None:  # nowhere known yet: anywhere in its zones
+            zones = set(self.robots[robot].zones)
+            return {p.name for p in self.nodes_of_kind("place") if not zones or p.name in zones}
+        return set(self.state.routes(here, self.robots[robot].zones, through_closed=True)) | {here}
 
     def robots_with_kind(self, kind: str) -> list[RobotView]:
         """Robots with at least one skill of that action kind, by name."""
@@ -199,12 +213,6 @@ class WorldView:
 
     def online_robots(self) -> list[RobotView]:
         return [self.robots[n] for n in sorted(self.robots) if self.robots[n].online]
-
-
-def _is_open(props: dict[str, Any]) -> bool:
-    if "open" in props:
-        return bool(props["open"])
-    return str(props.get("state", "open")).lower() != "closed"
 
 
 def _with_scene_state(robot: RobotView, nodes: dict[str, NodeView]) -> RobotView:

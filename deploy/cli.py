@@ -7,6 +7,8 @@ Examples::
     roboos task "bring the cup to table 2"    # publish to a running master and follow it live
     roboos status                             # robots, tasks and scene version of a running master
     roboos bench dispatch                     # the system's own overhead, in milliseconds
+    roboos plan --scene restaurant --simulate "bring the cup to table 2"   # offline: no servers, no Redis
+    roboos bench brain                        # the planner on the scene suites and synthetic fleets
 
 One subcommand per component, each with its own ``--help``: ``roboos master``, ``roboos slaver``,
 ``roboos skill sim``, ``roboos skill x0``, ``roboos brain serve``, ``roboos x0 compare``,
@@ -88,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     _master_options(status)
     status.set_defaults(handler=_status)
 
-    bench = sub.add_parser("bench", help="benchmarks: dispatch (also: plan, x0)")
+    plan = sub.add_parser("plan", help="plan an instruction offline against a scene (no servers, no Redis)")
+    _plan_arguments(plan)
+    plan.set_defaults(handler=_plan)
+
+    bench = sub.add_parser("bench", help="benchmarks: dispatch, brain (also: plan, x0)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     dispatch = bench_sub.add_parser("dispatch", help="handoff latency and throughput of the embedded stack")
     dispatch.add_argument("--handoffs", type=int, default=200, help="handoffs to time (default 200)")
@@ -96,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--subtasks", type=int, default=2000, help="subtasks in the throughput run")
     dispatch.add_argument("--redis-url", default=None, help="an existing Redis (default: embedded)")
     dispatch.set_defaults(handler=_bench_dispatch)
+    brain = bench_sub.add_parser("brain", help="the planner on the suites in deploy/suites/brain, and at scale")
+    _bench_brain_arguments(brain)
+    brain.set_defaults(handler=_bench_brain)
     for name in ("plan", "x0"):
         bench_sub.add_parser(name, help=f"see 'roboos bench {name} --help'", add_help=False)
 
@@ -199,6 +208,35 @@ def _bench_dispatch(args: argparse.Namespace) -> int:
     from deploy.bench import run_dispatch_bench
 
     return run_dispatch_bench(args, sys.stdout)
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", help="the instruction, e.g. 'bring the cup to table 2'")
+    parser.add_argument("--scene", required=True, help="scene name (restaurant, household...) or YAML path")
+    parser.add_argument("--simulate", action="store_true",
+                        help="run the plan in-process with the world rules; print the goals' end state")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (see README) instead of text")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from deploy.plan_cli import run_plan
+
+    return run_plan(args, sys.stdout, sys.stderr)
+
+
+def _bench_brain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", default=None, help="folder of suite YAML files (default deploy/suites/brain)")
+    parser.add_argument("--scene", nargs="+", default=None, metavar="NAME", help="only these scenes' suites")
+    parser.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True,
+                        help="also plan on synthetic worlds of 10, 100 and 1000 robots (default: yes)")
+    parser.add_argument("--budget-s", type=float, default=60.0,
+                        help="seconds each synthetic world size may take in all (default 60)")
+
+
+def _bench_brain(args: argparse.Namespace) -> int:
+    from deploy.bench_brain import run_brain_bench
+
+    return run_brain_bench(args, sys.stdout)
 
 
 def _component(module: str, function: str) -> Callable[[list[str]], int]:

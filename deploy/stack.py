@@ -130,8 +130,9 @@ class Stack:
     async def _seed_scene(self) -> None:
         memory = await SharedMemory.connect(self.redis_url, prefix=self.config.prefix)
         try:
-            version = await memory.scene.load(self.scene.nodes)
-            logger.info("scene %s loaded (%d nodes, version %d)", self.scene.name, len(self.scene.nodes), version)
+            nodes = self.scene.world_nodes()
+            version = await memory.scene.load(nodes)
+            logger.info("scene %s loaded (%d nodes, version %d)", self.scene.name, len(nodes), version)
         finally:
             await memory.close()
 
@@ -154,6 +155,8 @@ class Stack:
         )
         if entry.seed is not None:
             argv += ["--seed", str(entry.seed)]
+        if overrides := entry.body_overrides():
+            argv += ["--body", json.dumps(overrides)]
         if entry.skill == "x0":
             argv += ["--x0-demo-model"]
             if entry.x0_embodiment:

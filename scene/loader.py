@@ -15,18 +15,20 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 import yaml
 
 from memory.profiles import SceneNode
-from scene.profile import DemoTask, Expectation, FleetEntry, SceneError, SceneProfile
+from scene.profile import Cargo, DemoTask, Expectation, FleetEntry, Passage, SceneError, SceneProfile
+from scene.world_checks import check_world
 
 __all__ = ["SCENE_DIR", "list_scenes", "load_scene"]
 
 SCENE_DIR = Path(__file__).resolve().parent
-NODE_KINDS = ("place", "furniture", "container", "object")
+NODE_KINDS = ("place", "door", "furniture", "container", "object")
+PARENTLESS_KINDS = ("place", "door")
 PARENT_KINDS = {"at": {"place"}, "on": {"furniture", "container"}, "in": {"container"}}
 EXPECT_RELATIONS = ("on", "in", "at", "held_by")
 TRANSPORTS = ("stdio", "http")
 SKILL_BACKENDS = ("sim", "x0")
 X0_EMBODIMENTS = ("agilex", "franka", "r1lite", "a2d")  # skills.x0.contract's
-SCENE_KEYS = {"name": str, "description": str, "nodes": dict, "fleet": list, "demo_tasks": list}
+SCENE_KEYS = {"name": str, "description": str, "nodes": dict, "passages": list, "fleet": list, "demo_tasks": list}
 
 
 def list_scenes() -> list[str]:
@@ -99,9 +101,13 @@ class _Reader:
         nodes = [self.node(name, spec) for name, spec in (data.get("nodes") or {}).items()]
         fleet = [self.fleet_entry(i, e) for i, e in enumerate(data.get("fleet") or [])]
         tasks = [self.demo_task(i, t) for i, t in enumerate(data.get("demo_tasks") or [])]
+        passages = [self.passage(i, p) for i, p in enumerate(data["passages"])] if "passages" in data else None
         profile = SceneProfile(name=data.get("name", self.path.stem), description=data.get("description", ""),
-                               nodes=nodes, fleet=fleet, demo_tasks=tasks, path=self.path)
+                               nodes=nodes, fleet=fleet, demo_tasks=tasks, passages=passages, path=self.path)
         _References(self, profile).check()
+        check_world(self.error, profile)
+        if passages is not None:
+            _write_passages(profile.nodes, passages)
         return profile
 
     def mapping(self, data: Any, where: str) -> dict[str, Any]:
@@ -129,9 +135,9 @@ class _Reader:
 
     def relation(self, where: str, kind: str, spec: dict[str, Any]) -> tuple[str | None, str | None]:
         given = [r for r in PARENT_KINDS if r in spec]
-        if kind == "place":
+        if kind in PARENTLESS_KINDS:
             if given:
-                raise self.error(f"{where}.{given[0]}", "a place has no parent")
+                raise self.error(f"{where}.{given[0]}", f"a {kind} has no parent")
             return None, None
         if len(given) != 1:
             raise self.error(where, f"a {kind} needs exactly one of on, in, at (got {len(given)})")
@@ -143,7 +149,15 @@ class _Reader:
     def fleet_entry(self, index: int, data: Any) -> FleetEntry:
         name = data.get("name") if isinstance(data, dict) else None
         where = f"fleet[{index}]" + (f" ({name})" if isinstance(name, str) else "")
-        return self.typed(FleetEntry, data, where)
+        data = dict(self.mapping(data, where))
+        cargo = data.pop("cargo", None)
+        entry = self.typed(FleetEntry, data, where)
+        if cargo is not None:
+            entry.cargo = self.typed(Cargo, cargo, f"{where}.cargo")
+        return entry
+
+    def passage(self, index: int, data: Any) -> Passage:
+        return self.typed(Passage, data, f"passages[{index}]")
 
     def demo_task(self, index: int, data: Any) -> DemoTask:
         name = data.get("name") if isinstance(data, dict) else None
@@ -183,7 +197,7 @@ class _Reader:
         missing = [n for n, f in fields.items() if n not in data and _required(f)]
         if missing:
             raise self.error(where, f"missing required key(s): {', '.join(missing)}")
-        values = {k: float(v) if hints[k] is float else v for k, v in data.items()}
+        values = {k: float(v) if _is_float(hints[k], v) else v for k, v in data.items()}
         return cls(**values)
 
 
@@ -268,6 +282,7 @@ class _References:
             raise self.error(f"{where}.added_latency_s", f"must be >= 0, got {entry.added_latency_s}")
 
     def check_task(self, where: str, task: DemoTask, seen: set[str], robots: set[str]) -> None:
+        cargo = {e.cargo.name for e in self.profile.fleet if e.cargo is not None}
         if task.name in seen:
             raise self.error(f"{where}.name", f"demo task {task.name!r} is given twice")
         seen.add(task.name)
@@ -277,8 +292,9 @@ class _References:
             key = f"{where}.expect[{index}]"
             if expectation.node not in self.nodes:
                 raise self.error(f"{key}.node", f"unknown node {expectation.node!r}")
-            if expectation.parent not in self.nodes and expectation.parent not in robots:
-                raise self.error(f"{key}.{expectation.relation}", f"unknown node or robot {expectation.parent!r}")
+            if expectation.parent not in self.nodes and expectation.parent not in robots | cargo:
+                raise self.error(f"{key}.{expectation.relation}",
+                                 f"unknown node, robot or cargo {expectation.parent!r}")
 
     def check_place(self, where: str, name: str) -> None:
         if name not in self.places:
@@ -287,6 +303,18 @@ class _References:
     def check_choice(self, where: str, value: str, choices: tuple[str, ...]) -> None:
         if value not in choices:
             raise self.error(where, f"expected one of {', '.join(choices)}, got {value!r}")
+
+
+def _write_passages(nodes: list[SceneNode], passages: list[Passage]) -> None:
+    """Give every place its ``passages`` prop, both directions: [{"to", "travel_s", "door"}]."""
+    links: dict[str, list[dict[str, Any]]] = {n.name: [] for n in nodes if n.kind == "place"}
+    for passage in passages:
+        one, other = passage.between
+        links[one].append({"to": other, "travel_s": passage.travel_s, "door": passage.door})
+        links[other].append({"to": one, "travel_s": passage.travel_s, "door": passage.door})
+    for node in nodes:
+        if node.kind == "place":
+            node.props["passages"] = links[node.name]
 
 
 def _required(f: dataclasses.Field[Any]) -> bool:
@@ -309,6 +337,11 @@ def _conforms(value: Any, hint: Any) -> bool:
         return isinstance(value, dict) and all(_conforms(k, args[0]) and _conforms(v, args[1])
                                                for k, v in value.items())
     return isinstance(value, hint)
+
+
+def _is_float(hint: Any, value: Any) -> bool:
+    """Whether ``value`` goes in a float field (``float`` or ``float | None``), so 1 is read as 1.0."""
+    return value is not None and (hint is float or float in get_args(hint))
 
 
 def _type_name(hint: Any) -> str:

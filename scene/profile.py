@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from memory.profiles import SceneNode
 
-__all__ = ["DemoTask", "Expectation", "FleetEntry", "SceneError", "SceneProfile"]
+__all__ = ["Cargo", "DemoTask", "Expectation", "FleetEntry", "Passage", "SceneError", "SceneProfile"]
 
 
 class SceneError(Exception):
@@ -17,8 +18,36 @@ class SceneError(Exception):
 
 
 @dataclass
+class Passage:
+    """Two places connected both ways, ``travel_s`` seconds apart, maybe through a door node."""
+
+    between: list[str]  # two places
+    travel_s: float = 1.0
+    door: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Cargo:
+    """A container a robot carries; other robots load and unload it."""
+
+    name: str
+    capacity: int = 1
+
+    def node(self, robot: str) -> SceneNode:
+        """The container node, on the robot that carries it."""
+        props = {"capacity": self.capacity, "open": True, "height": "low", "cargo_of": robot}
+        return SceneNode(self.name, "container", parent=robot, relation="on", props=props)
+
+
+@dataclass
 class FleetEntry:
-    """One robot of the fleet: its body, where it starts, how its skills are reached."""
+    """One robot of the fleet: its body, where it starts, how its skills are reached.
+
+    ``grippers`` to ``cargo`` override the embodiment's body when set (None keeps it).
+    """
 
     name: str
     embodiment: str
@@ -32,6 +61,19 @@ class FleetEntry:
     seed: int | None = None
     skill: str = "sim"  # sim | x0 (the simulated arm follows RoboBrain-X0 trajectories)
     x0_embodiment: str | None = None  # x0 only: agilex | franka | r1lite | a2d; None picks by arms
+    grippers: int | None = None
+    payload_kg: float | None = None
+    reach: list[str] | None = None  # heights it reaches: floor, low, high
+    can_open: bool | None = None  # containers and doors
+    station: str | None = None  # furniture or a container at start: the only thing it reaches
+    cargo: Cargo | None = None
+
+    def body_overrides(self) -> dict[str, Any]:
+        """The body fields the scene set, for ``memory.world.body_for`` (cargo by its name)."""
+        values = {"grippers": self.grippers, "payload_kg": self.payload_kg,
+                  "reach": list(self.reach) if self.reach is not None else None, "can_open": self.can_open,
+                  "station": self.station, "cargo": self.cargo.name if self.cargo else None}
+        return {key: value for key, value in values.items() if value is not None}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +121,7 @@ class SceneProfile:
     nodes: list[SceneNode] = field(default_factory=list)
     fleet: list[FleetEntry] = field(default_factory=list)
     demo_tasks: list[DemoTask] = field(default_factory=list)
+    passages: list[Passage] | None = None  # None: every place connects to every other
     path: Path | None = None
 
     def demo_task(self, name: str | None = None) -> DemoTask:
@@ -104,6 +147,14 @@ class SceneProfile:
     def places(self) -> list[str]:
         return [n.name for n in self.nodes if n.kind == "place"]
 
+    def world_nodes(self) -> list[SceneNode]:
+        """What the stack loads: copies of the declared nodes, a robot node per fleet entry at its
+        start, and each robot's cargo container on it."""
+        declared = [replace(n, props=copy.deepcopy(n.props)) for n in self.nodes]
+        robots = [SceneNode(e.name, "robot", parent=e.start, relation="at") for e in self.fleet]
+        cargo = [e.cargo.node(e.name) for e in self.fleet if e.cargo is not None]
+        return [*declared, *robots, *cargo]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -111,5 +162,6 @@ class SceneProfile:
             "nodes": [n.to_dict() for n in self.nodes],
             "fleet": [e.to_dict() for e in self.fleet],
             "demo_tasks": [t.to_dict() for t in self.demo_tasks],
+            "passages": [p.to_dict() for p in self.passages] if self.passages is not None else None,
             "path": str(self.path) if self.path else None,
         }

@@ -52,7 +52,9 @@ SEMANTICS_KEY = "roboos/semantics"
 CAPABILITIES_URI = "roboos://capabilities"
 SKILL_KINDS = frozenset({"navigate", "pick", "place", "open", "close", "generate_actions", "other"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-DEFAULT_CAPABILITIES: dict[str, Any] = {"mobile": False, "arms": 0, "payload_kg": 0.0, "zones": []}
+# Undeclared body fields take the world model's defaults (memory.world.Body): a robot moves only with
+# a navigate skill, has one gripper, no declared payload limit, reaches every height.
+DEFAULT_CAPABILITIES: dict[str, Any] = {"zones": []}
 
 _SkillFn = TypeVar("_SkillFn", bound=Callable[..., Any])
 
@@ -107,7 +109,8 @@ class SkillServer:
         self.mcp.resource(
             CAPABILITIES_URI,
             name="capabilities",
-            description="What this robot's body can do: mobile, arms, payload_kg, zones",
+            description="What this robot's body can do: mobile, grippers, payload_kg, reach, can_open, station, "
+            "cargo, zones (memory.world.Body)",
             mime_type="application/json",
         )(self._capabilities_json)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brain.symbolic.state import SimState
+from memory.world import WorldState as SimState
 
 __all__ = ["Deliver", "Goal", "Hold", "Reach", "SetOpen"]
 
@@ -78,15 +78,12 @@ class Reach:
     robot: str | None = None
 
     def satisfied(self, state: SimState) -> bool:
-        robots = [self.robot] if self.robot else list(state.location)
+        robots = [self.robot] if self.robot else state.robots()
         return any(self.is_at(r, state) for r in robots)
 
     def is_at(self, robot: str, state: SimState) -> bool:
-        where = state.location.get(robot)
-        node = state.world.nodes.get(self.target)
-        if node is not None and node.kind == "place":
-            return state.place_of(robot) == self.target
-        return where == self.target
+        """At the target's place (robots stand at places; furniture names where in it)."""
+        return state.place_of(robot) is not None and state.place_of(robot) == state.place_of(self.target)
 
     def describe(self) -> str:
         return f"{self.robot or 'a robot'} at {self.target}"

@@ -1,24 +1,62 @@
 """Phrases -> scene names, and clauses -> goals.
 
-Names match scene node names with underscores as spaces, case-insensitive; articles and plurals are
-tolerated and a unique last word is enough ("the apples" -> apple, "table 2" -> table_2, "the counter"
--> pass_counter when no other node ends in "counter"). "it"/"them" mean the last node of the right
-kind mentioned, "there" the last destination.
+Names match scene node names and their ``aliases`` prop with underscores as spaces, case-insensitive;
+articles and plurals are tolerated and a unique last (or first) word is enough ("the apples" -> apple,
+"table 2" -> table_2, "the counter" -> pass_counter when no other node ends in "counter"). A location
+narrows the choice ("the table in the pass" -> serving_table). Lists and quantities name several things
+("the cup and the plate", "all the cups", "both cups", "a cup" -> any one); a name the scene has with
+"and" in it stays whole ("salt and pepper"). "it" means the last node of the right kind mentioned, "them"
+the last several, "there" the last destination. Robots are named by name or by a word for their body
+("the drone"); a delivery to a robot is that robot holding it.
+
+Where the words name no destination: "me" is a node named for a person, else the node whose props say
+``handoff: true``; "put away X" is X's ``home`` prop, else the one ``storage: true`` (or cupboard-like)
+node; "bring X" goes where the instruction already sends X, else to "me". A place with one piece of
+furniture stands for it ("take the hat to the bedroom" -> bed_27).
+
+What the grounding had to decide or could not check ("a cup" chose cup_1; a stated fact the scene
+contradicts) is kept in ``Vocabulary.notes`` for the planner to show.
 """
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import replace
+from typing import NamedTuple
+
 from brain.errors import PlanningError
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
-from brain.symbolic.parser import Clause, normalize
+from brain.symbolic.parser import Clause, Verb
+from brain.symbolic.phrasing import (
+    ROBOT_WORDS,
+    USER_WORDS,
+    NounPhrase,
+    normalize,
+    read_phrase,
+    singular,
+    split_list,
+    split_qualifier,
+    strip_articles,
+    variants,
+)
 from brain.world import WorldView
 
 __all__ = ["Vocabulary", "build_goals"]
 
-_ARTICLES = {"the", "a", "an", "some", "my", "our", "that", "this", "these", "those"}
-_PRONOUNS = {"it", "them", "that", "this", "one", "there"}
 _DESTINATIONS = ("furniture", "container")
+_ANYWHERE = ("place", "furniture", "container", "object")
 _PLURAL_LABELS = {"object": "objects", "furniture": "furniture", "container": "containers", "place": "places"}
+_GENERIC = {"object", "thing", "item", "everything", "stuff"}
+_STORAGE_WORDS = {"cupboard", "cabinet", "closet", "pantry", "storage", "drawer", "wardrobe", "locker"}
+
+
+class _Key(NamedTuple):
+    """One way to name a node: its name or an alias, normalized (``text``) and singular."""
+
+    text: str
+    single: str
+    name: str
+    alias: bool
 
 
 class Vocabulary:
@@ -26,142 +64,372 @@ class Vocabulary:
 
     def __init__(self, world: WorldView) -> None:
         self.world = world
-        self._nodes = {normalize(n): n for n, node in world.nodes.items() if node.kind != "robot"}
+        self.notes: list[str] = []
+        self._keys = [_Key(key, singular(key), n.name, alias) for n in world.nodes.values() if n.kind != "robot"
+                      for key, alias in _keys_of(n.name, n.props.get("aliases"))]
         self._robots = {normalize(r): r for r in world.robots}
         self._mentioned: list[str] = []
+        self._group: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def robot(self, phrase: str) -> str:
-        words = _strip_articles(phrase)
-        name = self._robots.get(words) or self._robots.get(words.removeprefix("robot "))
+        """The robot a phrase names: its name, a unique last word of it, or the one robot of a body kind."""
+        words = strip_articles(phrase).removeprefix("robot ")
+        ends = sorted(n for k, n in self._robots.items() if k.endswith(" " + words))
+        name = self.recipient(phrase) or (ends[0] if len(ends) == 1 else None)
         if name is None:
             known = ", ".join(sorted(self.world.robots)) or "none"
             raise PlanningError(f"unknown robot '{phrase}'; known robots: {known}")
         return name
 
+    def recipient(self, phrase: str) -> str | None:
+        """The robot named exactly or by its body ("the drone"), unless a scene node has that name."""
+        words = strip_articles(phrase)
+        if self.is_name(words):
+            return None
+        name = self._robots.get(words) or self._robots.get(words.removeprefix("robot "))
+        return name or self._by_body(words.removeprefix("robot "), phrase)
+
+    def _by_body(self, words: str, phrase: str) -> str | None:
+        body = ROBOT_WORDS.get(words)
+        if body is None:
+            return None
+        robots = sorted(r.name for r in self.world.robots.values() if body in r.embodiment.split("_"))
+        if len(robots) != 1:
+            found = f"it could be {', '.join(robots)}" if robots else f"no robot has a {body} body"
+            raise PlanningError(f"'{phrase}' names no single robot: {found}; name the robot")
+        return robots[0]
+
     def node(self, phrase: str, kinds: tuple[str, ...], role: str) -> str:
-        """The node ``phrase`` names, which must be of one of ``kinds`` (``role`` is for messages)."""
-        words = _strip_articles(phrase)
-        name = self._pronoun(words, kinds) if words in _PRONOUNS else self._lookup(words, kinds, role)
-        if name is None:
+        """The one node ``phrase`` names, which must be of one of ``kinds`` (``role`` is for messages)."""
+        names = self.nodes(phrase, kinds, role)
+        if len(names) > 1:
+            raise PlanningError(f"'{phrase}' names {len(names)} things ({', '.join(names)}); name one {role}")
+        return names[0]
+
+    def nodes(self, phrase: str, kinds: tuple[str, ...], role: str, within: str | None = None) -> list[str]:
+        """Every node a phrase names: "the cup and the plate", "all the cups", "them"...
+
+        ``within`` (where the words said to take it from) chooses among same-named candidates.
+        """
+        names: list[str] = []
+        for item in self._items(phrase):
+            found = self._resolve(item, kinds, role, within)
+            for name in found:
+                self._check_kind(name, item, kinds, role)
+            names += found
+        self._mentioned += names
+        self._group = names if len(names) > 1 else self._group
+        return names
+
+    def _items(self, phrase: str) -> list[str]:
+        """A list's items; "salt and pepper" stays one when a node has that name."""
+        parts = split_list(phrase)
+        items: list[str] = []
+        while parts:
+            size = next(n for n in range(len(parts), 0, -1) if n == 1 or self.is_name(" and ".join(parts[:n])))
+            items.append(" and ".join(parts[:size]))
+            parts = parts[size:]
+        return items
+
+    def _resolve(self, item: str, kinds: tuple[str, ...], role: str, within: str | None) -> list[str]:
+        phrase = read_phrase(item)
+        if phrase.pronoun:
+            return self._pronoun(phrase.words, item, kinds, role)
+        names = self._exact(phrase.words)
+        if not names:
+            head, where = split_qualifier(phrase.words)
+            generic = singular(head) in _GENERIC
+            phrase = replace(phrase, words=head, every=phrase.every or generic)
+            names = [n.name for n in self.world.nodes_of_kind(*kinds)] if generic else self._lookup(head, kinds, role)
+            if where or (within and len(names) > 1):
+                names = self._qualified(names, where or within)
+        return self._choose(names, phrase)
+
+    def _pronoun(self, words: str, phrase: str, kinds: tuple[str, ...], role: str) -> list[str]:
+        group = [n for n in self._group if self.world.nodes[n].kind in kinds]
+        if words in ("them", "they", "these", "those") and group:
+            return group
+        last = next((n for n in reversed(self._mentioned) if self.world.nodes[n].kind in kinds), None)
+        if last is None:
             raise PlanningError(f"cannot tell what '{phrase}' refers to; name the {role}")
+        return [last]
+
+    def is_name(self, phrase: str) -> bool:
+        """Whether a phrase is a node's name or alias as written (give or take articles and plurals)."""
+        return bool(self._exact(phrase))
+
+    def _exact(self, words: str) -> list[str]:
+        words = strip_articles(words)
+        for plural in (False, True):  # as written, then singular to singular
+            for alias in (False, True):  # a name beats an alias
+                found = sorted({k.name for k in self._keys if k.alias == alias and (
+                    k.single == singular(words) if plural else k.text == words)})
+                if found:
+                    return found
+        return []
+
+    def _lookup(self, words: str, kinds: tuple[str, ...], role: str) -> list[str]:
+        for candidate in (words, *variants(words)):
+            matches = self._exact(candidate) or self._by_end_words(candidate, kinds)
+            if matches:
+                return matches
+        if contained := self._contained(words, kinds):
+            return contained
+        known = [k.text for k in self._keys if self.world.nodes[k.name].kind in kinds]
+        close = difflib.get_close_matches(words, known, n=1, cutoff=0.8)
+        guess = f"did you mean '{close[0]}'? " if close and not any(c.isdigit() for c in words) else ""
+        raise PlanningError(f"unknown {role} '{words}'; {guess}{self._hint(kinds)}")
+
+    def _by_end_words(self, words: str, kinds: tuple[str, ...]) -> list[str]:
+        word = singular(words)
+        ends = [k.name for k in self._keys if k.single.endswith(" " + word) or k.single.startswith(word + " ")]
+        return sorted({name for name in ends if self.world.nodes[name].kind in kinds})
+
+    def _contained(self, words: str, kinds: tuple[str, ...]) -> list[str]:
+        """Names the phrase ends with ("bedroom nightstand"), else starts with ("remote control")."""
+        keys = [k for k in self._keys if self.world.nodes[k.name].kind in kinds]
+        ends = sorted({k.name for k in keys if words.endswith(" " + k.text)})
+        return ends or sorted({k.name for k in keys if words.startswith(k.text + " ")})
+
+    def _qualified(self, names: list[str], where: str | None) -> list[str]:
+        """The candidates that are in/on ``where`` (any depth); one candidate elsewhere is kept, with a note."""
+        if where is None:
+            return names
+        place = self._exact(where) or self._lookup(strip_articles(where), _ANYWHERE, "place")
+        inside = [n for n in names if any(self.inside(n, p) for p in place)]
+        if inside:
+            return inside
+        if len(names) > 1:
+            found = ", ".join(f"{n} ({self.location(n)})" for n in names)
+            raise PlanningError(f"none of {found} is at {place[0]}; name one of them")
+        self.note(f"{names[0]} is {self.location(names[0])}, not at {place[0]}; using it anyway")
+        return names
+
+    def _choose(self, names: list[str], phrase: NounPhrase) -> list[str]:
+        """The matches the phrase means: all ("all the cups", "the cups"), some ("two cups"), or the one."""
+        if phrase.every or (phrase.plural and phrase.count is None):
+            if phrase.count is not None and len(names) != phrase.count:
+                raise PlanningError(f"'{phrase.words}' asks for {phrase.count} but the scene has {len(names)}: "
+                                    f"{', '.join(names)}")
+            return names
+        if phrase.count is None and len(names) > 1:
+            raise PlanningError(f"'{phrase.words}' is ambiguous: it could be {', '.join(names)}; "
+                                f"say which, or 'a {phrase.words}' for any one")
+        return self._some(names, phrase.count or 1, phrase.words)
+
+    def _some(self, names: list[str], count: int, words: str) -> list[str]:
+        if len(names) < count:
+            raise PlanningError(f"'{words}' asks for {count} but the scene has only: {', '.join(names)}")
+        if len(names) > count:
+            self.note(f"'{words}': chose {', '.join(names[:count])} of {', '.join(names)}")
+        return names[:count]
+
+    def _check_kind(self, name: str, phrase: str, kinds: tuple[str, ...], role: str) -> None:
         kind = self.world.nodes[name].kind
         if kind not in kinds:
             expected = " or ".join(kinds)
             raise PlanningError(
-                f"'{phrase}' is {name}, {_a(kind)} {kind}; the {role} must be {_a(expected)} {expected}; "
-                f"{self._hint(role, kinds)}"
+                f"'{strip_articles(phrase)}' is {name}, {_a(kind)} {kind}; the {role} must be {_a(expected)} "
+                f"{expected}; {self._hint(kinds)}"
             )
-        self._mentioned.append(name)
-        return name
 
-    def _pronoun(self, words: str, kinds: tuple[str, ...]) -> str | None:
-        return next((n for n in reversed(self._mentioned) if self.world.nodes[n].kind in kinds), None)
+    def inside(self, name: str, where: str) -> bool:
+        """Whether node or robot ``name`` is in/on/at ``where``, at any depth ("the apple in the kitchen")."""
+        seen: set[str] = set()
+        current = self._parent(name)
+        while current is not None and current not in seen:
+            if current == where:
+                return True
+            seen.add(current)
+            current = self._parent(current)
+        return False
 
-    def _lookup(self, words: str, kinds: tuple[str, ...], role: str) -> str:
-        for candidate in (words, _singular(words)):
-            if candidate in self._nodes:
-                return self._nodes[candidate]
-        matches = self._by_last_words(words, kinds) or self._by_last_words(_singular(words), kinds)
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise PlanningError(f"'{words}' is ambiguous: it could be {', '.join(matches)}")
-        raise PlanningError(f"unknown {role} '{words}'; {self._hint(role, kinds)}")
+    def _parent(self, name: str) -> str | None:
+        robot = self.world.robots.get(name)
+        if robot is not None:
+            return robot.position
+        node = self.world.nodes.get(name)
+        return node.parent if node else None
 
-    def _by_last_words(self, words: str, kinds: tuple[str, ...]) -> list[str]:
-        return sorted(
-            name for key, name in self._nodes.items()
-            if self.world.nodes[name].kind in kinds and (key.endswith(" " + words) or key.startswith(words + " "))
-        )
+    def location(self, name: str) -> str:
+        """Where a node or robot is, in words: "on kitchen_table", "at pass"."""
+        node = self.world.nodes.get(name)
+        relation = node.relation if node and name not in self.world.robots else "at"
+        parent = self._parent(name)
+        return f"{relation or 'at'} {parent}" if parent else "nowhere"
 
-    def _hint(self, role: str, kinds: tuple[str, ...]) -> str:
+    def _hint(self, kinds: tuple[str, ...]) -> str:
         names = [n.name for n in self.world.nodes_of_kind(*kinds)]
         label = " and ".join(_PLURAL_LABELS.get(k, k) for k in kinds)
         return f"known {label}: {', '.join(names) or 'none'}"
 
+    def handoff(self) -> str:
+        """Where "me" is: a node named for a person, else the one node whose props say ``handoff``."""
+        nodes = self.world.nodes_of_kind(*_DESTINATIONS)
+        named = [n.name for n in nodes if USER_WORDS & set(normalize(n.name).split())]
+        choices = named or [n.name for n in nodes if n.props.get("handoff")]
+        if len(choices) > 1:
+            raise PlanningError(f"there are several places to hand things over ({', '.join(choices)}); "
+                                f"say which, e.g. 'bring it to {choices[0]}'")
+        if not choices:
+            raise PlanningError("this scene has no place to hand things to you; say where, e.g. 'bring it to "
+                                "<place>', or mark a furniture node with the prop 'handoff: true'")
+        return choices[0]
+
+    def home(self, obj: str) -> str:
+        """Where ``obj`` is put away: its ``home`` prop, else the scene's one storage node."""
+        declared = self.world.nodes[obj].props.get("home")
+        if declared:
+            return self.node(str(declared), _DESTINATIONS, "home")
+        nodes = self.world.nodes_of_kind(*_DESTINATIONS)
+        stores = [n.name for n in nodes if n.props.get("storage")] or [
+            n.name for n in nodes if normalize(n.name).split()[-1] in _STORAGE_WORDS]
+        if len(stores) == 1:
+            self.note(f"putting {obj} away in {stores[0]}, the scene's storage")
+            return stores[0]
+        found = f"it could be {', '.join(stores)}" if stores else "the scene has no storage node"
+        raise PlanningError(f"cannot tell where to put {obj} away ({found}); say where, e.g. 'put the {obj} "
+                            f"in <place>', or give {obj} a 'home' prop")
+
 
 def build_goals(clauses: list[Clause], vocab: Vocabulary) -> list[Goal]:
-    """Fold clauses into goals, in the order the words gave them.
+    """Fold clauses into goals, in the order the words gave them; facts only add ``vocab.notes``.
 
     A "pick up X" later followed by "place X on Y" is one goal (X on Y), and the "go to" clauses
     between them are the way there; a pick never placed is "X held"; other "go to"s are goals.
     """
-    goals: list[tuple[int, Goal]] = []
-    picks: dict[str, tuple[int, Hold]] = {}
-    gos: list[tuple[int, Reach]] = []
+    builder = _GoalBuilder(vocab)
     for index, clause in enumerate(clauses):
-        robot = vocab.robot(clause.robot) if clause.robot else None
-        if clause.verb == "pick":
-            hold = _hold(clause, vocab, robot)
-            picks[hold.obj] = (index, hold)
-        elif clause.verb == "go":
-            gos.append((index, Reach(vocab.node(clause.target or "", ("place", *_DESTINATIONS), "destination"), robot)))
-        elif clause.verb in ("place", "carry"):
-            goals.append(_deliver(index, clause, vocab, robot, picks, gos))
+        builder.add(index, clause)
+    return builder.goals(clauses)
+
+
+class _GoalBuilder:
+    """Goals so far (each with the index of the clause that asked first), open picks and "go to"s."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.done: list[tuple[int, Goal]] = []
+        self.picks: dict[str, tuple[int, Hold]] = {}
+        self.gos: list[tuple[int, Reach]] = []
+
+    def add(self, index: int, clause: Clause) -> None:
+        robot = self.vocab.robot(clause.robot) if clause.robot else None
+        if clause.verb == Verb.PICK:
+            self._pick(index, clause, robot)
+        elif clause.verb == Verb.GO:
+            self.gos.append((index, Reach(self.vocab.node(clause.target or "", ("place", *_DESTINATIONS),
+                                                          "destination"), robot)))
+        elif clause.verb in (Verb.PLACE, Verb.CARRY, Verb.STORE):
+            self._deliver(index, clause, robot)
+        elif clause.verb == Verb.FACT:
+            _check_fact(clause, self.vocab)
         else:
-            container = vocab.node(clause.target or "", ("container",), "container")
-            goals.append((index, SetOpen(container, clause.verb == "open", robot)))
-    goals += list(picks.values()) + gos
-    return [goal for _, goal in sorted(goals, key=lambda pair: pair[0])]
+            for container in self.vocab.nodes(clause.target or "", ("container",), "container"):
+                self.done.append((index, SetOpen(container, clause.verb == Verb.OPEN, robot)))
 
+    def goals(self, clauses: list[Clause]) -> list[Goal]:
+        pairs = self.done + list(self.picks.values()) + self.gos
+        if not pairs:
+            raise PlanningError(f"'{clauses[0].text}' states how things are but asks for nothing; add what to do, "
+                                "e.g. 'bring the cup to <place>'")
+        return [goal for _, goal in sorted(pairs, key=lambda pair: pair[0])]
 
-def _hold(clause: Clause, vocab: Vocabulary, robot: str | None) -> Hold:
-    source = _source(clause, vocab)
-    obj = vocab.node(clause.obj or "", ("object",), "object")
-    return Hold(obj, robot, source)
+    def _pick(self, index: int, clause: Clause, robot: str | None) -> None:
+        source = self._source(clause)
+        for obj in self.vocab.nodes(clause.obj or "", ("object",), "object", source):
+            self.picks[obj] = (index, Hold(obj, robot, source))
 
+    def _source(self, clause: Clause) -> str | None:
+        if not clause.source:
+            return None
+        return self.vocab.node(clause.source, _ANYWHERE, "place to take it from")
 
-def _source(clause: Clause, vocab: Vocabulary) -> str | None:
-    if not clause.source:
-        return None
-    return vocab.node(clause.source, ("place", *_DESTINATIONS, "object"), "place to take it from")
+    def _deliver(self, index: int, clause: Clause, robot: str | None) -> None:
+        source = self._source(clause)
+        objs = self.vocab.nodes(clause.obj or "", ("object",), "object", source)
+        receiver = self.vocab.recipient(clause.target) if clause.target else None
+        target = None if receiver or not clause.target else self._destination(clause.target)
+        for obj in objs:
+            start, who, where = self._fold(index, obj, robot, source)
+            spot = None if receiver else target or self._default_target(clause, obj)
+            if receiver:
+                self.done.append((start, Hold(obj, receiver, where)))
+            elif spot:
+                self.done.append((start, Deliver(obj, spot, _relation(clause, spot, self.vocab), who, where)))
 
+    def _default_target(self, clause: Clause, obj: str) -> str | None:
+        """Put away: where it belongs. "Bring it": nowhere new if the words already send it somewhere."""
+        if clause.verb == Verb.STORE:
+            return self.vocab.home(obj)
+        sent = any(isinstance(goal, Deliver) and goal.obj == obj for _, goal in self.done)
+        return None if sent else self.vocab.handoff()
 
-def _deliver(
-    index: int,
-    clause: Clause,
-    vocab: Vocabulary,
-    robot: str | None,
-    picks: dict[str, tuple[int, Hold]],
-    gos: list[tuple[int, Reach]],
-) -> tuple[int, Deliver]:
-    source = _source(clause, vocab)
-    obj = vocab.node(clause.obj or "", ("object",), "object")
-    target = _destination(clause.target or "", vocab)
-    picked = picks.pop(obj, None)
-    if picked is not None:
-        start, hold = picked
-        index, robot, source = start, robot or hold.robot, source or hold.source
-        gos[:] = [(i, g) for i, g in gos if i < start or g.robot not in (None, robot)]
-    relation = clause.relation or ("in" if vocab.world.nodes[target].kind == "container" else "on")
-    if relation == "in" and vocab.world.nodes[target].kind != "container":
-        relation = "on"
-    return index, Deliver(obj, target, relation, robot, source)
-
-
-def _destination(phrase: str, vocab: Vocabulary) -> str:
-    name = vocab.node(phrase, ("place", *_DESTINATIONS), "destination")
-    if vocab.world.nodes[name].kind == "place":
-        spots = [n.name for n in vocab.world.nodes_of_kind(*_DESTINATIONS) if vocab.world.place_of(n.name) == name]
+    def _destination(self, phrase: str) -> str:
+        if strip_articles(phrase) in USER_WORDS and not self.vocab.is_name(phrase):
+            return self.vocab.handoff()
+        name = self.vocab.node(phrase, ("place", *_DESTINATIONS), "destination")
+        world = self.vocab.world
+        if world.nodes[name].kind != "place":
+            return name
+        spots = [n.name for n in world.nodes_of_kind(*_DESTINATIONS) if world.place_of(n.name) == name]
+        if len(spots) == 1:
+            self.vocab.note(f"'{phrase}' is a place; putting things on {spots[0]}, its only furniture")
+            return spots[0]
         where = ", ".join(spots) or "it has no furniture"
         raise PlanningError(f"'{name}' is a place; say where in it to put things: {where}")
-    return name
+
+    def _fold(self, index: int, obj: str, robot: str | None, source: str | None) -> tuple[int, str | None, str | None]:
+        """An earlier "pick up ``obj``" starts this delivery; the "go to"s since are its way there."""
+        picked = self.picks.pop(obj, None)
+        if picked is None:
+            return index, robot, source
+        start, hold = picked
+        robot = robot or hold.robot
+        self.gos[:] = [(i, g) for i, g in self.gos if i < start or g.robot not in (None, robot)]
+        return start, robot, source or hold.source
 
 
-def _strip_articles(phrase: str) -> str:
-    words = normalize(phrase).split()
-    while len(words) > 1 and words[0] in _ARTICLES:
-        words = words[1:]
-    return " ".join(words)
+def _relation(clause: Clause, target: str, vocab: Vocabulary) -> str:
+    """As the words said ("on" the fridge is on top), else "in" a container and "on" anything else."""
+    container = vocab.world.nodes[target].kind == "container"
+    relation = clause.relation if clause.relation in ("in", "on") else "in" if container else "on"
+    return "on" if relation == "in" and not container else relation
 
 
-def _singular(words: str) -> str:
-    head, _, last = words.rpartition(" ")
-    for suffix, replacement in (("ies", "y"), ("ches", "ch"), ("shes", "sh"), ("oes", "o"), ("s", "")):
-        if last.endswith(suffix) and len(last) > len(suffix) + 1 and not last.endswith("ss"):
-            last = last[: -len(suffix)] + replacement
-            break
-    return f"{head} {last}".strip()
+def _check_fact(clause: Clause, vocab: Vocabulary) -> None:
+    """A stated fact: a note when the scene disagrees or when it cannot be checked; never a goal."""
+    try:
+        contradicted = _contradicted(clause, vocab)
+    except PlanningError as e:
+        vocab.note(f"ignored '{clause.text}': {e}")
+        return
+    for thing, said, actual in contradicted:
+        vocab.note(f"the instruction says {thing} is {said}, but the scene has it {actual}; planning from the scene")
+
+
+def _contradicted(clause: Clause, vocab: Vocabulary) -> list[tuple[str, str, str]]:
+    """(thing, what the words say, what the scene says) for each thing the fact gets wrong."""
+    if not clause.target and clause.relation not in ("open", "closed"):
+        raise PlanningError("only 'X is in/on Y' and 'X is open/closed' are checked")
+    robot = vocab.recipient(clause.obj or "")
+    things = [robot] if robot else vocab.nodes(clause.obj or "", _ANYWHERE, "thing")
+    if clause.relation in ("open", "closed"):
+        return [(t, clause.relation, "open" if vocab.world.is_open(t) else "closed")
+                for t in things if vocab.world.is_open(t) != (clause.relation == "open")]
+    place = vocab.node(clause.target or "", _ANYWHERE, "place")
+    said = f"{clause.relation or 'at'} {place}"
+    return [(t, said, vocab.location(t)) for t in things if not vocab.inside(t, place)]
+
+
+def _keys_of(name: str, aliases: object) -> list[tuple[str, bool]]:
+    """A node's name and its ``aliases`` prop, normalized, each with whether it is an alias."""
+    extra = [str(a) for a in aliases] if isinstance(aliases, (list, tuple)) else []
+    return [(normalize(name), False), *((normalize(a), True) for a in extra)]
 
 
 def _a(word: str) -> str:

@@ -1,144 +1,312 @@
-"""Imperative instructions -> clauses (a verb and the phrases it names), with no world knowledge.
+"""Instructions as people write them -> clauses (a verb and the phrases it names), with no world knowledge.
 
-Sentences split on ``.``/``;``/new lines, clauses on commas, "and", "then". Each clause is one of::
+Sentences split on ``.``/``;``/``!``/``?``/new lines; clauses on commas, "and", "then" where what follows
+starts a new command ("pick up the cup and put it in the sink"), so a list under one verb stays whole
+("put the coin and the battery in the box"). Each clause is one of::
 
-    pick up the X [from the Y]            put/place the X in/on/into the Y
-    bring/take/carry/deliver the X [from the Y] to the Z
-    open/close the Y                      go/navigate/move to the Y
+    pick up/grab/get/retrieve/take X [from Y]      put/place/load/store/drop off X [from Y] in/on Y
+    bring/take/move/return/hand X [from Y] to Z    bring/fetch X for Z; put X inside (the last place named)
+    bring/hand/give me X; bring X (where wanted)   put away/store/return X (to where it belongs)
+    stock/load Y with X; send R to Y               X should be/goes/belongs on Y; X on Y (no verb)
+    I need/want/'d like X on Y; Y needs/ordered X  open/close Y; go/fly/land to/on Y [with X]
+    X is in/on Y, X is open/closed                 (a fact: checked against the world, never a goal)
 
-A clause may start with a robot: "robot R ...", "R: ..." or a known robot name ("R go to ...");
-it then applies to the rest of the sentence. Phrases keep their words ("the apple", "it"); the
-grounding resolves them against the scene.
+A clause may start with a robot: "robot R ...", "R: ...", a robot's name or a word for its body
+("the drone lands ...", 3rd person verbs are fine); it applies to the rest of the sentence. Phrases
+keep their words ("the apple in the fridge", "them"); the grounding resolves them against the scene.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from brain.errors import PlanningError
+from brain.symbolic.phrasing import ROBOT_WORDS, VERBS, lemma, normalize, starts_with_verb
 
-__all__ = ["SUPPORTED_FORMS", "Clause", "normalize", "parse"]
+__all__ = ["SUPPORTED_FORMS", "Clause", "Verb", "normalize", "parse"]
 
 SUPPORTED_FORMS = (
-    "'pick up the X [from the Y]', 'put/place the X on/in the Y', "
-    "'bring/take/carry/deliver the X [from the Y] to the Z', 'open/close the Y', "
-    "'go/navigate/move to the Y', optionally led by 'robot R' or 'R:', "
+    "'pick up/grab/get the X [from the Y]', 'put/place/load the X on/in the Y', "
+    "'bring/take/move/return the X [from the Y] to the Z', 'bring/hand me the X', 'put away the X', "
+    "'open/close the Y', 'go/fly to the Y [with the X]', 'send R to the Y', 'the X should be on the Y', "
+    "'I need the X on the Y', 'the Y needs the X'; several things under "
+    "one verb ('the cup and the plate', 'all the cups'); facts ('the cup is in the fridge') are checked, "
+    "not done; optionally led by a robot ('robot R', 'R:', 'the drone lands ...'), "
     "joined by commas, 'and', 'then', ';' or '.'"
 )
 
-_SENTENCES = re.compile(r"(?<!\d)\.(?!\d)|[;!?\n]+")
-_CLAUSES = re.compile(r"\s*,\s*(?:and\s+then\s+|and\s+|then\s+)?|\s+and\s+then\s+|\s+then\s+|\s+and\s+")
-_FILLERS = re.compile(
-    r"^(?:(?:please|kindly|now|then|and|also|first|firstly|next|finally|after\s+that|afterwards|"
-    r"could\s+you|can\s+you|would\s+you|i\s+want\s+you\s+to|go\s+and)\s+)+"
-)
-_TRAILERS = re.compile(r"(?:\s+(?:please|for\s+me|now|again|as\s+well))+$")
-_VERBS = (
-    r"pick|grab|grasp|take|get|lift|fetch|collect|put|place|set|drop|leave|lay|bring|carry|deliver|"
-    r"transport|hand|open|close|shut|go|navigate|move|drive|walk|head|return"
-)
-_ROBOT_WORD = re.compile(rf"^robot\s+(?P<robot>.+?)\s*:?\s+(?=(?:{_VERBS})\b)")
-_ROBOT_COLON = re.compile(r"^(?P<robot>[^:]+?)\s*:\s*(?P<rest>.*)$")
 
-_GO = re.compile(
-    r"^(?:go|navigate|move|drive|walk|head|return)\s+(?:back\s+)?(?:over\s+)?(?:to|towards|toward|into)\s+"
-    r"(?P<target>.+)$"
-)
-_OPEN_CLOSE = re.compile(r"^(?P<verb>open|close|shut)\s+(?:up\s+)?(?P<target>.+?)(?:\s+door)?$")
-_PLACE = re.compile(
-    r"^(?:put|place|set|drop|leave|lay)\s+(?P<obj>.+?)(?:\s+(?:down|back))?\s+"
-    r"(?P<rel>into|inside\s+of|inside|in|onto|on\s+top\s+of|on|at)\s+(?P<target>.+)$"
-)
-_CARRY = re.compile(
-    r"^(?:bring|take|carry|deliver|move|transport|fetch|get|hand)\s+(?P<obj>.+?)"
-    r"(?:\s+(?:from|off\s+of|off|out\s+of)\s+(?P<source>.+?))?\s+(?P<rel>to|into|onto|over\s+to)\s+(?P<target>.+)$"
-)
-_PICK = re.compile(
-    r"^(?:pick\s+up|take\s+out|take\s+down|pick|grab|grasp|take|get|lift|fetch|collect)\s+(?P<obj>.+?)"
-    r"(?:\s+(?:up|out))?"
-    r"(?:\s+(?:from|off\s+of|off|out\s+of)\s+(?P<source>.+))?$"
-)
-_RELATIONS = {"into": "in", "inside": "in", "inside of": "in", "in": "in", "onto": "on", "on": "on", "on top of": "on"}
+class Verb(StrEnum):
+    """What a clause asks for (``FACT``: nothing, it states how the world is)."""
+
+    PICK = "pick"
+    PLACE = "place"
+    CARRY = "carry"
+    STORE = "store"
+    OPEN = "open"
+    CLOSE = "close"
+    GO = "go"
+    FACT = "fact"
 
 
 @dataclass(frozen=True)
 class Clause:
-    """One command: ``verb`` is pick | place | carry | open | close | go; phrases as written."""
+    """One command: ``verb`` a ``Verb``; phrases as written (``target`` "me" for the person asking).
+
+    A ``CARRY`` without a target ("bring the cup") goes where the instruction wants it, else to "me".
+    """
 
     verb: str
     text: str
     obj: str | None = None
     source: str | None = None
     target: str | None = None
-    relation: str | None = None  # "on" | "in" when the words said so, else decided by the target
+    relation: str | None = None  # "on" | "in" when the words said so (facts: also "open" | "closed")
     robot: str | None = None
 
 
-def normalize(text: str) -> str:
-    """Lower case, underscores and hyphens as spaces, single spaces: how names are compared."""
-    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+_PREP = r"(?P<rel>into|inside\s+of|inside|in|onto|on\s+top\s+of|on|at)"
+_FROM = r"(?:\s+(?:from|off\s+of|off|out\s+of)\s+(?P<source>.+?))?"
+_SENTENCES = re.compile(r"(?<!\d)\.|\.(?!\d)|[;!?\n]+")
+_QUOTES = re.compile(r"[\"“”«»()\[\]{}#*`]|(?<![a-z])'|'(?![a-z])|[‘’](?![a-z])")
+_CLAUSES = re.compile(
+    r"(\s*,\s*(?:and\s+then\s+|and\s+|then\s+)?|\s+and\s+then\s+|\s+then\s+|\s+and\s+|\s+after\s+that\s+)")
+_FILLERS = re.compile(
+    r"^(?:(?:please|kindly|now|then|and|also|first|firstly|next|finally|after\s+that|afterwards|ok|okay|"
+    r"would\s+you\s+mind|do\s+you\s+mind|could\s+you|can\s+you|would\s+you|will\s+you|"
+    r"(?:could\s+|can\s+)?some(?:one|body)|i\s+want\s+you\s+to|i\s+need\s+you\s+to|i\s+would\s+like\s+you\s+to|"
+    r"i'd\s+like\s+you\s+to|go(?=\s+(?:get|fetch|grab|pick|bring|retrieve|collect))|"
+    r"will|shall|should|must|needs?\s+to|has\s+to|have\s+to|is\s+going\s+to|is\s+to|thanks|thank\s+you)\b\s*)+"
+)
+_GO_AND = re.compile(r"\b(?:go|come)\s+(?:ahead\s+)?and\s+")  # "go and get X" is "get X"
+_REASONS = re.compile(r"\s+(?:before|because|since|so\s+that|so|while|as)\s+(?:it|they|he|she|we|i|you|the\s+\w+)\b.*$")
+_TRAILERS = re.compile(r"(?:\s+(?:please|for\s+me|now|again|as\s+well|too|right\s+away|quickly|thanks|thank\s+you))+$")
+_RELATIVE = re.compile(
+    r"\s+(?:(?:which|that|who)(?:'s|\s+(?:is|are|was|were|sits?|lies?|stands?))\s+(?:\w+ly\s+)?|"
+    r"(?:located|sitting|lying|standing|kept|stored)\s+)(in|inside|on\s+top\s+of|on|at|near|next\s+to|by)\s+"
+)
+_ROBOT_COLON = re.compile(r"^(?P<robot>[^:]+?)\s*:\s*(?P<rest>.*)$")
+_GENERIC_SUBJECTS = {"robot", "the robot", "you"}
+
+_GO = re.compile(
+    r"^(?:go|navigate|move|drive|walk|head|return|fly|travel|come|proceed|land)\s+(?:back\s+)?(?:over\s+)?(?:down\s+)?"
+    r"(?:to|towards|toward|into|onto|on|at)\s+(?P<target>.+?)"
+    r"(?:\s+(?:with|carrying|holding)\s+(?P<obj>.+?)(?:\s+(?:in|on)\s+(?:the|its|his|her|their)\s+"
+    r"(?:basket|gripper|grippers|hands?|arms?|claws?|back|tray))?)?$"
+)
+_OPEN = re.compile(r"^open\s+(?:up\s+)?(?P<target>.+?)(?:\s+door)?$")
+_CLOSE = re.compile(r"^(?:close|shut)\s+(?P<target>.+?)(?:\s+door)?$")
+_GIVE_ME = re.compile(r"^(?:hand|give|bring|get|fetch|pass|grab|retrieve)\s+(?:me|us)\s+(?P<obj>.+?)" + _FROM + "$")
+_STOCK = re.compile(r"^(?:stock|restock|load|fill|refill)\s+(?:up\s+)?(?P<target>.+?)\s+with\s+(?P<obj>.+)$")
+_PLACE_VERBS = (r"put|place|set|drop\s+off|drop|leave|lay|stand|store|stow|load|unload|stock|restock|insert|hang|"
+                r"tidy|clear|serve|shelve|chill|cool|freeze")
+_PLACE = re.compile(
+    r"^(?:put\s+away|put\s+back|" + _PLACE_VERBS + r")\s+(?P<obj>.+?)(?:\s+(?:down|back|away|off))?" + _FROM
+    + r"\s+" + _PREP + r"\s+(?P<target>.+)$"
+)
+_PLACE_THERE = re.compile(  # "open the fridge and put the bread inside": in the last place named
+    r"^(?:" + _PLACE_VERBS + r")\s+(?P<obj>.+?)(?:\s+(?:down|back|away))?\s+(?:(?P<rel>inside|in|into|on|onto)"
+    r"(?:\s+(?P<target>there|it))?|there)$"
+)
+_CARRY = re.compile(
+    r"^(?:bring|take|carry|deliver|move|transport|fetch|get|hand|give|pass|return|send|shift|relocate|retrieve|serve|"
+    r"fly)\s+(?:back\s+)?(?P<obj>.+?)(?:\s+(?:back|over))?" + _FROM + r"\s+(?:back\s+|over\s+|all\s+the\s+way\s+)?"
+    r"(?P<rel>to|into|onto|for)\s+(?P<target>.+)$"
+)
+_SEND = re.compile(
+    r"^(?:send|dispatch|move|get)\s+(?P<robot>.+?)\s+(?:over\s+|back\s+)?(?:to|towards|into)\s+(?P<target>.+)$")
+_STORE = re.compile(
+    r"^(?:put\s+away|put\s+back|tidy\s+away|clear\s+away|store|stow|return)\s+(?P<obj>.+?)" + _FROM + "$")
+_STORE_AFTER = re.compile(r"^(?:put|tidy|clear)\s+(?P<obj>.+?)\s+(?:away|back)" + _FROM + "$")
+_BRING = re.compile(  # no destination: where the instruction wants it, else to the person asking
+    r"^(?:bring|deliver|give|hand|pass)\s+(?:over\s+)?(?P<obj>.+?)(?:\s+(?:over|here|over\s+here))?" + _FROM + "$")
+_BRING_BACK = re.compile(r"^(?:bring|give|hand)\s+back\s+(?P<obj>.+?)" + _FROM + "$")
+_BRING_IT_BACK = re.compile(r"^(?:bring|give|hand)\s+(?P<obj>.+?)\s+back" + _FROM + "$")
+_PICK = re.compile(
+    r"^(?:pick\s+up|take\s+out|take\s+down|take\s+off|pick|grab|grasp|take|get|lift|fetch|collect|retrieve|remove|"
+    r"hold|unload)\s+(?P<obj>.+?)(?:\s+(?:up|out|off))?" + _FROM + "$"
+)
+_SHOULD_BE = re.compile(
+    r"^(?P<obj>.+?)\s+(?:(?:should|must|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to)\s+(?:be|go|end\s+up)|"
+    r"goes|go|belongs?)\s+"
+    r"(?:put\s+|placed\s+|moved\s+|brought\s+|taken\s+|stored\s+|back\s+)?(?P<rel>into|inside|in|onto|on|at|to)\s+"
+    r"(?P<target>.+)$"
+)
+_WANT = re.compile(r"^(?:.+?)(?:'d\s+like|\s+(?:would\s+like|needs?|wants?|could\s+use))\s+(?P<obj>.+?)\s+"
+                   + _PREP + r"\s+(?P<target>.+)$")
+_HAVE = re.compile(r"^(?:can|could|may)\s+(?:i|we)\s+(?:have|get)\s+(?P<obj>.+?)\s+" + _PREP + r"\s+(?P<target>.+)$")
+_NEEDS = re.compile(r"^(?:i|we|(?P<target>.+?))(?:'d\s+like|\s+(?:needs?|wants?|would\s+like|could\s+use|ordered|"
+                    r"asked\s+for|requested))\s+(?P<obj>.+)$")
+_BARE = re.compile(r"^(?P<obj>.+?)\s+" + _PREP + r"\s+(?P<target>.+)$")  # "book on the bed, please"
+_FACT = re.compile(
+    r"^(?:there\s+(?:is|are)\s+(?P<thing>.+?)\s+(?=in\s|on\s|inside\s|at\s)|(?P<subject>.+?)\s+"
+    r"(?:is|are|was|were|sits?|lies|lie|stands?|rests?|remains?|stays?|can\s+be\s+found|has\s+been|have\s+been)\b\s*)"
+    r"(?:(?:originally|currently|now|already|still|initially|located|placed|kept|stored|right|usually|found|"
+    r"being|\w+ing)\s+)*"
+    r"(?:(?P<rel>inside\s+of|inside|into|in|onto|on\s+top\s+of|on|at)\s+(?P<target>.+)|(?P<state>open|closed|shut)|.*)$"
+)
+# Tried in order; the third item is the target when the words name none ("hand me the cup").
+_FORMS: tuple[tuple[re.Pattern[str], Verb, str | None], ...] = (
+    (_OPEN, Verb.OPEN, None), (_CLOSE, Verb.CLOSE, None),
+    (_STOCK, Verb.PLACE, None), (_PLACE, Verb.PLACE, None),
+    (_GIVE_ME, Verb.CARRY, "me"), (_CARRY, Verb.CARRY, None), (_BRING_BACK, Verb.CARRY, "me"),
+    (_BRING_IT_BACK, Verb.CARRY, "me"), (_BRING, Verb.CARRY, None),
+    (_PLACE_THERE, Verb.PLACE, "there"), (_STORE, Verb.STORE, None), (_STORE_AFTER, Verb.STORE, None),
+    (_PICK, Verb.PICK, None),
+)
+# Sentences without a leading verb, tried after the facts ("X is in Y") would be too eager.
+_STATEMENTS: tuple[tuple[re.Pattern[str], Verb, str | None], ...] = (
+    (_SHOULD_BE, Verb.PLACE, None), (_WANT, Verb.PLACE, None), (_HAVE, Verb.PLACE, None), (_NEEDS, Verb.CARRY, "me"),
+)
+_RELATIONS = {"into": "in", "inside": "in", "inside of": "in", "in": "in", "onto": "on", "on": "on", "on top of": "on",
+              "open": "open", "closed": "closed", "shut": "closed"}
+_LOOSE_PREP = re.compile(r"\s+(?:to|towards|toward|near|by|beside|behind|under|in|on|into|onto|at|from)\s+")
+_DETERMINERS = {"the", "a", "an", "my", "our", "your", "this", "that", "these", "those", "all", "every", "each", "both"}
+_HINTS = {"put": "{verb} {obj} on {place}", "go": "{verb} to {place}", "open": "{verb} {obj}",
+          "pick": "{verb} {obj}", "bring": "{verb} {obj} to {place}"}
+_FAMILY = {verb: family for family, verbs in {
+    "put": "put place set drop leave lay stand store stow load unload stock restock fill insert hang",
+    "go": "go navigate drive walk head fly land travel come proceed", "open": "open close shut",
+    "pick": "pick grab grasp lift collect retrieve remove hold take get fetch"}.items() for verb in verbs.split()}
 
 
 def parse(text: str, robot_names: Iterable[str] = ()) -> list[Clause]:
     """Split an instruction into clauses; ``PlanningError`` names the first clause it cannot read."""
     robots = sorted({normalize(r) for r in robot_names}, key=len, reverse=True)
     clauses: list[Clause] = []
-    for sentence in _SENTENCES.split(normalize(text)):
+    for sentence in _SENTENCES.split(_tidy(text)):
         clauses += _parse_sentence(sentence, robots)
     if not clauses:
-        raise PlanningError(f"cannot parse {text!r}: it holds no instruction; supported forms are {SUPPORTED_FORMS}")
+        raise PlanningError(f"cannot parse {text!r}: it holds no instruction; try 'bring the <object> to <place>'")
     return clauses
+
+
+def _tidy(text: str) -> str:
+    """Normalized, without quotes or "go and", relative clauses marked ("that is on" -> "~on")."""
+    text = _GO_AND.sub("", _QUOTES.sub(" ", normalize(text)))
+    # "the cup that is on the table" -> "the cup ~on the table": that "on" is no clause's preposition.
+    return _RELATIVE.sub(lambda m: " ~" + "~".join(m[1].split()) + " ", text)
+
+
+def _restore(text: str) -> str:
+    return " ".join(text.replace("~", " ").split())
 
 
 def _parse_sentence(sentence: str, robots: list[str]) -> list[Clause]:
     clauses: list[Clause] = []
     robot: str | None = None
-    for part in _CLAUSES.split(sentence):
-        part = _clean(part)
-        if not part:
-            continue
+    for part in _clause_texts(sentence, robots):
         named, part = _robot_prefix(part, robots)
         robot = named or robot
         if part:
-            clauses.append(_parse_clause(part, robot))
+            clauses += _parse_clause(part, robot, robots)
     return clauses
 
 
+def _clause_texts(sentence: str, robots: list[str]) -> list[str]:
+    """Pieces between separators, a piece joined to the one before unless both start a command."""
+    pieces = _CLAUSES.split(sentence)
+    texts: list[str] = []
+    for separator, piece in zip(["", *pieces[1::2]], pieces[0::2], strict=True):
+        piece = _clean(piece)
+        if not piece:
+            continue
+        if texts and not (_opens(piece, robots) and _opens(texts[-1], robots)):
+            texts[-1] += separator + piece
+        else:
+            texts.append(piece)
+    return texts
+
+
+def _opens(piece: str, robots: list[str]) -> bool:
+    """Whether a piece starts a clause of its own: a robot, a verb, "X goes in Y" or a fact ("X is ...")."""
+    named, rest = _robot_prefix(piece, robots)
+    fact = _FACT.match(_restore(rest))
+    return named is not None or starts_with_verb(rest) or bool(_SHOULD_BE.match(rest) or fact and fact["subject"])
+
+
 def _clean(part: str) -> str:
-    part = part.strip(" ,:")
-    return _TRAILERS.sub("", _FILLERS.sub("", part)).strip(" ,")
+    part = _TRAILERS.sub("", _REASONS.sub("", _FILLERS.sub("", part.strip(" ,:")))).strip(" ,")
+    verb, _, rest = part.partition(" ")
+    return f"{lemma(verb)} {rest}".strip()
 
 
 def _robot_prefix(part: str, robots: list[str]) -> tuple[str | None, str]:
-    """Split "robot R go to..." / "R: go to..." / "R go to..." into (R, "go to...")."""
-    match = _ROBOT_COLON.match(part)
-    if match:
-        return match["robot"].removeprefix("robot ").strip(), _clean(match["rest"])
-    match = _ROBOT_WORD.match(part)
-    if match:
-        return match["robot"], part[match.end():]
-    for name in robots:
-        for lead in (f"robot {name}", name):
-            if part == lead or part.startswith(lead + " "):
-                return name, _clean(part[len(lead):])
+    """Split "robot R go...", "R: go...", "R goes...", "the drone lands..." into (R, "go...")."""
+    if match := _ROBOT_COLON.match(part):
+        return match["robot"].removeprefix("the ").removeprefix("robot ").strip(), _clean(match["rest"])
+    words = part.split()
+    start = 1 if words[:1] == ["the"] else 0
+    for end in range(start + 1, min(len(words), start + 4) + 1):
+        lead, rest = " ".join(words[start:end]), _clean(" ".join(words[end:]))
+        if _names_robot(lead, robots) and (not rest or starts_with_verb(rest)):
+            return (None if lead in _GENERIC_SUBJECTS else lead.removeprefix("robot ")), rest
     return None, part
 
 
-def _parse_clause(text: str, robot: str | None) -> Clause:
+def _names_robot(lead: str, robots: list[str]) -> bool:
+    name = lead.removeprefix("robot ")
+    return lead in _GENERIC_SUBJECTS or name in robots or name in ROBOT_WORDS or lead.startswith("robot ")
+
+
+def _parse_clause(text: str, robot: str | None, robots: list[str]) -> list[Clause]:
     if match := _GO.match(text):
-        return Clause("go", text, target=match["target"], robot=robot)
-    if match := _OPEN_CLOSE.match(text):
-        verb = "open" if match["verb"] == "open" else "close"
-        return Clause(verb, text, target=match["target"], robot=robot)
-    if match := _PLACE.match(text):
-        relation = _RELATIONS.get(" ".join(match["rel"].split()))
-        return Clause("place", text, obj=match["obj"], target=match["target"], relation=relation, robot=robot)
-    if match := _CARRY.match(text):
-        relation = _RELATIONS.get(match["rel"])
-        return Clause("carry", text, obj=match["obj"], source=match["source"], target=match["target"],
+        go = _from_match(Verb.GO, text, match, robot, None)
+        carried = Clause(Verb.PICK, go.text, obj=go.obj, robot=robot)
+        return [carried, replace(go, obj=None)] if go.obj else [go]
+    if (match := _SEND.match(text)) and _names_robot(sent := match["robot"].removeprefix("the "), robots):
+        return [_from_match(Verb.GO, text, match, sent.removeprefix("robot "), None)]
+    for pattern, verb, target in _FORMS:
+        if match := pattern.match(text):
+            return [_from_match(verb, text, match, robot, target)]
+    if clause := _statement(_restore(text), robot):
+        return [clause]
+    raise _unparsed(_restore(text))
+
+
+def _from_match(verb: Verb, text: str, match: re.Match[str], robot: str | None, target: str | None) -> Clause:
+    groups = {key: _restore(value) for key, value in match.groupdict().items() if value}
+    relation = _RELATIONS.get(" ".join((groups.get("rel") or "").split()))
+    return Clause(verb, _restore(text), groups.get("obj"), groups.get("source"), groups.get("target") or target,
+                  relation, robot)
+
+
+def _statement(text: str, robot: str | None) -> Clause | None:
+    """"X should be on Y", "I need X on Y", "table 2 needs X" (goals), "X is in Y" (a fact), "X on Y"."""
+    for pattern, verb, target in _STATEMENTS:
+        if match := pattern.match(text):
+            return _from_match(verb, text, match, robot, target)
+    match = _FACT.match(text)
+    if match and (match["subject"] or match["thing"]):
+        relation = _RELATIONS.get(" ".join((match["rel"] or match["state"] or "").split()))
+        return Clause(Verb.FACT, text, obj=match["subject"] or match["thing"], target=match["target"],
                       relation=relation, robot=robot)
-    if match := _PICK.match(text):
-        return Clause("pick", text, obj=match["obj"], source=match["source"], robot=robot)
-    raise PlanningError(f"cannot parse {text!r}: no supported form matches; supported forms are {SUPPORTED_FORMS}")
+    match = _BARE.match(text)
+    return _from_match(Verb.PLACE, text, match, robot, None) if match else None
+
+
+def _unparsed(text: str) -> PlanningError:
+    """One reason and the nearest supported wording: "...: no known verb; try 'bring the cup to <place>'"."""
+    first, _, rest = text.partition(" ")
+    verb = lemma(first)
+    if verb in VERBS:
+        reason = f"'{first}' needs {'what' if _FAMILY.get(verb) in ('open', 'pick') else 'where'}"
+        verb, rest = ("pick up", rest.removeprefix("up ")) if verb == "pick" else (verb, rest)
+        return PlanningError(f"cannot parse {text!r}: {reason}; try '{_hint(verb, rest)}'")
+    close = difflib.get_close_matches(first, sorted(VERBS), n=1, cutoff=0.75)
+    if close:
+        return PlanningError(f"cannot parse {text!r}: unknown verb '{first}'; try '{_hint(close[0], rest)}'")
+    thing = rest if rest.split(" ", 1)[0] in _DETERMINERS else text if first in _DETERMINERS else ""
+    return PlanningError(f"cannot parse {text!r}: no known verb; try '{_hint('bring', thing)}'")
+
+
+def _hint(verb: str, rest: str) -> str:
+    parts = _LOOSE_PREP.split(rest, maxsplit=1)
+    family = _FAMILY.get(verb.split()[0], "bring")
+    obj = parts[0] or ("<container>" if family == "open" else "<object>")
+    place = parts[1] if len(parts) > 1 else parts[0] if family == "go" and parts[0] else "<place>"
+    return _HINTS[family].format(verb=verb, obj=obj, place=place)

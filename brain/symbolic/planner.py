@@ -1,12 +1,16 @@
 """The symbolic planner: the offline default, deterministic and fast.
 
-It parses the instruction into goals (object X on/in Y, container open/closed, robot at Y) and
-plans them in order from the current world, simulating each step's effects, so replanning after
-a failure is the same call: goals that already hold produce no step, an object already in a
-robot's hand is carried on from there, and ``ReplanContext.avoid_robots`` get nothing.
-
-When every goal already holds, the plan is empty with ``info["already_done"] = True`` and a
-reasoning that says so (valid for ``validate_plan``; the master can mark the task succeeded).
+It parses the instruction into goals (object X on/in Y, held, container or door open/closed,
+robot at Y) and plans them in order from the current world, applying every action with the world
+model's rules (``memory.world``), so later goals see earlier ones' results and the plan obeys the
+rules the robots do. A delivery is a chain of any length (``chains``): robots hand the object over
+through surfaces both reach, or through a carrier's cargo container. Closed doors on a route and
+closed containers in the way are opened first, by the robot itself when it has a free gripper,
+else by the robot that can do it soonest. Robots are chosen by when they would be done (their
+planned work plus travel), which keeps the makespan short. Replanning is the same call: goals that
+already hold produce no step, an object already in a robot's hand is carried on from there, and
+``ReplanContext.avoid_robots`` get nothing. A goal that cannot be met is refused with one sentence
+saying why.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from brain.errors import PlanningError
 from brain.plan import Plan
 from brain.planner import Planner, ReplanContext
 from brain.symbolic.actions import StepDraft
-from brain.symbolic.allocation import Allocator
+from brain.symbolic.chains import Hop, find_chain
+from brain.symbolic.fleet import Fleet
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
 from brain.symbolic.grounding import Vocabulary, build_goals
 from brain.symbolic.parser import parse
-from brain.symbolic.state import SimState
+from brain.symbolic.reasons import Reasons
+from brain.symbolic.state import simulated
 from brain.symbolic.steps import StepBook
 from brain.world import WorldView
+from memory.world import Route
 
 __all__ = ["SymbolicPlanner"]
 
@@ -39,8 +46,10 @@ class SymbolicPlanner(Planner):
 
     async def plan(self, task: str, world: WorldView, context: ReplanContext | None = None) -> Plan:
         started = time.perf_counter()
-        goals = build_goals(parse(task, world.robots), Vocabulary(world))
+        vocab = Vocabulary(world)
+        goals = build_goals(parse(task, world.robots), vocab)
         run = _PlanRun(world, context)
+        run.notes += list(getattr(vocab, "notes", []))
         for index, goal in enumerate(goals):
             run.achieve(goal, goals[index + 1:])
         plan = run.to_plan(goals, self.name)
@@ -50,111 +59,169 @@ class SymbolicPlanner(Planner):
 
 
 class _PlanRun:
-    """One planning call: the simulated world, the allocator and the steps so far."""
+    """One planning call: the simulated world, the fleet and the steps so far."""
 
     def __init__(self, world: WorldView, context: ReplanContext | None) -> None:
         self.world = world
         self.context = context
-        self.state = SimState(world)
-        load = {r.name: int(r.status == "busy") for r in world.robots.values()}
-        self.allocator = Allocator(world, self.state, load, context.avoid_robots if context else ())
-        self.book = StepBook(load)
+        self.state = simulated(world)
+        self.fleet = Fleet(world, self.state, set(context.avoid_robots) if context else set())
+        self.reasons = Reasons(self.fleet)
+        self.book = StepBook({r.name: int(r.status == "busy") for r in world.robots.values()})
+        self.finish: dict[str, float] = {}
         self.already: list[str] = []
         self.notes: list[str] = []
 
     def achieve(self, goal: Goal, later: list[Goal]) -> None:
-        if isinstance(goal, Deliver):
+        if isinstance(goal, Reach):
+            self._reach(goal)
+        elif goal.satisfied(self.state):
+            self.already.append(goal.already(self.state))
+        elif isinstance(goal, Deliver):
             self._deliver(goal)
         elif isinstance(goal, Hold):
             self._hold(goal)
-        elif isinstance(goal, SetOpen):
-            self._set_open(goal, later)
         else:
-            self._reach(goal)
+            self._set_open(goal, later)
+
+    # -- deliveries -----------------------------------------------------------------------------
 
     def _deliver(self, goal: Deliver) -> None:
-        if goal.satisfied(self.state):
-            self.already.append(goal.already(self.state))
-            return
-        holder = self._usable_holder(goal.obj, goal.robot)
-        source = None if holder else self.state.parent.get(goal.obj)
-        self._note_source(goal.obj, goal.source, source)
-        only = holder or goal.robot
-        robot, problems = self.allocator.best_carrier(goal.obj, source, goal.target, goal.relation, only)
-        if robot is not None:
-            self._carry(robot, goal.obj, goal.target, goal.relation)
-            return
-        if goal.robot:
-            raise PlanningError(f"{goal.robot} cannot bring {goal.obj} to {goal.target}: {problems[goal.robot]}")
-        self._hand_over(goal, source, holder, problems)
+        self._check_holder(goal.obj, goal.robot)
+        self._note_source(goal.obj, goal.source)
+        chain = find_chain(self.fleet, goal.obj, goal.target, goal.robot)
+        if chain is None:
+            raise PlanningError(self.reasons.no_delivery(goal.obj, goal.target, goal.robot))
+        src = self.state.place_of(goal.obj)
+        robots = [self._hop(goal.obj, hop) for hop in chain]
+        if len(chain) > 1:
+            legs = [_leg(hop, robots[i], robots[i + 1], self.state.prop(hop.to, "cargo_of"))
+                    for i, hop in enumerate(chain[:-1])]
+            self.notes.append(f"No single robot can bring {goal.obj} from the {src} to {goal.target}, so "
+                              + ", then ".join(legs) + ".")
 
-    def _hand_over(self, goal: Deliver, source: str | None, holder: str | None, problems: dict[str, str]) -> None:
-        handoff = self.allocator.best_handoff(goal.obj, source, holder, goal.target, goal.relation)
-        origin = source or holder or "?"
-        if handoff is None:
-            why = "; ".join(f"{r}: {p}" for r, p in sorted(problems.items()))
-            raise PlanningError(
-                f"no robot can carry {goal.obj} from {origin} ({self.state.place_of(origin)}) to {goal.target} "
-                f"({self.state.place_of(goal.target)}) and no handoff point works: {why}"
-            )
-        self._carry(handoff.first, goal.obj, handoff.via, "on")
-        self._carry(handoff.second, goal.obj, goal.target, goal.relation)
-        self.notes.append(
-            f"No single robot can carry {goal.obj} from {self.state.place_of(origin)} to "
-            f"{self.state.place_of(goal.target)}, so {handoff.first} hands it to {handoff.second} at {handoff.via}."
-        )
+    def _hop(self, obj: str, hop: Hop) -> str:
+        """Carry out one hop; the robot that did it."""
+        if hop.kind == "fly":
+            return self._fly(hop.members, hop.to)
+        target = hop.to
+        if hop.carriers:
+            carrier = self._fly(hop.carriers, hop.meet or "")
+            target = self.fleet.abilities[carrier].robot.body.cargo or target
+            hop = Hop(hop.kind, hop.members, target)
+        robot = self.fleet.best(hop.members, obj, target) or hop.members[0]
+        self._carry(robot, obj, target)
+        return robot
 
-    def _usable_holder(self, obj: str, wanted: str | None) -> str | None:
+    def _fly(self, members: tuple[str, ...], place: str) -> str:
+        carrier = self.fleet.best(members, place) or members[0]
+        draft = self._draft(carrier)
+        self._prepare(draft, place)
+        draft.go(place)
+        draft.touched.add(self.fleet.abilities[carrier].robot.body.cargo or carrier)
+        self._commit(draft)
+        return carrier
+
+    def _carry(self, robot: str, obj: str, target: str) -> None:
+        draft = self._draft(robot)
+        if self.state.holder(obj) != robot:
+            self._prepare(draft, obj)
+            draft.pick(obj)
+        self._prepare(draft, target, into=True)
+        draft.place(obj, target)
+        self._commit(draft)
+
+    def _check_holder(self, obj: str, wanted: str | None) -> None:
         holder = self.state.holder(obj)
         if holder is None:
-            return None
-        problem = self.allocator.unusable(holder)
-        if problem:
-            raise PlanningError(
-                f"{obj} is held by {holder}, but {problem}; it must be put down before another robot can take it"
-            )
+            return
+        if holder in self.fleet.unusable:
+            raise PlanningError(f"{obj} is held by {holder}, but {self.fleet.unusable[holder]}; "
+                                "it must be put down before another robot can take it")
         if wanted and wanted != holder:
             raise PlanningError(f"{wanted} cannot take {obj}: {holder} is holding it")
-        return holder
 
-    def _note_source(self, obj: str, said: str | None, actual: str | None) -> None:
+    def _note_source(self, obj: str, said: str | None) -> None:
+        actual = self.state.parent.get(obj)
         if said and actual and said != actual and said != self.state.place_of(actual):
             self.notes.append(f"{obj} is at {actual}, not {said}; taking it from there.")
 
-    def _carry(self, robot: str, obj: str, target: str, relation: str) -> None:
-        draft = StepDraft(self.world.robots[robot], self.state)
-        if self.state.holder(obj) != robot:
-            draft.pick(obj)
-        draft.place(obj, target, relation)
-        self.book.commit(draft)
+    # -- what stands in the way: doors and closed containers -------------------------------------
+
+    def _prepare(self, draft: StepDraft, node: str, into: bool = False, depth: int = 0) -> None:
+        """Open what stands between ``draft``'s robot and ``node``: closed doors on its route, closed
+        containers around ``node`` (outermost first), and ``node`` itself when putting things ``into`` it."""
+        route = self._route(draft.robot.name, node)
+        blocking = [d for d in (route.doors if route else ()) if not self.state.is_open(d)]
+        enclosing = [p for p, link in reversed(self.state.ancestors(node)) if link == "in"
+                     and self.state.kind.get(p) == "container" and not self.state.is_open(p)]
+        if into and self.state.kind.get(node) == "container" and not self.state.is_open(node):
+            enclosing.append(node)
+        for thing in blocking + enclosing:
+            self._open(draft, thing, depth)
+
+    def _route(self, robot: str, node: str) -> Route | None:
+        """The robot's way to ``node`` through doors that may be closed; to a door, the quickest way to
+        either side of it that does not pass through it."""
+        here, zones = self.state.place_of(robot), self.fleet.abilities[robot].robot.zones
+        if here is None:
+            return None
+        if self.state.kind.get(node) != "door":
+            there = self.state.place_of(node)
+            return self.state.route(here, there, zones, through_closed=True) if there else None
+        routes = self.state.routes(here, zones, through_closed=True)
+        sides = [routes[p] for p in self.state.door_places(node) if p in routes and node not in routes[p].doors]
+        return min(sides, key=lambda r: r.travel_s) if sides else None
+
+    def _open(self, draft: StepDraft, thing: str, depth: int) -> None:
+        if self.state.is_open(thing):
+            return
+        if depth > 6:
+            raise PlanningError(f"cannot plan a way to open the {thing}: too many closed doors in a row")
+        if self._can_open_now(draft.robot.name, thing):
+            self._prepare(draft, thing, depth=depth + 1)
+            draft.set_open(thing, True)
+            return
+        opener = self.fleet.best([n for n in self.fleet.abilities if n != draft.robot.name
+                                  and self._can_open_now(n, thing)], thing)
+        if opener is None:
+            raise PlanningError(self.reasons.no_opener(thing))
+        helper = self._draft(opener)
+        self._prepare(helper, thing, depth=depth + 1)
+        helper.set_open(thing, True)
+        self._commit(helper)
+
+    def _can_open_now(self, name: str, thing: str) -> bool:
+        ability = self.fleet.abilities[name]
+        free = len(self.state.holding(name)) < ability.robot.arms
+        return ability.opens and free and self.fleet.could_reach(name, thing) is None
+
+    # -- other goals ------------------------------------------------------------------------------
 
     def _hold(self, goal: Hold) -> None:
-        if goal.satisfied(self.state):
-            self.already.append(goal.already(self.state))
-            return
-        self._usable_holder(goal.obj, goal.robot)
-        source = self.state.parent.get(goal.obj) or ""
-        self._note_source(goal.obj, goal.source, source)
-        robot, problems = self.allocator.best_picker(goal.obj, source, goal.robot)
+        self._check_holder(goal.obj, goal.robot)
+        self._note_source(goal.obj, goal.source)
+        names = [a.name for a in self.fleet.usable(goal.robot) if self.fleet.can_pick(a.name, goal.obj) is None]
+        robot = self.fleet.best(names, goal.obj)
         if robot is None:
-            raise PlanningError(f"no robot can pick up {goal.obj} from {source}: {_why(problems)}")
-        draft = StepDraft(self.world.robots[robot], self.state)
+            raise PlanningError(self.reasons.no_picker(goal.obj, goal.robot))
+        draft = self._draft(robot)
+        self._prepare(draft, goal.obj)
         draft.pick(goal.obj)
-        self.book.commit(draft)
+        self._commit(draft)
 
     def _set_open(self, goal: SetOpen, later: list[Goal]) -> None:
-        if goal.satisfied(self.state):
-            self.already.append(goal.already(self.state))
-            return
         if goal.open and any(self._reaches_into(g, goal.container) for g in later):
             return  # the robot that reaches into it opens it on the way, and leaves it open
-        kind = "open" if goal.open else "close"
-        robot, problems = self.allocator.best_operator(kind, goal.container, goal.robot)
+        names = [a.name for a in self.fleet.usable(goal.robot) if a.opens
+                 and self.fleet.could_reach(a.name, goal.container) is None]
+        robot = self.fleet.best(names, goal.container)
         if robot is None:
-            raise PlanningError(f"no robot can {kind} {goal.container}: {_why(problems)}")
-        draft = StepDraft(self.world.robots[robot], self.state)
+            raise PlanningError(self.reasons.no_opener(goal.container, goal.robot, open_=goal.open))
+        draft = self._draft(robot)
+        self._prepare(draft, goal.container)
         draft.set_open(goal.container, goal.open)
-        self.book.commit(draft, merge=self.book.wrote(self.book.last_step_of(robot), goal.container))
+        self._commit(draft, merge=self.book.wrote(self.book.last_step_of(robot), goal.container))
 
     def _reaches_into(self, goal: Goal, container: str) -> bool:
         if isinstance(goal, Deliver) and goal.target == container and goal.relation == "in":
@@ -163,20 +230,37 @@ class _PlanRun:
         return inside and not goal.satisfied(self.state)
 
     def _reach(self, goal: Reach) -> None:
-        # Unnamed, "go to X" is done when a robot that could have gone there is there.
-        there = [r for r in self.allocator.candidates(goal.robot)
-                 if not self.allocator.unusable(r) and (goal.robot or self.world.robots[r].mobile)
-                 and goal.is_at(r, self.state)]
-        if there:
-            self.already.append(f"{there[0]} is already at {goal.target}")
+        """A named robot goes there; unnamed, "go to X" is done when a mobile robot is there."""
+        there = self.state.place_of(goal.target)
+        present = [a.name for a in self.fleet.usable(goal.robot) if (goal.robot or a.robot.mobile)
+                   and goal.is_at(a.name, self.state)]
+        if present:
+            self.already.append(f"{present[0]} is already at {goal.target}")
             return
-        robot, problems = self.allocator.best_mover(goal.target, goal.robot)
+        names = [a.name for a in self.fleet.usable(goal.robot) if a.robot.mobile and there in a.places]
+        robot = self.fleet.best(names, goal.target)
         if robot is None:
-            who = goal.robot or "no robot"
-            raise PlanningError(f"{who} cannot go to {goal.target}: {_why(problems)}")
-        draft = StepDraft(self.world.robots[robot], self.state)
+            raise PlanningError(self.reasons.no_mover(goal.target, goal.robot))
+        draft = self._draft(robot)
+        self._prepare(draft, goal.target)
         draft.go(goal.target)
-        self.book.commit(draft)
+        self._commit(draft)
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    def _draft(self, robot: str) -> StepDraft:
+        return StepDraft(self.fleet.abilities[robot].robot, self.state)
+
+    def _commit(self, draft: StepDraft, merge: bool = False) -> None:
+        step_id = self.book.commit(draft, merge=merge)
+        if step_id is None:
+            return
+        step = self.book.step(step_id)
+        assert step is not None
+        robot = draft.robot.name
+        start = max([self.fleet.busy_s.get(robot, 0.0), *(self.finish.get(d, 0.0) for d in step.depends_on)])
+        self.finish[step_id] = start + draft.duration_s
+        self.fleet.busy_s[robot] = self.finish[step_id]
 
     def to_plan(self, goals: list[Goal], planner: str) -> Plan:
         steps = self.book.steps
@@ -186,6 +270,7 @@ class _PlanRun:
             "notes": list(self.notes),
             "world_version": self.world.version,
             "already_done": not steps,
+            "makespan_s": round(max(self.finish.values(), default=0.0), 3),
         }
         return Plan(self._reasoning(goals), list(steps), planner, info)
 
@@ -203,5 +288,10 @@ class _PlanRun:
         return " ".join([lead + text, *self.notes]).strip()
 
 
-def _why(problems: dict[str, str]) -> str:
-    return "; ".join(f"{r}: {p}" for r, p in sorted(problems.items())) or "there are no robots"
+def _leg(hop: Hop, robot: str, following: str, cargo_of: str | None) -> str:
+    """One handoff of a chain in words."""
+    if hop.kind == "fly":
+        return f"{robot} flies it to the {hop.to}, where {following} takes it"
+    if hop.carriers:
+        return f"{robot} loads it into the cargo of {following}"
+    return f"{robot} hands it to {following} at {hop.to}"

@@ -19,9 +19,11 @@ binds 127.0.0.1 unless told otherwise and logs ``skill server NAME ready on URL`
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -47,6 +49,9 @@ def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
     parser.add_argument("--prefix", default="roboos:", help="shared-memory key prefix (default: roboos:)")
     parser.add_argument("--zones", default="", type=_names,
                         help="comma-separated places the robot may go (default: anywhere)")
+    parser.add_argument("--body", type=_body_overrides, default={},
+                        help="JSON object overriding the embodiment's body: grippers, payload_kg, reach, "
+                        "can_open, station, cargo (a scene fleet entry's keys)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="time scale of skill durations: 1 real, 0.1 ten times faster, 0 instant")
     parser.add_argument("--failure-probability", type=float, default=0.0,
@@ -85,7 +90,7 @@ def run_sim(args: argparse.Namespace) -> int:
         server = build_sim_server(
             args.robot, args.embodiment, redis_url=args.redis_url, prefix=args.prefix, zones=args.zones,
             speed=args.speed, failure_probability=args.failure_probability,
-            added_latency_s=args.added_latency_s, seed=args.seed, x0=_x0_arm(args),
+            added_latency_s=args.added_latency_s, seed=args.seed, x0=_x0_arm(args), body_overrides=args.body,
         )
         transport = "streamable-http" if args.transport == "http" else args.transport
         server.run(transport, host=args.host, port=args.port)
@@ -114,6 +119,16 @@ async def _check_shared_memory(url: str, prefix: str) -> None:
     except SharedMemoryError as e:
         raise SkillError(f"the simulated robot needs the shared memory: {e}") from e
     await memory.close()
+
+
+def _body_overrides(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"--body must be a JSON object: {e}") from e
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"--body must be a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _names(text: str) -> list[str]:

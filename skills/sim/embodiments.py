@@ -1,14 +1,15 @@
-"""Simulated bodies: what each embodiment can do, and how long it takes.
+"""Simulated bodies: the skills each embodiment offers, and how long they take.
 
-A registry from an embodiment type string to its :class:`EmbodimentSpec`; add a body with
-:func:`register_embodiment`.
+What a body can do in the world (grippers, payload, reach, opening things) is the world model's
+(``memory.world.EMBODIMENT_BODIES``); this registry adds the tools and their durations. Add a body
+with :func:`register_embodiment`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from memory.world import EMBODIMENT_BODIES, Body
 from skills.errors import SkillError
 
 __all__ = ["EMBODIMENTS", "EmbodimentSpec", "SimSkill", "embodiment_spec", "register_embodiment"]
@@ -16,7 +17,10 @@ __all__ = ["EMBODIMENTS", "EmbodimentSpec", "SimSkill", "embodiment_spec", "regi
 
 @dataclass(frozen=True)
 class SimSkill:
-    """One skill of a body: its tool name, action kind and base duration in seconds."""
+    """One skill of a body: its tool name, action kind and base duration in seconds.
+
+    A navigate skill's duration is per unit of travel time (``DEFAULT_TRAVEL_S``) of the route.
+    """
 
     name: str
     kind: str  # navigate | pick | place | open | close
@@ -25,30 +29,31 @@ class SimSkill:
 
 @dataclass(frozen=True)
 class EmbodimentSpec:
-    """A kind of robot body."""
+    """A kind of robot body: its world body and its simulated skills."""
 
     type: str
     description: str
-    mobile: bool
-    arms: int
-    payload_kg: float
-    hand: str = "arm"  # what one manipulator is called in messages: arm, hand, gripper
+    body: Body
+    hand: str = "gripper"  # what one manipulator is called in tool descriptions: arm, hand, gripper
     skills: tuple[SimSkill, ...] = field(default_factory=tuple)
 
-    def skill(self, kind: str) -> SimSkill | None:
-        return next((s for s in self.skills if s.kind == kind), None)
-
-    def capabilities(self, zones: list[str]) -> dict[str, Any]:
-        return {
-            "embodiment": self.type,
-            "mobile": self.mobile,
-            "arms": self.arms,
-            "payload_kg": self.payload_kg,
-            "zones": list(zones),
-        }
+    def skills_for(self, body: Body) -> tuple[SimSkill, ...]:
+        """The skills a robot with ``body`` (this embodiment, maybe overridden) offers: no pick or
+        place without a gripper, no open or close when it cannot open things."""
+        return tuple(s for s in self.skills if _usable(s.kind, body))
 
 
 EMBODIMENTS: dict[str, EmbodimentSpec] = {}
+
+
+def _usable(kind: str, body: Body) -> bool:
+    if kind in ("pick", "place"):
+        return body.grippers > 0
+    if kind in ("open", "close"):
+        return body.grippers > 0 and body.can_open
+    if kind == "navigate":
+        return body.mobile
+    return True
 
 
 def register_embodiment(spec: EmbodimentSpec) -> EmbodimentSpec:
@@ -67,40 +72,22 @@ def embodiment_spec(type_: str) -> EmbodimentSpec:
         raise SkillError(f"unknown embodiment {type_!r}, should be one of: {known}") from None
 
 
-def _manipulation(pick: float, place: float, open_: float | None) -> tuple[SimSkill, ...]:
-    skills = [SimSkill("pick", "pick", pick), SimSkill("place", "place", place)]
-    if open_ is not None:
-        skills += [SimSkill("open", "open", open_), SimSkill("close", "close", open_)]
-    return tuple(skills)
+def _manipulation(pick: float, place: float, open_: float) -> tuple[SimSkill, ...]:
+    return (SimSkill("pick", "pick", pick), SimSkill("place", "place", place),
+            SimSkill("open", "open", open_), SimSkill("close", "close", open_))
 
 
-register_embodiment(EmbodimentSpec(
-    type="wheeled_dual_arm",
-    description="a wheeled base with two arms",
-    mobile=True, arms=2, payload_kg=5.0,
-    skills=(SimSkill("navigate", "navigate", 2.0), *_manipulation(1.5, 1.5, 2.0)),
-))
-register_embodiment(EmbodimentSpec(
-    type="fixed_single_arm",
-    description="one arm on a fixed base",
-    mobile=False, arms=1, payload_kg=2.0,
-    skills=_manipulation(1.0, 1.0, 1.5),
-))
-register_embodiment(EmbodimentSpec(
-    type="humanoid",
-    description="a walking humanoid with two hands",
-    mobile=True, arms=2, payload_kg=3.0, hand="hand",
-    skills=(SimSkill("navigate", "navigate", 3.0), *_manipulation(2.0, 2.0, 2.5)),
-))
-register_embodiment(EmbodimentSpec(
-    type="quadruped",
-    description="a four-legged robot with one arm on its back",
-    mobile=True, arms=1, payload_kg=1.5,
-    skills=(SimSkill("navigate", "navigate", 1.5), *_manipulation(2.0, 2.0, 2.5)),
-))
-register_embodiment(EmbodimentSpec(
-    type="drone",
-    description="a small drone with one gripper; it cannot open containers",
-    mobile=True, arms=1, payload_kg=0.5, hand="gripper",
-    skills=(SimSkill("fly_to", "navigate", 1.0), *_manipulation(1.0, 1.0, None)),
-))
+def _register(type_: str, description: str, hand: str, navigate: SimSkill | None, *manipulation: float) -> None:
+    skills = ((navigate,) if navigate else ()) + _manipulation(*manipulation)
+    register_embodiment(EmbodimentSpec(type_, description, EMBODIMENT_BODIES[type_], hand, skills))
+
+
+_register("wheeled_dual_arm", "a wheeled base with two arms", "arm",
+          SimSkill("navigate", "navigate", 2.0), 1.5, 1.5, 2.0)
+_register("fixed_single_arm", "one arm on a fixed base", "arm", None, 1.0, 1.0, 1.5)
+_register("humanoid", "a walking humanoid with two hands", "hand",
+          SimSkill("navigate", "navigate", 3.0), 2.0, 2.0, 2.5)
+_register("quadruped", "a four-legged robot with one arm on its back", "arm",
+          SimSkill("navigate", "navigate", 1.5), 2.0, 2.0, 2.5)
+_register("drone", "a small drone; it cannot open containers or doors", "gripper",
+          SimSkill("fly_to", "navigate", 1.0), 1.0, 1.0, 1.0)

@@ -2,8 +2,8 @@
 
 Every call reads the part of the shared world it needs fresh from Redis (the robot, the named
 things, their ancestors and what the robot holds, at one version), checks the preconditions
-(:class:`~skills.sim.world.SimRules`), takes the skill's time (``duration * speed``; speed 0 is
-instant), may fail on purpose (``failure_probability``, seeded) and returns the effects. It never
+(:class:`~skills.sim.world.SimRules`, the world model's rules), takes the skill's time
+(``duration * speed``, a navigation's scaled by its route's travel time; speed 0 is instant), may fail on purpose (``failure_probability``, seeded) and returns the effects. It never
 writes the scene: the slaver applies the effects. With an :class:`~skills.sim.x0_arm.X0Arm`, the
 manipulation skills move the arm along an X0 trajectory (30 poses at 30 Hz, scaled by speed)
 instead of taking the skill's fixed time, and the server also offers ``generate_actions``.
@@ -12,10 +12,11 @@ instead of taking the skill's fixed time, and the server also offers ``generate_
 from __future__ import annotations
 
 import logging
+import math
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from pydantic import Field
@@ -23,9 +24,10 @@ from redis.exceptions import RedisError
 
 from memory import SharedMemory, SharedMemoryError
 from memory.profiles import SceneSnapshot
+from memory.world import DEFAULT_TRAVEL_S, body_for
 from skills.errors import SkillError, SkillFailure
 from skills.sdk import SkillResult, SkillServer
-from skills.sim.embodiments import SimSkill, embodiment_spec
+from skills.sim.embodiments import EmbodimentSpec, SimSkill, embodiment_spec
 from skills.sim.world import SimRules
 
 if TYPE_CHECKING:
@@ -38,7 +40,7 @@ logger = logging.getLogger(__name__)
 GoalName = Annotated[str, Field(description="A place, or furniture or a container to go to")]
 ObjectName = Annotated[str, Field(description="The name of the object in the scene")]
 SurfaceName = Annotated[str, Field(description="Furniture to put it on, or an open container to put it in")]
-ContainerName = Annotated[str, Field(description="The name of the container")]
+ContainerName = Annotated[str, Field(description="The name of the container or the door")]
 Instruction = Callable[[SkillResult], str]
 X0_KINDS = frozenset({"pick", "place", "open", "close"})
 
@@ -82,18 +84,21 @@ class SimRobot:
             memory, self._memory = self._memory, None
             await memory.close()
 
-    async def act(self, skill: SimSkill, names: list[str], check: Callable[[SceneSnapshot], SkillResult],
+    async def act(self, skill: SimSkill, names: list[str], roles: dict[str, str],
                   instruction: Instruction | None = None) -> SkillResult:
         """Check against the world as it is now, take the time, maybe fail, return the effects.
 
-        ``names`` are the scene nodes the call is about; ``check`` sees them, the robot, their
-        ancestors and the robot's children. ``instruction`` words the call for X0 from its result
-        ("pick up the apple").
+        ``names`` are the scene nodes the call is about; the rules see them, the robot, their
+        ancestors and the robot's children (a navigation through passages sees the whole scene).
+        ``instruction`` words the call for X0 from its result ("pick up the apple").
         """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
-        result = check(await self._scene_around(names))
-        duration_s = skill.duration_s
+        scene = await self._scene_around(names)
+        if skill.kind == "navigate" and self.rules.needs_full_scene(scene):
+            scene = await self._whole_scene()
+        result, outcome = self.rules.act(scene, skill.kind, **roles)
+        duration_s = skill.duration_s * _travel_units(skill.kind, outcome.travel_s)
         if self.x0 is not None and instruction is not None and skill.kind in X0_KINDS:
             trajectory = await self.x0.move(instruction(result))
             duration_s = trajectory.duration_s
@@ -107,12 +112,19 @@ class SimRobot:
         return result
 
     async def _scene_around(self, names: list[str]) -> SceneSnapshot:
-        """What the rules read: the robot and ``names`` with their ancestors, and the robot's children."""
+        """What the rules read: the robot and ``names`` with their ancestors, and the children of
+        the robot and of ``names`` (what a container holds, for its capacity)."""
+        robot = self.rules.robot
+        return await self._read(lambda memory: memory.scene.neighbourhood([robot, *names], children_of=[robot, *names]))
+
+    async def _whole_scene(self) -> SceneSnapshot:
+        return await self._read(lambda memory: memory.scene.snapshot())
+
+    async def _read(self, read: Callable[[SharedMemory], Awaitable[SceneSnapshot]]) -> SceneSnapshot:
         if self._memory is None:
             raise SkillFailure(f"{self.rules.robot} is not connected to the shared memory (server not started)")
-        robot = self.rules.robot
         try:
-            return await self._memory.scene.neighbourhood([robot, *names], children_of=[robot])
+            return await read(self._memory)
         except (SharedMemoryError, RedisError, OSError) as e:
             raise SkillFailure(f"{self.rules.robot} cannot read the shared world at {self.redis_url}: {e}") from e
 
@@ -129,26 +141,33 @@ def build_sim_server(
     added_latency_s: float = 0.0,
     seed: int | None = None,
     x0: X0Arm | None = None,
+    body_overrides: dict[str, Any] | None = None,
 ) -> SkillServer:
     """A skill server for a simulated robot of a registered embodiment.
 
-    With ``x0``, its pick, place, open and close follow X0 trajectories and it offers ``generate_actions``.
+    ``body_overrides`` change its world body (a scene fleet entry's grippers, payload_kg, reach,
+    can_open, station, cargo). With ``x0``, its pick, place, open and close follow X0 trajectories
+    and it offers ``generate_actions``.
     """
-    body = embodiment_spec(embodiment)
-    rules = SimRules(robot, body, list(zones or []))
+    spec = embodiment_spec(embodiment)
+    try:
+        body = body_for(embodiment, body_overrides, zones or [])
+    except ValueError as e:
+        raise SkillError(f"robot {robot}: {e}") from e
+    rules = SimRules(robot, body)
     sim = SimRobot(rules, redis_url=redis_url, prefix=prefix, speed=speed,
                    failure_probability=failure_probability, added_latency_s=added_latency_s, seed=seed, x0=x0)
     arm = f" Its arm follows RoboBrain-X0 ({x0.embodiment.name}) trajectories." if x0 is not None else ""
     server = SkillServer(
         robot,
-        embodiment=body.type,
-        capabilities=body.capabilities(rules.zones),
-        instructions=f"{robot}: simulated {body.description}.{arm} Skills check the shared world and "
+        embodiment=spec.type,
+        capabilities=body.to_capabilities(spec.type),
+        instructions=f"{robot}: simulated {spec.description}.{arm} Skills check the shared world and "
         "fail with the reason and the fix when they cannot act.",
         lifespan=sim.connected,
     )
-    for skill in body.skills:
-        _SKILL_BUILDERS[skill.kind](server, sim, skill)
+    for skill in spec.skills_for(body):
+        _SKILL_BUILDERS[skill.kind](server, sim, spec, skill)
     if x0 is not None:
         x0.add_tool(server)
     return server
@@ -167,59 +186,63 @@ def _zones_note(rules: SimRules) -> str:
     return f" It works only in: {', '.join(rules.zones)}." if rules.zones else ""
 
 
-def _add_navigate(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
+def _add_navigate(server: SkillServer, sim: SimRobot, spec: EmbodimentSpec, skill: SimSkill) -> None:
     async def navigate(target: GoalName) -> SkillResult:
-        return await sim.act(skill, [target], lambda scene: sim.rules.navigate(scene, target))
+        return await sim.act(skill, [target], {"target": target})
 
     verb = "Fly" if skill.name == "fly_to" else "Go"
-    navigate.__doc__ = (f"{verb} to a place, or to the place of a piece of furniture or a container."
-                        f"{_zones_note(sim.rules)}")
+    navigate.__doc__ = (f"{verb} to a place, or to the place of a piece of furniture or a container, "
+                        f"through open doors.{_zones_note(sim.rules)}")
     server.skill(kind="navigate", name=skill.name, target="target")(navigate)
 
 
-def _add_pick(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
+def _add_pick(server: SkillServer, sim: SimRobot, spec: EmbodimentSpec, skill: SimSkill) -> None:
     async def pick(object: ObjectName) -> SkillResult:
-        return await sim.act(skill, [object], lambda scene: sim.rules.pick(scene, object),
-                             lambda result: f"pick up the {object}")
+        return await sim.act(skill, [object], {"object": object}, lambda result: f"pick up the {object}")
 
     body = sim.rules.body
-    pick.__doc__ = (f"Pick up an object in the same place as the robot with a free {body.hand} "
-                    f"(it has {body.arms}); at most {body.payload_kg:g} kg; not from a closed container.")
+    pick.__doc__ = (f"Pick up an object in the same place as the robot, within its reach "
+                    f"({', '.join(body.reach)}), with a free {spec.hand} (it has {body.grippers})"
+                    f"{_payload_note(body.payload_kg)}; not from a closed container.")
     server.skill(kind="pick", name=skill.name, object="object")(pick)
 
 
-def _add_place(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
+def _add_place(server: SkillServer, sim: SimRobot, spec: EmbodimentSpec, skill: SimSkill) -> None:
     async def place(object: ObjectName, target: SurfaceName) -> SkillResult:
-        return await sim.act(skill, [object, target], lambda scene: sim.rules.place(scene, object, target),
+        return await sim.act(skill, [object, target], {"object": object, "target": target},
                              lambda result: f"put the {object} {result.effects[0]['relation']} the {target}")
 
-    place.__doc__ = ("Place a held object on furniture, or in an open container, "
-                     "in the same place as the robot.")
+    place.__doc__ = ("Place a held object on furniture, or in an open container with room (also a robot's "
+                     "cargo container), in the same place as the robot and within its reach.")
     server.skill(kind="place", name=skill.name, object="object", target="target")(place)
 
 
-def _add_open(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
-    async def open_(target: ContainerName) -> SkillResult:
-        return await sim.act(skill, [target], lambda scene: sim.rules.open(scene, target),
-                             lambda result: f"open the {target}")
+def _set_open_builder(verb: str) -> Callable[[SkillServer, SimRobot, EmbodimentSpec, SimSkill], None]:
+    def add(server: SkillServer, sim: SimRobot, spec: EmbodimentSpec, skill: SimSkill) -> None:
+        async def set_open(target: ContainerName) -> SkillResult:
+            return await sim.act(skill, [target], {"target": target}, lambda result: f"{verb} the {target}")
 
-    open_.__doc__ = "Open a container (fridge, cabinet, drawer...) in the same place as the robot."
-    server.skill(kind="open", name=skill.name, target="target")(open_)
+        set_open.__doc__ = (f"{verb.capitalize()} a container (fridge, cabinet, drawer...) or a door in the same "
+                            f"place as the robot, with a free {spec.hand}.")
+        server.skill(kind=verb, name=skill.name, target="target")(set_open)
 
-
-def _add_close(server: SkillServer, sim: SimRobot, skill: SimSkill) -> None:
-    async def close(target: ContainerName) -> SkillResult:
-        return await sim.act(skill, [target], lambda scene: sim.rules.close(scene, target),
-                             lambda result: f"close the {target}")
-
-    close.__doc__ = "Close a container (fridge, cabinet, drawer...) in the same place as the robot."
-    server.skill(kind="close", name=skill.name, target="target")(close)
+    return add
 
 
-_SKILL_BUILDERS: dict[str, Callable[[SkillServer, SimRobot, SimSkill], None]] = {
+def _travel_units(kind: str, travel_s: float) -> float:
+    """How many base durations an action takes: a navigation its route's travel time (at least one,
+    also within a place), anything else one."""
+    return max(travel_s, DEFAULT_TRAVEL_S) / DEFAULT_TRAVEL_S if kind == "navigate" else 1.0
+
+
+def _payload_note(payload_kg: float) -> str:
+    return f"; at most {payload_kg:g} kg" if math.isfinite(payload_kg) else ""
+
+
+_SKILL_BUILDERS: dict[str, Callable[[SkillServer, SimRobot, EmbodimentSpec, SimSkill], None]] = {
     "navigate": _add_navigate,
     "pick": _add_pick,
     "place": _add_place,
-    "open": _add_open,
-    "close": _add_close,
+    "open": _set_open_builder("open"),
+    "close": _set_open_builder("close"),
 }

@@ -56,7 +56,7 @@ class Trajectory:
 
 def default_x0_embodiment(body: EmbodimentSpec) -> str:
     """The X0 embodiment closest to a simulated body: franka for one arm, agilex or a2d for two."""
-    if body.arms == 1:
+    if body.body.grippers == 1:
         return "franka"
     return "a2d" if body.type == "humanoid" else "agilex"
 

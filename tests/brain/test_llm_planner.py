@@ -196,7 +196,7 @@ async def test_plans_without_actions_or_unmet_goals_are_retried_then_fall_back(
     errors = plan.info["llm"]["errors"]
     assert "step s1 (runner): has no actions" in errors[0] and "step s2 (helper): has no actions" in errors[0]
     assert "the plan leaves apple held by runner; the task wants it on dining_table" in errors[1]
-    assert "step s1 (helper) action 2 place(target=dining_table): helper holds nothing; it must hold one" in errors[2]
+    assert "step s1 (helper) action 2 place(target=dining_table): the call does not name an object held by the robot" in errors[2]
     assert "the plan leaves apple on counter; the task wants it on dining_table" in errors[2]
     # Each rejection goes back to the model before the next attempt.
     assert "has no actions" in server.requests[1]["messages"][-1]["content"]

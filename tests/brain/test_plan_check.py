@@ -12,6 +12,7 @@ from brain.symbolic.planner import SymbolicPlanner
 from brain.validation import validate_plan
 from brain.world import WorldView
 from memory.profiles import ActionSemantics, RobotProfile, RobotRecord, SceneSnapshot, SkillSpec
+from memory.world import body_for
 from scene import load_scene
 from skills.sim import embodiment_spec
 
@@ -41,7 +42,8 @@ def _scene_world(name: str) -> WorldView:
                       ActionSemantics(s.kind, {r: r for r in _ROLES[s.kind]}))
             for s in body.skills
         ]
-        profile = RobotProfile(entry.name, entry.embodiment, skills, "stdio:sim", body.capabilities(entry.zones))
+        capabilities = body_for(entry.embodiment, entry.body_overrides(), entry.zones).to_capabilities(entry.embodiment)
+        profile = RobotProfile(entry.name, entry.embodiment, skills, "stdio:sim", capabilities)
         records.append(RobotRecord(profile, online=True, position=entry.start))
     nodes = {n.name: copy.deepcopy(n) for n in scene.nodes}
     return WorldView.from_dicts([r.to_dict() for r in records], SceneSnapshot(1, nodes).to_dict())
@@ -88,8 +90,8 @@ def test_placing_an_object_never_picked_fails(world: WorldView) -> None:
     plan = Plan("", [_step("s1", "runner", _call("navigate", target="kitchen_table"),
                            _call("place", object="apple", target="kitchen_table"))], "llm")
     errors = check_plan_effects(plan, world)
-    assert errors == ["step s1 (runner) action 2 place(object=apple, target=kitchen_table): runner does not "
-                      "hold apple (it is on kitchen_table); pick it up first"]
+    assert errors == ["step s1 (runner) action 2 place(object=apple, target=kitchen_table): runner is not "
+                      "holding apple: pick it up first"]
 
 
 def test_picking_out_of_zone_and_out_of_reach_fails(world: WorldView) -> None:
@@ -98,13 +100,13 @@ def test_picking_out_of_zone_and_out_of_reach_fails(world: WorldView) -> None:
     errors = check_plan_effects(plan, world)
     assert len(errors) == 1
     assert errors[0].startswith("step s1 (waiter) action 1 walk_to(destination=kitchen_table): ")
-    assert "kitchen_table is in kitchen, outside waiter's zones (dining, pass)" in errors[0]
+    assert "kitchen_table is in the kitchen, outside waiter's zones (pass, dining)" in errors[0]
 
 
 def test_picking_from_another_place_fails(world: WorldView) -> None:
     plan = Plan("", [_step("s1", "waiter", _call("grasp", item="plate"))], "llm")
     assert check_plan_effects(plan, world) == [
-        "step s1 (waiter) action 1 grasp(item=plate): waiter is in dining but plate is in pass; navigate there first"
+        "step s1 (waiter) action 1 grasp(item=plate): plate is in the pass but waiter is in the dining: navigate to the pass_counter first"
     ]
 
 
@@ -112,7 +114,7 @@ def test_placing_into_a_closed_container_fails(world: WorldView) -> None:
     plan = Plan("", [_step("s1", "runner", _call("navigate", target="kitchen_table"), _call("pick", object="apple"),
                            _call("navigate", target="fridge"), _call("place", object="apple", target="fridge"))], "llm")
     assert check_plan_effects(plan, world) == [
-        "step s1 (runner) action 4 place(object=apple, target=fridge): fridge is closed; open it first"
+        "step s1 (runner) action 4 place(object=apple, target=fridge): the fridge is closed: open the fridge first"
     ]
 
 
@@ -123,8 +125,8 @@ def test_picking_out_of_a_closed_container_and_over_payload_fail(world: WorldVie
     ], "llm")
     errors = check_plan_effects(plan, world)
     assert errors == [
-        "step s1 (runner) action 2 pick(object=milk): milk is in fridge, which is closed; open it first",
-        "step s2 (pass_arm) action 2 pick(object=bowl): pass_arm has no free hand (holding plate with 1 arm(s))",
+        "step s1 (runner) action 2 pick(object=milk): milk is in the fridge, which is closed: open the fridge first",
+        "step s2 (pass_arm) action 2 pick(object=bowl): pass_arm's gripper is full (holding plate): place something first",
     ]
 
 

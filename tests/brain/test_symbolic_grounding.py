@@ -7,6 +7,7 @@ from brain.symbolic.goals import Deliver, Hold, Reach, SetOpen
 from brain.symbolic.grounding import Vocabulary, build_goals
 from brain.symbolic.parser import parse
 from brain.world import WorldView
+from tests.brain.test_symbolic_parser_forms import make_home
 
 
 def _goals(text: str, world: WorldView) -> list[object]:
@@ -65,3 +66,62 @@ def test_each_form_becomes_its_goal(world: WorldView) -> None:
         SetOpen("fridge", False),
         Deliver("plate", "table_1", "on"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "name"),
+    [("Bed-27", "bed_27"), ("BED_27", "bed_27"), ("bed27", "bed_27"), ("the bed", "bed_27"), ("bed 27s", "bed_27"),
+     ("the silver coin", "coin"), ("Silver-Coins", "coin"), ("a dollar", "coin"), ("coins", "coin"),
+     ("salt-and-pepper", "salt_and_pepper"), ("Salt And Pepper", "salt_and_pepper"), ("the packing boxes", "packing_box"),
+     ("the box in the hall", "shoe_box"), ("the box that is in the utility room", "packing_box"),
+     ("the cup on the shelf", "cup_2")],
+)
+def test_near_miss_names_and_aliases(phrase: str, name: str) -> None:
+    assert Vocabulary(make_home()).node(phrase, ("object", "furniture", "container"), "thing") == name
+
+
+@pytest.mark.parametrize(
+    ("phrase", "message"),
+    [("the box", "'box' is ambiguous: it could be packing_box, shoe_box; say which, or 'a box' for any one"),
+     ("the hatt", "unknown thing 'hatt'; did you mean 'hat'\\? known"),
+     ("the cups", "'the cups' names 3 things \\(cup_1, cup_2, cup_3\\); name one thing")],
+)
+def test_names_that_fit_several_or_none_are_explained(phrase: str, message: str) -> None:
+    with pytest.raises(PlanningError, match=message):
+        Vocabulary(make_home()).node(phrase, ("object", "furniture", "container"), "thing")
+
+
+def test_an_alias_shared_by_two_nodes_is_ambiguous() -> None:
+    world = make_home((("penny", "object", "shelf", "on", {"aliases": ["coin", "dollar"]}),))
+    assert Vocabulary(world).node("the coin", ("object",), "object") == "coin"  # a name beats an alias
+    with pytest.raises(PlanningError, match="'dollar' is ambiguous: it could be coin, penny"):
+        Vocabulary(world).node("the dollar", ("object",), "object")
+
+
+@pytest.mark.parametrize(
+    ("phrase", "robot"),
+    [("courier", "courier"), ("the drone", "courier"), ("quadrotor", "courier"), ("the dog", "rover"),
+     ("quadruped", "rover"), ("the humanoid", "helper"), ("the arm", "kitchen_arm"), ("robot rover", "rover"),
+     ("Kitchen-Arm", "kitchen_arm")],
+)
+def test_robots_by_name_or_by_body(phrase: str, robot: str) -> None:
+    assert Vocabulary(make_home()).robot(phrase) == robot
+
+
+def test_a_body_no_robot_has_is_explained(world: WorldView) -> None:
+    with pytest.raises(PlanningError, match="'the drone' names no single robot: no robot has a drone body; name the robot"):
+        Vocabulary(world).robot("the drone")
+
+
+def test_them_means_the_last_several_things(world: WorldView) -> None:
+    vocab = Vocabulary(world)
+    assert vocab.nodes("the cup and the plate", ("object",), "object") == ["cup", "plate"]
+    assert vocab.nodes("table 1", ("furniture",), "table") == ["table_1"]
+    assert vocab.nodes("them", ("object",), "object") == ["cup", "plate"]
+    assert vocab.nodes("it", ("object",), "object") == ["plate"]
+
+
+def test_where_the_words_take_it_from_chooses_among_same_names() -> None:
+    vocab = Vocabulary(make_home())
+    assert vocab.nodes("the cup", ("object",), "object", within="shelf") == ["cup_2"]
+    assert vocab.nodes("the hat", ("object",), "object", within="shelf") == ["hat"]  # one candidate: the planner notes it

@@ -43,6 +43,7 @@ async def test_bring_across_zones_hands_over_at_the_pass(world: WorldView) -> No
     assert plan.steps[0].actions[-1] == {"name": "place", "arguments": {"object": "apple", "target": "pass_counter"}}
     assert plan.steps[1].actions[1] == {"name": "grasp", "arguments": {"item": "apple"}}
     assert "runner hands it to waiter at pass_counter" in plan.reasoning_explanation
+    assert plan.info["makespan_s"] > 0
     assert plan.to_robobrain()["subtask_list"][1]["depends_on"] == ["s1"]
 
 
@@ -50,11 +51,7 @@ async def test_no_carrier_and_no_handoff_explains_each_robot(world: WorldView) -
     with pytest.raises(PlanningError) as info:
         await _plan("bring the soup pot to table 1", world)  # 6 kg: the waiter's payload is 3 kg
     message = str(info.value)
-    assert message.startswith("no robot can carry soup_pot from kitchen_table (kitchen) to table_1 (dining) "
-                              "and no handoff point works")
-    assert "runner: dining is outside its zones (kitchen, pass)" in message
-    assert "pass_arm: soup_pot weighs 6 kg, more than its payload of 2 kg" in message
-    assert "waiter: soup_pot weighs 6 kg, more than its payload of 3 kg" in message
+    assert message == "soup_pot weighs 6 kg, more than any robot that can get to the dining can lift (at most 3 kg)"
 
 
 async def test_allocation_prefers_the_closer_capable_robot(make_world: WorldFactory) -> None:
@@ -90,37 +87,36 @@ async def test_goals_on_the_same_object_are_chained(world: WorldView) -> None:
 async def test_container_is_opened_before_placing_and_left_open(world: WorldView) -> None:
     plan = await _plan("put the apple in the fridge", world)
     (step,) = plan.steps
-    assert [a["name"] for a in step.actions] == ["navigate", "pick", "navigate", "open", "place"]
-    assert step.actions[3] == {"name": "open", "arguments": {"target": "fridge"}}
+    assert [a["name"] for a in step.actions] == ["pick", "open", "place"]
+    assert step.actions[1] == {"name": "open", "arguments": {"target": "fridge"}}
     assert step.subtask == "Pick up the apple from the kitchen table, open the fridge and place the apple in the fridge."
 
 
 async def test_container_is_closed_again_when_asked(world: WorldView) -> None:
     plan = await _plan("put the apple in the fridge and close it", world)
     (step,) = plan.steps  # the close joins the same robot's step
-    assert [a["name"] for a in step.actions] == ["navigate", "pick", "navigate", "open", "place", "close"]
+    assert [a["name"] for a in step.actions] == ["pick", "open", "place", "close"]
 
 
 async def test_taking_out_of_a_closed_container_opens_it_first(world: WorldView) -> None:
     plan = await _plan("open the fridge and take the milk to the pass counter", world)
     (step,) = plan.steps  # the explicit open is done on the way
-    assert [a["name"] for a in step.actions] == ["navigate", "open", "pick", "navigate", "place"]
+    assert [a["name"] for a in step.actions] == ["open", "pick", "navigate", "place"]
     assert step.robot_name == "runner"
 
 
 async def test_open_close_and_go(world: WorldView) -> None:
     plan = await _plan("open the fridge", world)
-    assert plan.steps[0].actions == [{"name": "navigate", "arguments": {"target": "fridge"}},
-                                     {"name": "open", "arguments": {"target": "fridge"}}]
+    assert plan.steps[0].actions == [{"name": "open", "arguments": {"target": "fridge"}}]
     plan = await _plan("waiter: go to the pass", world)
     assert plan.steps[0].actions == [{"name": "walk_to", "arguments": {"destination": "pass"}}]
     assert plan.steps[0].subtask == "Go to the pass."
 
 
 async def test_named_robot_that_cannot_do_it_is_an_error(world: WorldView) -> None:
-    with pytest.raises(PlanningError, match=r"waiter cannot go to kitchen: waiter: kitchen is outside its zones \(dining, pass\)"):
+    with pytest.raises(PlanningError, match=r"waiter cannot go to the kitchen: it is outside its zones \(pass, dining\)"):
         await _plan("robot waiter go to the kitchen", world)
-    with pytest.raises(PlanningError, match="pass_arm cannot bring apple to pass_counter: it cannot move from pass to kitchen"):
+    with pytest.raises(PlanningError, match="pass_arm cannot pick up the apple: it cannot get to the kitchen"):
         await _plan("pass_arm: put the apple on the pass counter", world)
 
 

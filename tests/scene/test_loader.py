@@ -60,17 +60,19 @@ def test_bundled_scene_is_a_usable_demo(name: str) -> None:
 
 
 def test_bundled_names() -> None:
-    assert {"restaurant", "household", "supermarket"} <= set(list_scenes())
+    assert {"restaurant", "household", "supermarket", "apartment", "warehouse"} <= set(list_scenes())
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", list_scenes())
 async def test_bundled_scene_loads_into_shared_memory(name: str, shared_memory: SharedMemory) -> None:
     profile = load_scene(name)
-    await shared_memory.scene.load(profile.nodes)
+    nodes = profile.world_nodes()
+    await shared_memory.scene.load(nodes)
     snapshot = await shared_memory.scene.snapshot()
-    assert set(snapshot.nodes) == {n.name for n in profile.nodes}
-    assert all(snapshot.place_of(n) in profile.places for n in snapshot.nodes)
+    assert set(snapshot.nodes) == {n.name for n in nodes}
+    placed = [n.name for n in nodes if n.kind != "door"]  # a door is in the two places it joins
+    assert all(snapshot.place_of(n) in profile.places for n in placed)
 
 
 def test_restaurant_needs_a_handoff() -> None:
@@ -154,7 +156,7 @@ def test_duplicate_keys_and_broken_yaml(tmp_path: Path) -> None:
 
 
 def test_unknown_scene_name_and_task() -> None:
-    with pytest.raises(SceneError, match="no bundled scene 'castle', should be one of: household"):
+    with pytest.raises(SceneError, match="no bundled scene 'castle', should be one of: apartment, household"):
         load_scene("castle")
     with pytest.raises(SceneError, match="cannot read scene file"):
         load_scene("/nonexistent/scene.yaml")

@@ -63,8 +63,7 @@ async def test_semantics_ride_in_the_tool_meta_and_output_is_structured() -> Non
 async def test_capabilities_resource() -> None:
     async with SkillClient.in_process(make_server()) as client:
         capabilities = await client.capabilities()
-    assert capabilities == {"embodiment": "fixed_single_arm", "mobile": False, "arms": 1,
-                            "payload_kg": 2.0, "zones": ["bar"]}
+    assert capabilities == {"embodiment": "fixed_single_arm", "arms": 1, "payload_kg": 2.0, "zones": ["bar"]}
 
 
 async def test_success_returns_message_and_effects() -> None:

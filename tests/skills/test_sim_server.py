@@ -19,10 +19,11 @@ async def test_skills_and_capabilities_match_the_body(embodiment: str, sim_robot
     async with sim_robot("bot", embodiment, "kitchen", zones=["kitchen"]) as bot:
         kinds = {s.name: s.semantics.kind for s in await bot.list_skills()}
         capabilities = await bot.capabilities()
-    assert kinds == {s.name: s.kind for s in body.skills}
-    assert capabilities == {"embodiment": embodiment, "mobile": body.mobile, "arms": body.arms,
-                            "payload_kg": body.payload_kg, "zones": ["kitchen"]}
-    assert ("navigate" in kinds.values()) == body.mobile
+    world_body = body.body.with_overrides({"zones": ("kitchen",)})
+    assert kinds == {s.name: s.kind for s in body.skills_for(world_body)}
+    assert capabilities == world_body.to_capabilities(embodiment)
+    assert capabilities["grippers"] == body.body.grippers and capabilities["reach"] == list(body.body.reach)
+    assert ("navigate" in kinds.values()) == body.body.mobile
 
 
 async def test_drone_flies_and_cannot_open(sim_robot: SimClient) -> None:
@@ -61,7 +62,7 @@ async def test_added_latency_is_at_least_what_was_asked(sim_robot: SimClient) ->
 
 
 async def test_speed_scales_the_duration_and_zero_is_instant(sim_robot: SimClient) -> None:
-    navigate = embodiment_spec("wheeled_dual_arm").skill("navigate")
+    navigate = next(s for s in embodiment_spec("wheeled_dual_arm").skills if s.kind == "navigate")
     async with sim_robot("fast", "wheeled_dual_arm", "kitchen", speed=0.0) as fast:
         instant = await fast.call("navigate", {"target": "pass"})
     async with sim_robot("slow", "wheeled_dual_arm", "kitchen", speed=0.1) as slow:

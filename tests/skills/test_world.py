@@ -80,7 +80,7 @@ async def test_hands_full(world: SharedMemory, sim_robot: SimClient) -> None:
         await act(world, chef, "pick", object="bread")
         outcome = await chef.call("pick", {"object": "cup"})
     assert not outcome.ok
-    assert outcome.message == "all arms of chef are full (holding apple, bread): place something first"
+    assert outcome.message == "chef's 2 grippers are full (holding apple, bread): place something first"
 
 
 async def test_payload_limit(world: SharedMemory, sim_robot: SimClient) -> None:
@@ -113,7 +113,7 @@ async def test_unknown_thing_and_wrong_kind(world: SharedMemory, sim_robot: SimC
         missing = await chef.call("pick", {"object": "banana"})
         furniture = await chef.call("pick", {"object": "kitchen_table"})
         not_container = await chef.call("open", {"target": "kitchen_table"})
-    assert "there is no such thing in the scene" in missing.message
+    assert "there is no 'banana' in the scene" in missing.message
     assert "kitchen_table is furniture, not an object" in furniture.message
     assert "not a container" in not_container.message
 

@@ -38,7 +38,7 @@ async def test_registration_carries_full_schemas_semantics_and_capabilities(
     assert place.input_schema["required"] == ["object", "target"]
     assert place.input_schema["properties"]["object"]["description"] == "The name of the object in the scene"
     assert (place.semantics.kind, place.semantics.roles) == ("place", {"object": "object", "target": "target"})
-    assert record.profile.capabilities["mobile"] is True and record.profile.capabilities["arms"] == 2
+    assert record.profile.capabilities["mobile"] is True and record.profile.capabilities["grippers"] == 2
     assert record.profile.embodiment == "wheeled_dual_arm"
     assert record.profile.skill_endpoint == "in-process:bot-1"
 
@@ -276,7 +276,7 @@ async def test_a_step_planner_that_never_finishes_is_bounded(
         result = await results.terminal("s1")
     assert result.state == SubtaskState.FAILED
     assert [o.ok for o in result.outcomes] == [False]  # the counter is no container: stops at once
-    assert result.reason.startswith("open(target=counter) failed: cannot open counter")
+    assert result.reason.startswith("open(target=counter) failed: counter is furniture, not a container or a door")
 
     await new_task(world, "t2")
     stepper = ScriptedStepper([("navigate", {"target": "kitchen"})] * 10)

@@ -1,0 +1,186 @@
+"""Handoff chains of any length: which robots move an object from where it is to its target.
+
+A search over groups of interchangeable robots (same places, reach, station and ability to lift the
+object), so it stays small in a large fleet. From a group holding the object it can hand over to
+another group through a surface both reach in a place both get to, load it into a carrier's cargo
+container where they meet, or place it on the target; a carrier's group can fly the container to a
+place where another group unloads it. The fewest hops win, then the least travel.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from brain.symbolic.fleet import Fleet
+from memory.world import body_limit
+
+__all__ = ["Hop", "find_chain"]
+
+_SURFACES = ("furniture", "container")
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One hop of a chain. ``hand``: a robot of ``members`` takes the object and places it on ``to``
+    (for a cargo hop, in the container of a robot of ``carriers``, met at place ``meet``).
+    ``fly``: a carrier of ``members`` flies its cargo container, with the object, to place ``to``."""
+
+    kind: str  # hand | fly
+    members: tuple[str, ...]
+    to: str = ""
+    meet: str | None = None
+    carriers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class _Node:
+    role: str  # held | cargo
+    group: tuple[str, ...]
+
+
+@dataclass(order=True)
+class _Entry:
+    hops: int
+    cost: float
+    node: _Node = field(compare=False)
+    path: tuple[Hop, ...] = field(compare=False, default=())
+
+
+def find_chain(fleet: Fleet, obj: str, target: str, only: str | None = None) -> list[Hop] | None:
+    """The hops that bring ``obj`` onto/into ``target``, or None when no chain exists."""
+    return _Search(fleet, obj, target, only).run()
+
+
+class _Search:
+    def __init__(self, fleet: Fleet, obj: str, target: str, only: str | None) -> None:
+        self.fleet, self.state, self.obj, self.target, self.only = fleet, fleet.state, obj, target, only
+        self.handlers = _group(fleet, [a.name for a in fleet.usable() if self._lifts(a.name) and self._free(a.name)])
+        self.carriers = _group(fleet, [a.name for a in fleet.usable() if a.robot.body.cargo and a.robot.mobile])
+        self.surfaces = self._surfaces_by_place()
+
+    def _free(self, name: str) -> bool:
+        return len(self.state.holding(name)) < self.fleet.abilities[name].robot.arms
+
+    def _lifts(self, name: str) -> bool:
+        ability = self.fleet.abilities[name]
+        return ability.handles and self.state.weight_kg(self.obj) <= ability.robot.payload_kg
+
+    def run(self) -> list[Hop] | None:
+        """The chains with the fewest hops, the one whose robots would be done soonest."""
+        queue = [_Entry(1, 0.0, node) for node in self._starts()]
+        heapq.heapify(queue)
+        seen: set[_Node] = set()
+        found: list[list[Hop]] = []
+        while queue:
+            entry = heapq.heappop(queue)
+            if entry.node in seen or (found and entry.hops > len(found[0])):
+                continue
+            seen.add(entry.node)
+            if entry.node.role == "held" and self._reaches(entry.node.group[0], self.target):
+                found.append([*entry.path, Hop("hand", entry.node.group, self.target)])
+            elif entry.hops < 8 and not found:
+                for hop, node, cost in self._next(entry.node):
+                    if node not in seen:
+                        heapq.heappush(queue, _Entry(entry.hops + 1, entry.cost + cost, node, (*entry.path, hop)))
+        return self._cheapest(found)
+
+    def _cheapest(self, chains: list[list[Hop]]) -> list[Hop] | None:
+        if not chains:
+            return None
+        if len(chains[0]) == 1:  # one robot does it all: any of the groups, the soonest done wins
+            return [Hop("hand", tuple(sorted(n for c in chains for n in c[0].members)), self.target)]
+        return min(chains, key=lambda chain: sum(self._hop_cost(hop) for hop in chain))
+
+    def _hop_cost(self, hop: Hop) -> float:
+        return min(self.fleet.cost(n, hop.to)[0] for n in hop.members)
+
+    def _starts(self) -> list[_Node]:
+        holder = self.state.holder(self.obj)
+        if holder is not None:
+            return [_Node("held", (holder,))] if holder in self.fleet.abilities else []
+        carrier = self._carrier_of(self.state.parent.get(self.obj))
+        starts = [_Node("cargo", (carrier,))] if carrier in self.fleet.abilities else []
+        names = [a.name for a in self.fleet.usable(self.only) if self.fleet.can_pick(a.name, self.obj) is None]
+        return starts + [_Node("held", g) for g in _group(self.fleet, names)]
+
+    def _carrier_of(self, container: str | None) -> str | None:
+        parent = self.state.parent.get(container) if container else None
+        return parent if parent and self.state.kind.get(parent) == "robot" else None
+
+    def _reaches(self, name: str, node: str) -> bool:
+        return self.fleet.could_reach(name, node) is None
+
+    def _next(self, node: _Node) -> Iterator[tuple[Hop, _Node, float]]:
+        if node.role == "cargo":
+            yield from self._unloads(node.group)
+            return
+        yield from self._handovers(node.group)
+        yield from self._loads(node.group)
+
+    def _handovers(self, giver: tuple[str, ...]) -> Iterator[tuple[Hop, _Node, float]]:
+        places = self.fleet.abilities[giver[0]].places
+        for taker in self.handlers:
+            if taker == giver:
+                continue
+            common = places & self.fleet.abilities[taker[0]].places
+            spot = self._spot(giver[0], taker[0], common)
+            if spot is not None:
+                yield Hop("hand", giver, spot), _Node("held", taker), 1.0
+
+    def _spot(self, giver: str, taker: str, places: frozenset[str]) -> str | None:
+        """A surface in ``places`` that both reach, handoff surfaces first, then by name."""
+        options = [s for p in places for s in self.surfaces.get(p, ())
+                   if body_limit(self.state, giver, s) is None and body_limit(self.state, taker, s) is None]
+        return min(options, key=lambda s: (not self.state.prop(s, "handoff", False), s)) if options else None
+
+    def _loads(self, giver: tuple[str, ...]) -> Iterator[tuple[Hop, _Node, float]]:
+        places = self.fleet.abilities[giver[0]].places
+        for carrier in self.carriers:
+            cargo = self.fleet.abilities[carrier[0]].robot.body.cargo or ""
+            meet = sorted(places & self.fleet.abilities[carrier[0]].places)
+            if meet and cargo in self.state.kind and self._cargo_limit(giver[0], cargo) is None:
+                yield Hop("hand", giver, cargo, meet[0], carrier), _Node("cargo", carrier), 1.0
+
+    def _unloads(self, carrier: tuple[str, ...]) -> Iterator[tuple[Hop, _Node, float]]:
+        cargo = self.fleet.abilities[carrier[0]].robot.body.cargo or ""
+        places = self.fleet.abilities[carrier[0]].places
+        for taker in self.handlers:
+            meet = sorted(places & self.fleet.abilities[taker[0]].places)
+            if meet and self._lifts(taker[0]) and self._cargo_limit(taker[0], cargo) is None:
+                yield Hop("fly", carrier, meet[0]), _Node("held", taker), 1.0
+
+    def _cargo_limit(self, name: str, cargo: str) -> str | None:
+        """Why ``name`` could not reach a cargo container beside it: its height or a station."""
+        station = self.fleet.abilities[name].robot.body.station
+        if station:
+            return f"it is fixed at the {station}"
+        height = self.state.height_of(cargo)
+        return None if height in self.fleet.abilities[name].robot.body.reach else f"it cannot reach {height}"
+
+    def _surfaces_by_place(self) -> dict[str, list[str]]:
+        by_place: dict[str, list[str]] = {}
+        for name, kind in self.state.kind.items():
+            if kind in _SURFACES and self._usable_surface(name):
+                by_place.setdefault(self.state.place_of(name) or "", []).append(name)
+        return by_place
+
+    def _usable_surface(self, name: str) -> bool:
+        if self.state.prop(name, "cargo_of") or self.state.closed_around(name):
+            return False
+        if self.state.kind[name] == "container" and not self.state.is_open(name):
+            return False
+        capacity = self.state.capacity(name)
+        return capacity is None or len(self.state.contents(name)) < capacity
+
+
+def _group(fleet: Fleet, names: list[str]) -> list[tuple[str, ...]]:
+    """Interchangeable robots together: same places, body reach, station, cargo and skills."""
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for name in names:
+        ability = fleet.abilities[name]
+        body = ability.robot.body
+        key = (ability.places, body.reach, body.station, body.cargo, ability.handles, body.payload_kg, body.grippers)
+        groups.setdefault(key, []).append(name)
+    return [tuple(sorted(g)) for g in sorted(groups.values())]

@@ -1,0 +1,95 @@
+"""The world model's rules on a small apartment: doors, reach, stations, cargo, capacity, nesting."""
+
+from __future__ import annotations
+
+import pytest
+
+from memory.profiles import SceneNode
+from memory.world import RuleViolation, WorldState, act, body_for, effects_of
+
+
+def _passages(*links: tuple[str, str, str | None]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for a, b, door in links:
+        found.setdefault(a, []).append({"to": b, "travel_s": 2.0, "door": door})
+        found.setdefault(b, []).append({"to": a, "travel_s": 2.0, "door": door})
+    return found
+
+
+def _state(**props: dict) -> WorldState:
+    links = _passages(("hall", "kitchen", None), ("hall", "bedroom", "bedroom_door"), ("hall", "vault", "vault_door"))
+    nodes = [SceneNode(p, "place", props={"passages": links[p]}) for p in links]
+    nodes += [
+        SceneNode("bedroom_door", "door", props={"open": False}),
+        SceneNode("vault_door", "door", props={"open": False, "locked": True}),
+        SceneNode("shelf", "furniture", "kitchen", "at", {"height": "high", "capacity": 1}),
+        SceneNode("mat", "furniture", "hall", "at", {"height": "floor"}),
+        SceneNode("cabinet", "container", "kitchen", "at", {"open": False}),
+        SceneNode("box", "container", "cabinet", "in", {"open": True}),
+        SceneNode("coin", "object", "box", "in", {"weight_kg": 0.01}),
+        SceneNode("cup", "object", "shelf", "on", {"weight_kg": 0.3}),
+        SceneNode("bone", "object", "mat", "on"),
+        SceneNode("dog", "robot", "hall", "at"), SceneNode("drone", "robot", "hall", "at"),
+        SceneNode("basket", "container", "drone", "on", {"cargo_of": "drone"}),
+        SceneNode("arm", "robot", "kitchen", "at"), SceneNode("humanoid", "robot", "kitchen", "at"),
+    ]
+    for node in nodes:
+        node.props.update(props.get(node.name, {}))
+    bodies = {"dog": body_for("quadruped"), "drone": body_for("drone", {"grippers": 0, "cargo": "basket"}),
+              "arm": body_for("fixed_single_arm", {"station": "shelf"}), "humanoid": body_for("humanoid")}
+    return WorldState.from_nodes(nodes, bodies)
+
+
+def _fails(state: WorldState, robot: str, kind: str, match: str, **roles: str) -> None:
+    with pytest.raises(RuleViolation, match=match):
+        act(state, robot, kind, roles)
+
+
+def test_a_closed_door_blocks_travel_until_opened_and_a_locked_one_for_good() -> None:
+    state = _state()
+    _fails(state, "dog", "navigate", "the bedroom_door on the way from the hall to the bedroom is closed",
+           target="bedroom")
+    state.apply(act(state, "dog", "open", {"target": "bedroom_door"}).effects)
+    outcome = act(state, "dog", "navigate", {"target": "bedroom"})
+    assert outcome.travel_s == 2.0 and outcome.effects[0].parent == "bedroom"
+    _fails(state, "humanoid", "open", "the vault_door is locked", target="vault_door")
+    _fails(state, "humanoid", "navigate", "no way leads from the kitchen to the vault", target="vault")
+
+
+def test_reach_heights_and_stations() -> None:
+    state = _state()
+    state.move("dog", "kitchen", "at")
+    _fails(state, "dog", "pick", "cup is at high height, out of dog's reach", object="cup")
+    state.apply(act(state, "arm", "pick", {"object": "cup"}).effects)  # its station
+    _fails(state, "arm", "open", "arm is fixed at the shelf", target="cabinet")
+    state.move("humanoid", "hall", "at")
+    assert act(state, "humanoid", "pick", {"object": "bone"}).effects[0].parent == "humanoid"  # floor
+
+
+def test_nested_containers_open_outermost_first_and_need_a_free_gripper() -> None:
+    state = _state()
+    _fails(state, "humanoid", "pick", "coin is in the cabinet, which is closed", object="coin")
+    state.apply(act(state, "humanoid", "open", {"target": "cabinet"}).effects)
+    state.apply(act(state, "humanoid", "pick", {"object": "coin"}).effects)
+    state.move("cup", "humanoid", "held_by")
+    _fails(state, "humanoid", "close", "humanoid's 2 grippers are full", target="cabinet")
+
+
+def test_cargo_is_loaded_by_others_and_travels_with_its_carrier() -> None:
+    state = _state()
+    _fails(state, "drone", "pick", "drone has no gripper", object="bone")
+    _fails(state, "drone", "open", "drone cannot open or close things", target="bedroom_door")
+    state.apply(act(state, "dog", "pick", {"object": "bone"}).effects)
+    state.apply(act(state, "dog", "place", {"object": "bone", "target": "basket"}).effects)
+    state.apply(act(state, "drone", "navigate", {"target": "kitchen"}).effects)
+    assert state.place_of("bone") == "kitchen" and state.height_of("bone") == "low"
+    state.apply(act(state, "humanoid", "pick", {"object": "bone"}).effects)
+
+
+def test_capacity_payload_and_a_broken_action_still_has_its_intended_effect() -> None:
+    state = _state(cup={"weight_kg": 9.0})
+    _fails(state, "humanoid", "pick", "cup weighs 9 kg, more than humanoid's payload of 3 kg", object="cup")
+    state.move("coin", "humanoid", "held_by")
+    _fails(state, "humanoid", "place", "the shelf is full", object="coin", target="shelf")
+    [effect] = effects_of(state, "humanoid", "place", {"object": "coin", "target": "shelf"})
+    assert (effect.node, effect.parent, effect.relation) == ("coin", "shelf", "on")
