@@ -116,7 +116,9 @@ async def test_llm_planner_through_the_server_never_returns_an_invalid_plan(serv
         await planner.close()
     assert validate_plan(plan, world) == []
     info = plan.info if plan.planner == "llm" else plan.info["llm"]
-    assert info["model"] == server.model and info["attempts"] == 1 and info["prompt_tokens"] > 100
+    assert info["model"] == server.model and info["attempts"] == 1
+    if plan.planner == "llm":  # a fallback after a timed-out attempt has no token counts
+        assert info["prompt_tokens"] > 100
 
 
 def test_cut_off_json_comes_back_with_finish_reason_length(server: ServerProcess, http: httpx.Client) -> None:
