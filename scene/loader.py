@@ -202,13 +202,15 @@ class _Reader:
 
 
 class _References:
-    """Cross-checks of one profile: parents, places, zones, ports, expectations."""
+    """Cross-checks of one profile: parents, places, zones, ports, expectations. Props, passages and
+    robot bodies are checked in :mod:`scene.world_checks`."""
 
     def __init__(self, reader: _Reader, profile: SceneProfile) -> None:
         self.error = reader.error
         self.profile = profile
         self.nodes = {n.name: n for n in profile.nodes}
         self.places = sorted(n.name for n in profile.nodes if n.kind == "place")
+        self.cargo = {e.cargo.name for e in profile.fleet if e.cargo is not None}
 
     def check(self) -> None:
         for node in self.profile.nodes:
@@ -282,7 +284,6 @@ class _References:
             raise self.error(f"{where}.added_latency_s", f"must be >= 0, got {entry.added_latency_s}")
 
     def check_task(self, where: str, task: DemoTask, seen: set[str], robots: set[str]) -> None:
-        cargo = {e.cargo.name for e in self.profile.fleet if e.cargo is not None}
         if task.name in seen:
             raise self.error(f"{where}.name", f"demo task {task.name!r} is given twice")
         seen.add(task.name)
@@ -292,7 +293,7 @@ class _References:
             key = f"{where}.expect[{index}]"
             if expectation.node not in self.nodes:
                 raise self.error(f"{key}.node", f"unknown node {expectation.node!r}")
-            if expectation.parent not in self.nodes and expectation.parent not in robots | cargo:
+            if expectation.parent not in self.nodes and expectation.parent not in robots | self.cargo:
                 raise self.error(f"{key}.{expectation.relation}",
                                  f"unknown node, robot or cargo {expectation.parent!r}")
 

@@ -37,6 +37,8 @@ def check_world(error: Callable[[str, str], SceneError], profile: SceneProfile) 
 
 
 class _WorldChecks:
+    """The checks of one profile whose references already hold."""
+
     def __init__(self, error: Callable[[str, str], SceneError], profile: SceneProfile) -> None:
         self.error = error
         self.profile = profile
