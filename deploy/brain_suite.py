@@ -20,7 +20,6 @@ so ``on:`` is a key. Errors are :class:`SuiteError` naming the file and the key.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import yaml
 
 from deploy.errors import DeployError
+from scene.loader import YamlLoader
 from scene.profile import Expectation
 
 __all__ = ["SUITE_DIR", "Case", "Suite", "SuiteError", "load_suite", "suite_paths"]
@@ -79,24 +79,12 @@ def suite_paths(folder: Path) -> list[Path]:
 def load_suite(path: Path) -> Suite:
     """Read and check one suite file."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)  # noqa: S506 - SafeLoader
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
     except OSError as e:
         raise SuiteError(f"cannot read suite file {path}: {e.strerror}") from e
     except yaml.YAMLError as e:
         raise SuiteError(f"{path}: not valid YAML: {e}") from e
     return _Reader(path).suite(data)
-
-
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans only, so ``on:`` stays a key."""
-
-
-_BOOL = "tag:yaml.org,2002:bool"
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 class _Reader:

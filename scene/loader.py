@@ -18,7 +18,7 @@ from memory.profiles import SceneNode
 from scene.profile import Cargo, DemoTask, Expectation, FleetEntry, Passage, SceneError, SceneProfile
 from scene.world_checks import check_world
 
-__all__ = ["SCENE_DIR", "list_scenes", "load_scene"]
+__all__ = ["SCENE_DIR", "YamlLoader", "list_scenes", "load_scene"]
 
 SCENE_DIR = Path(__file__).resolve().parent
 NODE_KINDS = ("place", "door", "furniture", "container", "object")
@@ -41,7 +41,7 @@ def load_scene(name_or_path: str | Path) -> SceneProfile:
     path = _resolve(name_or_path)
     try:
         with path.open(encoding="utf-8") as stream:
-            data = yaml.load(stream, Loader=_SceneLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(stream, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
     except OSError as e:
         raise SceneError(f"cannot read scene file {path}: {e.strerror}") from e
     except yaml.YAMLError as e:
@@ -60,7 +60,7 @@ def _resolve(name_or_path: str | Path) -> Path:
     return path
 
 
-class _SceneLoader(yaml.SafeLoader):
+class YamlLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 booleans (only true/false, so ``on:`` is a key, not True)
     that refuses a key given twice in one mapping (plain YAML would keep the last)."""
 
@@ -75,11 +75,11 @@ class _SceneLoader(yaml.SafeLoader):
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
-_SceneLoader.yaml_implicit_resolvers = {
+YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_SceneLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+YamlLoader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 class _Reader:

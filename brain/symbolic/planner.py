@@ -49,7 +49,7 @@ class SymbolicPlanner(Planner):
         vocab = Vocabulary(world)
         goals = build_goals(parse(task, world.robots), vocab)
         run = _PlanRun(world, context)
-        run.notes += list(getattr(vocab, "notes", []))
+        run.notes += vocab.notes
         for index, goal in enumerate(goals):
             run.achieve(goal, goals[index + 1:])
         plan = run.to_plan(goals, self.name)
