@@ -1,11 +1,13 @@
 """The symbolic planner (offline default): instruction -> goals -> robot steps with tool calls.
 
-Modules: ``parser`` (words -> clauses), ``grounding`` (phrases -> scene names, clauses -> goals),
-``goals``, ``state`` (the simulated world), ``allocation`` (who can, who should, handoffs),
-``actions`` (grounded tool calls, one robot's step), ``steps`` (dependencies), ``planner``.
+Modules: ``parser`` and ``phrasing`` (words -> clauses), ``grounding`` (phrases -> scene names,
+clauses -> goals), ``goals``, ``state`` (the simulated world), ``fleet`` (who can get where, and
+when it would be done), ``chains`` (handoffs through surfaces and carriers), ``reasons`` (why a goal
+is impossible), ``actions`` (grounded tool calls, one robot's step), ``steps`` (dependencies),
+``planner`` (``plan_goals``: grounded goals -> plan, shared with the LLM goal mode).
 """
 
 from brain.symbolic.parser import SUPPORTED_FORMS
-from brain.symbolic.planner import SymbolicPlanner
+from brain.symbolic.planner import SymbolicPlanner, plan_goals
 
-__all__ = ["SUPPORTED_FORMS", "SymbolicPlanner"]
+__all__ = ["SUPPORTED_FORMS", "SymbolicPlanner", "plan_goals"]

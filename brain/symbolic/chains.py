@@ -49,7 +49,8 @@ class _Entry:
 
 
 def find_chain(fleet: Fleet, obj: str, target: str, only: str | None = None) -> list[Hop] | None:
-    """The hops that bring ``obj`` onto/into ``target``, or None when no chain exists."""
+    """The hops that bring ``obj`` onto/into ``target``, or None when no chain exists; with ``only``,
+    that robot puts it there (others may bring it to that robot)."""
     return _Search(fleet, obj, target, only).run()
 
 
@@ -78,19 +79,26 @@ class _Search:
             if entry.node in seen or (found and entry.hops > len(found[0])):
                 continue
             seen.add(entry.node)
-            if entry.node.role == "held" and self._reaches(entry.node.group[0], self.target):
-                found.append([*entry.path, Hop("hand", entry.node.group, self.target)])
+            if entry.node.role == "held" and self._finishes(entry.node.group):
+                found.append([*entry.path, Hop("hand", self._finishers(entry.node.group), self.target)])
             elif entry.hops < 8 and not found:
                 for hop, node, cost in self._next(entry.node):
                     if node not in seen:
                         heapq.heappush(queue, _Entry(entry.hops + 1, entry.cost + cost, node, (*entry.path, hop)))
         return self._cheapest(found)
 
+    def _finishes(self, group: tuple[str, ...]) -> bool:
+        """Whether ``group`` can put the object on the target (the named robot must be the one)."""
+        return (self.only is None or self.only in group) and self._reaches(group[0], self.target)
+
+    def _finishers(self, group: tuple[str, ...]) -> tuple[str, ...]:
+        return (self.only,) if self.only else group
+
     def _cheapest(self, chains: list[list[Hop]]) -> list[Hop] | None:
         if not chains:
             return None
         if len(chains[0]) == 1:  # one robot does it all: any of the groups, the soonest done wins
-            return [Hop("hand", tuple(sorted(n for c in chains for n in c[0].members)), self.target)]
+            return [Hop("hand", tuple(sorted({n for c in chains for n in c[0].members})), self.target)]
         return min(chains, key=lambda chain: sum(self._hop_cost(hop) for hop in chain))
 
     def _hop_cost(self, hop: Hop) -> float:
@@ -102,7 +110,7 @@ class _Search:
             return [_Node("held", (holder,))] if holder in self.fleet.abilities else []
         carrier = self._carrier_of(self.state.parent.get(self.obj))
         starts = [_Node("cargo", (carrier,))] if carrier in self.fleet.abilities else []
-        names = [a.name for a in self.fleet.usable(self.only) if self.fleet.can_pick(a.name, self.obj) is None]
+        names = [a.name for a in self.fleet.usable() if self.fleet.can_pick(a.name, self.obj) is None]
         return starts + [_Node("held", g) for g in _group(self.fleet, names)]
 
     def _carrier_of(self, container: str | None) -> str | None:
@@ -140,7 +148,8 @@ class _Search:
         for carrier in self.carriers:
             cargo = self.fleet.abilities[carrier[0]].robot.body.cargo or ""
             meet = sorted(places & self.fleet.abilities[carrier[0]].places)
-            if meet and cargo in self.state.kind and self._cargo_limit(giver[0], cargo) is None:
+            if meet and cargo in self.state.kind and self._cargo_limit(giver[0], cargo) is None \
+                    and self._carries(carrier[0], cargo):
                 yield Hop("hand", giver, cargo, meet[0], carrier), _Node("cargo", carrier), 1.0
 
     def _unloads(self, carrier: tuple[str, ...]) -> Iterator[tuple[Hop, _Node, float]]:
@@ -150,6 +159,11 @@ class _Search:
             meet = sorted(places & self.fleet.abilities[taker[0]].places)
             if meet and self._lifts(taker[0]) and self._cargo_limit(taker[0], cargo) is None:
                 yield Hop("fly", carrier, meet[0]), _Node("held", taker), 1.0
+
+    def _carries(self, carrier: str, cargo: str) -> bool:
+        """Whether the carrier can lift its cargo with the object added."""
+        load = self.state.load_kg(cargo) + self.state.weight_kg(self.obj) + self.state.load_kg(self.obj)
+        return load <= self.fleet.abilities[carrier].robot.payload_kg
 
     def _cargo_limit(self, name: str, cargo: str) -> str | None:
         """Why ``name`` could not reach a cargo container beside it: its height or a station."""

@@ -94,13 +94,15 @@ class Fleet:
         total, here = 0.0, self.state.place_of(name)
         robot = self.abilities[name].robot
         for node in nodes:
-            there = self.state.place_of(node) if self.state.kind.get(node) != "place" else node
-            if there == here:
+            sides = self.state.door_places(node) if self.state.kind.get(node) == "door" else (self.state.place_of(node),)
+            if here in sides:
                 continue
-            route = self.state.route(here, there, robot.zones, through_closed=True) if robot.mobile and here else None
-            if route is None or there is None:
+            routes = [self.state.route(here, there, robot.zones, through_closed=True)
+                      for there in sides if there is not None and robot.mobile and here]
+            route = min((r for r in routes if r is not None), key=lambda r: r.travel_s, default=None)
+            if route is None:
                 return float("inf")
-            total, here = total + route.travel_s, there
+            total, here = total + route.travel_s, route.places[-1]
         return total
 
     def cost(self, name: str, *nodes: str) -> tuple[float, str]:

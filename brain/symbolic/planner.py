@@ -33,7 +33,7 @@ from brain.symbolic.steps import StepBook
 from brain.world import WorldView
 from memory.world import Route
 
-__all__ = ["SymbolicPlanner"]
+__all__ = ["SymbolicPlanner", "plan_goals"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +48,23 @@ class SymbolicPlanner(Planner):
         started = time.perf_counter()
         vocab = Vocabulary(world)
         goals = build_goals(parse(task, world.robots), vocab)
-        run = _PlanRun(world, context)
-        run.notes += vocab.notes
-        for index, goal in enumerate(goals):
-            run.achieve(goal, goals[index + 1:])
-        plan = run.to_plan(goals, self.name)
+        plan = plan_goals(goals, world, context, self.name, notes=vocab.notes)
         plan.info["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 3)
         logger.info("planned %r: %d step(s) in %.1f ms", task, len(plan.steps), plan.info["elapsed_ms"])
         return plan
+
+
+def plan_goals(goals: list[Goal], world: WorldView, context: ReplanContext | None = None,
+               planner: str = "symbolic", notes: list[str] | None = None) -> Plan:
+    """Plan grounded ``goals`` in order from ``world`` (the part every goal-based planner shares).
+
+    Raises ``PlanningError`` with one sentence when a goal cannot be met.
+    """
+    run = _PlanRun(world, context)
+    run.notes += notes or []
+    for index, goal in enumerate(goals):
+        run.achieve(goal, goals[index + 1:])
+    return run.to_plan(goals, planner)
 
 
 class _PlanRun:
@@ -126,6 +135,8 @@ class _PlanRun:
         draft = self._draft(robot)
         if self.state.holder(obj) != robot:
             self._prepare(draft, obj)
+            if self._full_after_pick(robot):
+                self._open_own(draft, target)
             draft.pick(obj)
         self._prepare(draft, target, into=True)
         draft.place(obj, target)
@@ -153,12 +164,26 @@ class _PlanRun:
         containers around ``node`` (outermost first), and ``node`` itself when putting things ``into`` it."""
         route = self._route(draft.robot.name, node)
         blocking = [d for d in (route.doors if route else ()) if not self.state.is_open(d)]
+        for thing in blocking + self._enclosing(node, into):
+            self._open(draft, thing, depth)
+
+    def _full_after_pick(self, robot: str) -> bool:
+        return len(self.state.holding(robot)) + 1 >= self.fleet.abilities[robot].robot.arms
+
+    def _open_own(self, draft: StepDraft, target: str) -> None:
+        """Before its hands fill: open the closed containers around and of ``target`` that the robot
+        can open itself (a one-armed robot cannot open a box while it holds what goes in)."""
+        for thing in self._enclosing(target, into=True):
+            if self._can_open_now(draft.robot.name, thing):
+                self._open(draft, thing, depth=0)
+
+    def _enclosing(self, node: str, into: bool) -> list[str]:
+        """The closed containers around ``node``, outermost first, and ``node`` when putting things into it."""
         enclosing = [p for p, link in reversed(self.state.ancestors(node)) if link == "in"
                      and self.state.kind.get(p) == "container" and not self.state.is_open(p)]
         if into and self.state.kind.get(node) == "container" and not self.state.is_open(node):
             enclosing.append(node)
-        for thing in blocking + enclosing:
-            self._open(draft, thing, depth)
+        return enclosing
 
     def _route(self, robot: str, node: str) -> Route | None:
         """The robot's way to ``node`` through doors that may be closed; to a door, the quickest way to

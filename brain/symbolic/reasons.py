@@ -33,9 +33,13 @@ class Reasons:
         return self._unreachable(obj, lifters, "pick up", only)
 
     def no_delivery(self, obj: str, target: str, only: str | None = None) -> str:
-        pickers = [a.name for a in self.fleet.usable(only) if self.fleet.can_pick(a.name, obj) is None]
+        if only and not self.fleet.usable(only):
+            return self._nobody(only, "put things down")
+        if only and self.fleet.could_reach(only, target) is not None:
+            return self._unreachable(target, [only], "put things on or in", only)
+        pickers = [a.name for a in self.fleet.usable() if self.fleet.can_pick(a.name, obj) is None]
         if not pickers and self.state.holder(obj) is None:
-            return self.no_picker(obj, only)
+            return self.no_picker(obj)
         placers = [a.name for a in self.fleet.usable() if a.handles]
         if not any(self.fleet.could_reach(n, target) is None for n in placers):
             return self._unreachable(target, placers, "put things on or in", only)
@@ -47,6 +51,9 @@ class Reasons:
             return (f"{obj} weighs {weight:g} kg, more than any robot that can get to the {dst} can lift "
                     f"(at most {strongest:g} kg){self._unusable_note()}")
         who = f"{only} cannot" if only else "no chain of robots can"
+        locked = self._locked_note(src, dst) if src and dst and not self.state.route(src, dst, through_closed=True) else ""
+        if locked:
+            return f"{who} bring {obj} from the {src} to the {target} in the {dst}{locked}{self._unusable_note()}"
         return (f"{who} bring {obj} from the {src} to the {target} in the {dst}: no robots that can carry it "
                 f"share a place and a surface they both reach on the way{self._unusable_note()}")
 
@@ -68,7 +75,7 @@ class Reasons:
         if only and zones and place not in zones:
             return f"{only} cannot go to the {place}: it is outside its zones ({', '.join(zones)})"
         who = f"{only} cannot" if only else "no robot that can move can"
-        return f"{who} get to the {place}{self._locked_note()}{self._unusable_note()}"
+        return f"{who} get to the {place}{self._locked_note(place)}{self._unusable_note()}"
 
     def _nobody(self, only: str | None, what: str) -> str:
         if only:
@@ -77,28 +84,34 @@ class Reasons:
         return f"no online robot can {what}"
 
     def _unreachable(self, node: str, names: list[str], verb: str, only: str | None = None) -> str:
-        """One sentence on why none of ``names`` can ``verb`` ``node``: the most common reason."""
+        """One sentence on why none of ``names`` can ``verb`` ``node``: nobody gets to its place, or
+        those who do cannot reach it there (its height, their station)."""
         place = self.state.place_of(node) or node
-        why = Counter(self.fleet.could_reach(n, node) for n in names)
-        why.pop(None, None)
-        if not why:
-            return f"{only or 'no robot'} cannot {verb} the {node}"
-        reason = why.most_common(1)[0][0] or ""
+        why = {n: self.fleet.could_reach(n, node) for n in names}
         if only:
-            return f"{only} cannot {verb} the {node}: {reason}"
-        if reason.startswith("it cannot get to"):
-            return (f"no robot that can {verb} it can get to the {place}, where the {node} is"
-                    f"{self._locked_note()}{self._unusable_note()}")
-        if "height" in reason:
+            return f"{only} cannot {verb} the {node}: {why.get(only) or 'it is out of its reach'}"
+        there = [n for n, problem in why.items() if not (problem or "").startswith("it cannot get to")]
+        if not there:
+            ability = _ABILITY.get(verb, verb)
+            return (f"no robot that can {ability} can get to the {place}, where the {node} is"
+                    f"{self._locked_note(place)}{self._unusable_note()}")
+        if "height" in " ".join(why[n] or "" for n in there):
             height = self.state.height_of(node)
-            return f"no robot that can get to the {place} reaches {height} things like the {node}{self._unusable_note()}"
-        return f"no robot can {verb} the {node}: {reason}{self._unusable_note()}"
+            return (f"no robot that can get to the {place} reaches {height} things like the {node}"
+                    f"{self._unusable_note()}")
+        reason = Counter(why[n] for n in there if why[n]).most_common(1)
+        return f"no robot can reach the {node} to {verb} it: {reason[0][0] if reason else 'out of reach'}{self._unusable_note()}"
 
     def _unusable_note(self) -> str:
         """Robots left out of this plan, and why ("waiter: it is offline")."""
         out = self.fleet.unusable
         return f" ({'; '.join(f'{r}: {why}' for r, why in sorted(out.items()))})" if out else ""
 
-    def _locked_note(self) -> str:
-        locked = sorted(d for d, k in self.state.kind.items() if k == "door" and self.state.prop(d, "locked", False))
+    def _locked_note(self, *places: str | None) -> str:
+        """The locked doors into ``places`` (all locked doors when none are given)."""
+        locked = sorted(d for d, k in self.state.kind.items() if k == "door" and self.state.prop(d, "locked", False)
+                        and (not places or set(self.state.door_places(d)) & set(places)))
         return f" (the {', the '.join(locked)} {'is' if len(locked) == 1 else 'are'} locked)" if locked else ""
+
+
+_ABILITY = {"pick up": "pick things up", "put things on or in": "put things there"}

@@ -13,7 +13,8 @@ The rules:
   that is within reach and no heavier than the payload.
 - place: an object the robot holds, on furniture or in an open container within reach that is not
   inside a closed container and has room (``capacity``). A carried cargo container is such a
-  container: loading and unloading are place and pick.
+  container: loading and unloading are place and pick, and its load must stay within the carrier's
+  payload.
 - open / close: a container or a door, by a robot that can open things and has a free gripper,
   within reach; a locked door does not open.
 - reach: same place (a door is in both places it connects); a robot with a ``station`` reaches
@@ -229,8 +230,21 @@ def _place(actor: _Actor, roles: dict[str, Any]) -> Outcome:
     capacity = state.capacity(target)
     if capacity is not None and len(state.contents(target)) >= capacity:
         raise RuleViolation(f"the {target} is full ({capacity} things): take something off it first")
+    _check_carrier_payload(state, obj, target)
     effect = Effect(op="move", node=obj, parent=target, relation=relation, expect_parent=actor.name)
     return Outcome([effect], f"{actor.name} placed {obj} {relation} the {target}")
+
+
+def _check_carrier_payload(state: WorldState, obj: str, target: str) -> None:
+    """A carried container's load, with ``obj`` added, must stay within its carrier's payload."""
+    carrier = state.carrier_of(target)
+    body = state.bodies.get(carrier) if carrier else None
+    if body is None:
+        return
+    load = state.load_kg(target) + state.weight_kg(obj) + state.load_kg(obj)
+    if load > body.payload_kg:
+        raise RuleViolation(f"{obj} would bring the load in the {target} to {load:g} kg, more than {carrier}'s "
+                            f"payload of {body.payload_kg:g} kg: unload something or use another carrier")
 
 
 def _set_open(open_: bool) -> Callable[[_Actor, dict[str, Any]], Outcome]:

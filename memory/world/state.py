@@ -118,6 +118,14 @@ class WorldState:
         capacity = self.prop(name, "capacity")
         return int(capacity) if capacity is not None else None
 
+    def carrier_of(self, name: str) -> str | None:
+        """The robot that ``name`` travels with (holds it, or carries what it is in), if any."""
+        return next((p for p in self.station_of(name) if self.kind.get(p) == "robot"), None)
+
+    def load_kg(self, name: str) -> float:
+        """The weight of everything on or in ``name``, nested contents included."""
+        return sum(self.weight_kg(c) + self.load_kg(c) for c in self.contents(name))
+
     def closed_around(self, name: str) -> str | None:
         """The nearest closed container that ``name`` is (transitively) inside, if any."""
         for parent, link in self.ancestors(name):

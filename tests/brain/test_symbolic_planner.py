@@ -116,8 +116,14 @@ async def test_open_close_and_go(world: WorldView) -> None:
 async def test_named_robot_that_cannot_do_it_is_an_error(world: WorldView) -> None:
     with pytest.raises(PlanningError, match=r"waiter cannot go to the kitchen: it is outside its zones \(pass, dining\)"):
         await _plan("robot waiter go to the kitchen", world)
-    with pytest.raises(PlanningError, match="pass_arm cannot pick up the apple: it cannot get to the kitchen"):
-        await _plan("pass_arm: put the apple on the pass counter", world)
+    with pytest.raises(PlanningError, match="pass_arm cannot put things on or in the fridge: it cannot get to the kitchen"):
+        await _plan("pass_arm: put the apple in the fridge", world)
+
+
+async def test_a_named_robot_puts_it_there_and_others_may_bring_it(world: WorldView) -> None:
+    plan = await _plan("pass_arm: put the apple on the pass counter", world)
+    assert plan.steps[-1].robot_name == "pass_arm" and len(plan.steps) >= 2
+    assert plan.steps[-1].actions[-1]["arguments"].get("target") == "pass_counter"
 
 
 async def test_nothing_to_do_is_an_empty_plan_that_says_so(world: WorldView) -> None:

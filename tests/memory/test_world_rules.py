@@ -93,3 +93,16 @@ def test_capacity_payload_and_a_broken_action_still_has_its_intended_effect() ->
     _fails(state, "humanoid", "place", "the shelf is full", object="coin", target="shelf")
     [effect] = effects_of(state, "humanoid", "place", {"object": "coin", "target": "shelf"})
     assert (effect.node, effect.parent, effect.relation) == ("coin", "shelf", "on")
+
+
+def test_a_carried_container_holds_no_more_than_its_carrier_can_lift() -> None:
+    state = _state(bone={"weight_kg": 0.25})
+    payload = state.bodies["drone"].payload_kg
+    state.move("cup", "basket", "in")
+    state.props["cup"] = {**state.props["cup"], "weight_kg": payload - 0.125}
+    state.apply(act(state, "dog", "pick", {"object": "bone"}).effects)
+    _fails(state, "dog", "place", f"load in the basket to {payload + 0.125:g} kg, more than drone's payload",
+           object="bone", target="basket")
+    state.move("cup", "shelf", "on")
+    state.apply(act(state, "dog", "place", {"object": "bone", "target": "basket"}).effects)
+    assert state.carrier_of("bone") == "drone" and state.load_kg("basket") == 0.25
