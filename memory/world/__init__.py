@@ -18,7 +18,16 @@ from memory.world.bodies import (
     Body,
     body_for,
 )
-from memory.world.rules import ACTION_KINDS, Outcome, RuleViolation, act, body_limit, effects_of, reach_problem
+from memory.world.rules import (
+    ACTION_KINDS,
+    Outcome,
+    RuleViolation,
+    act,
+    bodies_needed,
+    body_limit,
+    effects_of,
+    reach_problem,
+)
 from memory.world.state import Route, WorldState
 
 __all__ = [
@@ -34,6 +43,7 @@ __all__ = [
     "RuleViolation",
     "WorldState",
     "act",
+    "bodies_needed",
     "body_for",
     "body_limit",
     "effects_of",

@@ -31,7 +31,8 @@ from memory.messages import Effect
 from memory.world.bodies import Body
 from memory.world.state import WorldState
 
-__all__ = ["ACTION_KINDS", "Outcome", "RuleViolation", "act", "body_limit", "effects_of", "reach_problem"]
+__all__ = ["ACTION_KINDS", "Outcome", "RuleViolation", "act", "bodies_needed", "body_limit", "effects_of",
+           "reach_problem"]
 
 ACTION_KINDS = ("navigate", "pick", "place", "open", "close")
 GO_TO_KINDS = frozenset({"place", "furniture", "container"})
@@ -75,6 +76,16 @@ def effects_of(state: WorldState, robot: str, kind: str, roles: dict[str, Any]) 
     if kind in ("open", "close") and target in state.kind:
         return [Effect(op="set", node=target, props={"open": kind == "open"})]
     return []
+
+
+def bodies_needed(state: WorldState, robot: str, kind: str, roles: dict[str, Any]) -> list[str]:
+    """The other robots whose bodies the rule of this action reads: for a place into a carried
+    container, its carrier (its payload). A process that knows only its own robot reads these."""
+    target = _target(roles)
+    if kind != "place" or not isinstance(target, str) or target not in state.kind:
+        return []
+    carrier = state.carrier_of(target)
+    return [carrier] if carrier is not None and carrier != robot else []
 
 
 def reach_problem(state: WorldState, robot: str, name: str) -> str | None:

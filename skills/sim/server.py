@@ -24,7 +24,7 @@ from redis.exceptions import RedisError
 
 from memory import SharedMemory, SharedMemoryError
 from memory.profiles import SceneSnapshot
-from memory.world import DEFAULT_TRAVEL_S, body_for
+from memory.world import DEFAULT_TRAVEL_S, Body, body_for
 from skills.errors import SkillError, SkillFailure
 from skills.sdk import SkillResult, SkillServer
 from skills.sim.embodiments import EmbodimentSpec, SimSkill, embodiment_spec
@@ -89,15 +89,17 @@ class SimRobot:
         """Check against the world as it is now, take the time, maybe fail, return the effects.
 
         ``names`` are the scene nodes the call is about; the rules see them, the robot, their
-        ancestors and the robot's children (a navigation through passages sees the whole scene).
+        ancestors and the robot's children (a navigation or a door in a scene with passages: the
+        whole scene).
         ``instruction`` words the call for X0 from its result ("pick up the apple").
         """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
         scene = await self._scene_around(names)
-        if skill.kind == "navigate" and self.rules.needs_full_scene(scene):
+        if self.rules.needs_full_scene(scene, skill.kind, names):
             scene = await self._whole_scene()
-        result, outcome = self.rules.act(scene, skill.kind, **roles)
+        others = await self._bodies_of(self.rules.others(scene, skill.kind, roles))
+        result, outcome = self.rules.act(scene, skill.kind, roles, others)
         duration_s = skill.duration_s * _travel_units(skill.kind, outcome.travel_s)
         if self.x0 is not None and instruction is not None and skill.kind in X0_KINDS:
             trajectory = await self.x0.move(instruction(result))
@@ -116,6 +118,19 @@ class SimRobot:
         the robot and of ``names`` (what a container holds, for its capacity)."""
         robot = self.rules.robot
         return await self._read(lambda memory: memory.scene.neighbourhood([robot, *names], children_of=[robot, *names]))
+
+    async def _bodies_of(self, robots: list[str]) -> dict[str, Body]:
+        """The bodies of ``robots`` as they registered them (their capabilities), for the rules."""
+        bodies: dict[str, Body] = {}
+        for robot in robots:
+            try:
+                record = await self._memory.robots.get(robot) if self._memory is not None else None
+            except (SharedMemoryError, RedisError, OSError) as e:
+                raise SkillFailure(f"{self.rules.robot} cannot read robot {robot} at {self.redis_url}: {e}") from e
+            if record is None:
+                raise SkillFailure(f"robot {robot}, whose body this call depends on, is not registered: start it first")
+            bodies[robot] = Body.from_capabilities(record.profile.capabilities)
+        return bodies
 
     async def _whole_scene(self) -> SceneSnapshot:
         return await self._read(lambda memory: memory.scene.snapshot())

@@ -2,7 +2,8 @@
 
 The rules read only the robot, the nodes named in the call, their ancestors and the robot's
 children, so a ``SceneGraph.neighbourhood`` of those is as good as a full snapshot; a route through
-passages needs every place and door, so ``needs_full_scene`` says when to read the whole graph.
+passages, or the sides of a door, needs every place and door, so ``needs_full_scene`` says when to
+read the whole graph.
 
 Each action returns the :class:`SkillResult` it would produce (a message and the effects the
 slaver applies), or raises :class:`SkillFailure` saying what is wrong and what would fix it.
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memory.profiles import SceneSnapshot
-from memory.world import Body, Outcome, RuleViolation, WorldState, act
+from memory.world import Body, Outcome, RuleViolation, WorldState, act, bodies_needed
 from skills.errors import SkillFailure
 from skills.sdk import SkillResult
 
@@ -33,13 +34,22 @@ class SimRules:
     def zones(self) -> list[str]:
         return list(self.body.zones)
 
-    def needs_full_scene(self, scene: SceneSnapshot) -> bool:
-        """Whether a navigation must read every place and door: the scene has passages."""
-        return any("passages" in n.props for n in scene.nodes.values() if n.kind == "place")
+    def needs_full_scene(self, scene: SceneSnapshot, kind: str, names: list[str]) -> bool:
+        """Whether the call reads routes or a door's sides, which need every place and door: a
+        navigation, or any call naming a door, in a scene with passages."""
+        about_doors = any(scene.nodes[n].kind == "door" for n in names if n in scene.nodes)
+        return (kind == "navigate" or about_doors) and any(
+            "passages" in n.props for n in scene.nodes.values() if n.kind == "place")
 
-    def act(self, scene: SceneSnapshot, kind: str, **roles: Any) -> tuple[SkillResult, Outcome]:
-        """Check ``kind`` with ``roles`` against ``scene``: the skill's result and the rules' outcome."""
-        state = WorldState.from_nodes(scene.nodes.values(), {self.robot: self.body})
+    def others(self, scene: SceneSnapshot, kind: str, roles: dict[str, Any]) -> list[str]:
+        """The other robots whose bodies the rule of this call reads (this process has only its own)."""
+        return bodies_needed(WorldState.from_nodes(scene.nodes.values(), {}), self.robot, kind, roles)
+
+    def act(self, scene: SceneSnapshot, kind: str, roles: dict[str, Any],
+            others: dict[str, Body] | None = None) -> tuple[SkillResult, Outcome]:
+        """Check ``kind`` with ``roles`` against ``scene`` (``others``: bodies of other robots the
+        call involves): the skill's result and the rules' outcome."""
+        state = WorldState.from_nodes(scene.nodes.values(), {**(others or {}), self.robot: self.body})
         try:
             outcome = act(state, self.robot, kind, roles)
         except RuleViolation as e:
