@@ -27,7 +27,7 @@ from brain.validation import validate_plan
 from brain.world import WorldView
 from memory.profiles import RobotProfile, RobotRecord, SceneNode, SceneSnapshot
 from scene.profile import FleetEntry, SceneProfile
-from skills.client import _spec as skill_spec  # the conversion a slaver's registration uses
+from skills.client import skill_spec
 from skills.sim.server import build_sim_server
 
 __all__ = ["Final", "OfflineRun", "build_world", "plan_offline", "robot_profile", "scene_world"]

@@ -31,7 +31,7 @@ from memory.profiles import ActionSemantics, SkillSpec
 from skills.errors import SkillError, SkillUnavailable
 from skills.sdk import CAPABILITIES_URI, SEMANTICS_KEY, SkillServer
 
-__all__ = ["SkillClient"]
+__all__ = ["SkillClient", "skill_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class SkillClient:
         cursor: str | None = None
         while True:
             page = await self._guard(self._mcp.list_tools(cursor=cursor))
-            specs.extend(_spec(tool) for tool in page.tools)
+            specs.extend(skill_spec(tool) for tool in page.tools)
             cursor = page.next_cursor
             if cursor is None:
                 return specs
@@ -175,7 +175,8 @@ class _ReachabilityTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def _spec(tool: Any) -> SkillSpec:
+def skill_spec(tool: Any) -> SkillSpec:
+    """A listed MCP tool as the ``SkillSpec`` a robot registers (its semantics from the tool's meta)."""
     meta = tool.meta or {}
     return SkillSpec(
         name=tool.name,
