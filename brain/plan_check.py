@@ -27,7 +27,7 @@ from brain.symbolic.grounding import Vocabulary, build_goals
 from brain.symbolic.parser import parse
 from brain.symbolic.state import SimState, simulated
 from brain.world import WorldView
-from memory.world import RuleViolation, act, effects_of
+from memory.world import ACTION_KINDS, RuleViolation, act, effects_of
 
 __all__ = ["PlanCheck", "check_plan", "check_plan_effects", "execution_order"]
 
@@ -136,7 +136,7 @@ def _run_step(world: WorldView, state: SimState, step: PlanStep) -> list[str]:
     for index, action in enumerate(step.actions, start=1):
         skill = robot.skills.get(action.get("name"))  # type: ignore[arg-type]
         arguments = action.get("arguments")
-        if skill is None or not isinstance(arguments, dict) or skill.kind not in _KINDS:
+        if skill is None or not isinstance(arguments, dict) or skill.kind not in ACTION_KINDS:
             continue  # validate_plan reports unknown skills and bad arguments
         roles = call_roles(skill, arguments)
         try:
@@ -145,9 +145,6 @@ def _run_step(world: WorldView, state: SimState, step: PlanStep) -> list[str]:
             errors.append(f"step {step.step_id} ({step.robot_name}) action {index} {_call_text(action)}: {e}")
             state.apply(effects_of(state, robot.name, skill.kind, roles))
     return errors
-
-
-_KINDS = ("navigate", "pick", "place", "open", "close")
 
 
 def _call_text(action: dict[str, Any]) -> str:

@@ -65,6 +65,8 @@ def role_values(kind: str, *, obj: str | None = None, target: str | None = None,
         return values | ({"source": target} if target else {})
     if kind == "place":
         return {"object": obj or "", "target": target or "", "relation": relation or "on"}
+    if kind == "handover":
+        return {"object": obj or "", "target": target or "", "robot": target or ""}
     return {"target": target or "", "object": target or "", "container": target or ""}
 
 
@@ -88,6 +90,7 @@ class StepDraft:
         self.actions: list[dict[str, Any]] = []
         self.phrases: list[str] = []
         self.touched: set[str] = set()  # nodes whose state this step reads or changes
+        self.waits_for: set[str] = set()  # robots that must be done with their steps so far (a taker)
         self.duration_s = 0.0
 
     def go(self, node: str) -> None:
@@ -142,6 +145,14 @@ class StepDraft:
         self._do("place", values, f"place {'it' if just_picked else display(obj)} {relation} {display(target)}",
                  object=obj, target=target)
         self.touched |= {obj, *self._shared(target)}
+
+    def hand_over(self, obj: str, taker: str) -> None:
+        """Hand ``obj`` to ``taker``, which waits in the place this robot goes to."""
+        self.go(taker)
+        self._do("handover", role_values("handover", obj=obj, target=taker), f"hand {display(obj)} to {taker}",
+                 object=obj, target=taker)
+        self.touched |= {obj, taker}
+        self.waits_for.add(taker)
 
     def _shared(self, node: str) -> set[str]:
         """``node`` when other steps' use of it matters: a container (open or not) or a surface with a

@@ -2,7 +2,8 @@
 
 A search over groups of interchangeable robots (same places, reach, station and ability to lift the
 object), so it stays small in a large fleet. From a group holding the object it can hand over to
-another group through a surface both reach in a place both get to, load it into a carrier's cargo
+another group through a surface both reach in a place both get to (or, with no such surface, hand
+it straight over there), load it into a carrier's cargo
 container where they meet, or place it on the target; a carrier's group can fly the container to a
 place where another group unloads it. The fewest hops win, then the least travel.
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from brain.symbolic.fleet import Fleet
-from memory.world import body_limit
+from memory.world import body_limit, handover_limit
 
 __all__ = ["Hop", "find_chain"]
 
@@ -25,13 +26,16 @@ _SURFACES = ("furniture", "container")
 class Hop:
     """One hop of a chain. ``hand``: a robot of ``members`` takes the object and places it on ``to``
     (for a cargo hop, in the container of a robot of ``carriers``, met at place ``meet``).
-    ``fly``: a carrier of ``members`` flies its cargo container, with the object, to place ``to``."""
+    ``fly``: a carrier of ``members`` flies its cargo container, with the object, to place ``to``.
+    ``give``: a robot of ``members`` hands it straight to a robot of ``takers`` waiting at place ``to``
+    (only where they share no surface both reach)."""
 
-    kind: str  # hand | fly
+    kind: str  # hand | fly | give
     members: tuple[str, ...]
     to: str = ""
     meet: str | None = None
     carriers: tuple[str, ...] = ()
+    takers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, order=True)
@@ -60,6 +64,7 @@ class _Search:
         self.handlers = _group(fleet, [a.name for a in fleet.usable() if self._lifts(a.name) and self._free(a.name)])
         self.carriers = _group(fleet, [a.name for a in fleet.usable() if a.robot.body.cargo and a.robot.mobile])
         self.surfaces = self._surfaces_by_place()
+        self.source, self.destination = self.state.place_of(obj), self.state.place_of(target)
 
     def _free(self, name: str) -> bool:
         return len(self.state.holding(name)) < self.fleet.abilities[name].robot.arms
@@ -136,6 +141,8 @@ class _Search:
             spot = self._spot(giver[0], taker[0], common)
             if spot is not None:
                 yield Hop("hand", giver, spot), _Node("held", taker), 1.0
+            elif common and handover_limit(self.state, giver[0], taker[0]) is None:
+                yield Hop("give", giver, self._meeting(common), takers=taker), _Node("held", taker), 1.0
 
     def _spot(self, giver: str, taker: str, places: frozenset[str]) -> str | None:
         """A surface in ``places`` that both reach, handoff surfaces first, then by name."""
@@ -147,23 +154,31 @@ class _Search:
         places = self.fleet.abilities[giver[0]].places
         for carrier in self.carriers:
             cargo = self.fleet.abilities[carrier[0]].robot.body.cargo or ""
-            meet = sorted(places & self.fleet.abilities[carrier[0]].places)
+            meet = places & self.fleet.abilities[carrier[0]].places
             if meet and cargo in self.state.kind and self._cargo_limit(giver[0], cargo) is None \
                     and self._carries(carrier[0], cargo):
-                yield Hop("hand", giver, cargo, meet[0], carrier), _Node("cargo", carrier), 1.0
+                yield Hop("hand", giver, cargo, self._meeting(meet, self.source), carrier), _Node("cargo", carrier), 1.0
 
     def _unloads(self, carrier: tuple[str, ...]) -> Iterator[tuple[Hop, _Node, float]]:
         cargo = self.fleet.abilities[carrier[0]].robot.body.cargo or ""
         places = self.fleet.abilities[carrier[0]].places
         for taker in self.handlers:
-            meet = sorted(places & self.fleet.abilities[taker[0]].places)
+            meet = places & self.fleet.abilities[taker[0]].places
             if meet and self._lifts(taker[0]) and self._cargo_limit(taker[0], cargo) is None:
-                yield Hop("fly", carrier, meet[0]), _Node("held", taker), 1.0
+                yield Hop("fly", carrier, self._meeting(meet)), _Node("held", taker), 1.0
 
     def _carries(self, carrier: str, cargo: str) -> bool:
         """Whether the carrier can lift its cargo with the object added."""
         load = self.state.load_kg(cargo) + self.state.weight_kg(self.obj) + self.state.load_kg(self.obj)
         return load <= self.fleet.abilities[carrier].robot.payload_kg
+
+    def _meeting(self, places: frozenset[str], *first: str | None) -> str:
+        """Where two robots meet among ``places``: ``first`` if there, else the target's place, else
+        the object's, else the first by name."""
+        for place in (*first, self.destination, self.source):
+            if place in places:
+                return place
+        return min(places)
 
     def _cargo_limit(self, name: str, cargo: str) -> str | None:
         """Why ``name`` could not reach a cargo container beside it: its height or a station."""

@@ -113,14 +113,40 @@ class _PlanRun:
         """Carry out one hop; the robot that did it."""
         if hop.kind == "fly":
             return self._fly(hop.members, hop.to)
+        if hop.kind == "give":
+            return self._give(obj, hop)
         target = hop.to
         if hop.carriers:
             carrier = self._fly(hop.carriers, hop.meet or "")
             target = self.fleet.abilities[carrier].robot.body.cargo or target
             hop = Hop(hop.kind, hop.members, target)
-        robot = self.fleet.best(hop.members, obj, target) or hop.members[0]
+        robot = self._holder_or_best(obj, hop.members, target)
         self._carry(robot, obj, target)
         return robot
+
+    def _holder_or_best(self, obj: str, members: tuple[str, ...], *nodes: str) -> str:
+        """The member already holding ``obj`` (a handover chose it), else the one done soonest."""
+        holder = self.state.holder(obj)
+        if holder in members:
+            return holder
+        return self.fleet.best(members, obj, *nodes) or members[0]
+
+    def _give(self, obj: str, hop: Hop) -> str:
+        """The taker goes to the meeting place and waits; the giver brings the object and hands it over."""
+        giver = self._holder_or_best(obj, hop.members, hop.to)
+        taker = self.fleet.best(hop.takers, hop.to) or hop.takers[0]
+        arrive = self._draft(taker)
+        self._prepare(arrive, hop.to)
+        arrive.go(hop.to)
+        self._commit(arrive)
+        draft = self._draft(giver)
+        if self.state.holder(obj) != giver:
+            self._prepare(draft, obj)
+            draft.pick(obj)
+        self._prepare(draft, hop.to)
+        draft.hand_over(obj, taker)
+        self._commit(draft)
+        return giver
 
     def _fly(self, members: tuple[str, ...], place: str) -> str:
         carrier = self.fleet.best(members, place) or members[0]
@@ -136,7 +162,7 @@ class _PlanRun:
         if self.state.holder(obj) != robot:
             self._prepare(draft, obj)
             if self._full_after_pick(robot):
-                self._open_own(draft, target)
+                self._open_own(draft, obj, target)
             draft.pick(obj)
         self._prepare(draft, target, into=True)
         draft.place(obj, target)
@@ -170,10 +196,15 @@ class _PlanRun:
     def _full_after_pick(self, robot: str) -> bool:
         return len(self.state.holding(robot)) + 1 >= self.fleet.abilities[robot].robot.arms
 
-    def _open_own(self, draft: StepDraft, target: str) -> None:
-        """Before its hands fill: open the closed containers around and of ``target`` that the robot
-        can open itself (a one-armed robot cannot open a box while it holds what goes in)."""
-        for thing in self._enclosing(target, into=True):
+    def _open_own(self, draft: StepDraft, obj: str, target: str) -> None:
+        """Before its hands fill: open the closed doors between ``obj`` and ``target`` and the closed
+        containers around and of ``target`` that the robot can open itself (a one-armed robot cannot
+        open a door or a box while it holds what goes through or in)."""
+        src, dst = self.state.place_of(obj), self.state.place_of(target)
+        zones = draft.robot.zones
+        route = self.state.route(src, dst, zones, through_closed=True) if src and dst and draft.robot.mobile else None
+        doors = [d for d in (route.doors if route else ()) if not self.state.is_open(d)]
+        for thing in doors + self._enclosing(target, into=True):
             if self._can_open_now(draft.robot.name, thing):
                 self._open(draft, thing, depth=0)
 
@@ -317,6 +348,8 @@ def _leg(hop: Hop, robot: str, following: str, cargo_of: str | None) -> str:
     """One handoff of a chain in words."""
     if hop.kind == "fly":
         return f"{robot} flies it to the {hop.to}, where {following} takes it"
+    if hop.kind == "give":
+        return f"{robot} hands it straight to {following} in the {hop.to}"
     if hop.carriers:
         return f"{robot} loads it into the cargo of {following}"
     return f"{robot} hands it to {following} at {hop.to}"

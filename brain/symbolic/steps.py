@@ -1,7 +1,8 @@
 """The steps planned so far, and the dependencies between them.
 
 A step depends on the robot's own previous step and on the last step that changed any node it
-touches (the object it carries, a container it opens or reaches into). Steps that share nothing
+touches (the object it carries, a container it opens or reaches into). A handover waits for the
+taker's steps so far (it must be there), and the taker's next step waits for the handover. Steps that share nothing
 therefore have no dependency and run in parallel; a handoff's second leg waits for the first.
 ``subtask_order`` is the step's depth in that DAG, from 1.
 """
@@ -20,6 +21,7 @@ class StepBook:
         self.load = load  # robot -> steps it has (shared with the allocator)
         self._writer: dict[str, str] = {}  # node -> id of the last step that touched it
         self._last: dict[str, str] = {}  # robot -> id of its last step
+        self._held: dict[str, str] = {}  # robot -> id of a later step of another robot it waits in (a handover)
         self._drafts: dict[str, StepDraft] = {}
 
     def last_step_of(self, robot: str) -> str | None:
@@ -35,8 +37,8 @@ class StepBook:
             return None
         robot = draft.robot.name
         deps = {self._writer[n] for n in draft.touched if n in self._writer}
-        if robot in self._last:
-            deps.add(self._last[robot])
+        deps |= {self._last[r] for r in draft.waits_for if r in self._last}
+        deps |= {s for s in (self._last.get(robot), self._held.get(robot)) if s is not None}
         previous = self.step(self._last.get(robot))
         if merge and previous is not None and deps <= {previous.step_id, *(previous.depends_on or [])}:
             return self._extend(previous, draft)
@@ -68,6 +70,8 @@ class StepBook:
         for node in draft.touched:
             self._writer[node] = step_id
         self._last[draft.robot.name] = step_id
+        for robot in draft.waits_for:  # the taker stays put until it has the object
+            self._held[robot] = step_id
 
     def _position(self, step_id: str) -> int:
         return int(step_id[1:])

@@ -26,6 +26,7 @@ from memory.world.rules import (
     bodies_needed,
     body_limit,
     effects_of,
+    handover_limit,
     reach_problem,
 )
 from memory.world.state import Route, WorldState
@@ -47,5 +48,6 @@ __all__ = [
     "body_for",
     "body_limit",
     "effects_of",
+    "handover_limit",
     "reach_problem",
 ]

@@ -17,6 +17,9 @@ The rules:
   payload.
 - open / close: a container or a door, by a robot that can open things and has a free gripper,
   within reach; a locked door does not open.
+- handover: an object the robot holds goes straight into a gripper of another robot (``target``) in
+  the same place, which has a free gripper and can lift it (the taker must be there and waiting);
+  neither is fixed at a station, and they reach a common height above the floor.
 - reach: same place (a door is in both places it connects); a robot with a ``station`` reaches
   only it and what is on or in it; the node's height must be one the body reaches.
 """
@@ -32,9 +35,9 @@ from memory.world.bodies import Body
 from memory.world.state import WorldState
 
 __all__ = ["ACTION_KINDS", "Outcome", "RuleViolation", "act", "bodies_needed", "body_limit", "effects_of",
-           "reach_problem"]
+           "handover_limit", "reach_problem"]
 
-ACTION_KINDS = ("navigate", "pick", "place", "open", "close")
+ACTION_KINDS = ("navigate", "pick", "place", "open", "close", "handover")
 GO_TO_KINDS = frozenset({"place", "furniture", "container"})
 SURFACE_KINDS = frozenset({"furniture", "container"})
 OPENABLE_KINDS = frozenset({"container", "door"})
@@ -75,17 +78,33 @@ def effects_of(state: WorldState, robot: str, kind: str, roles: dict[str, Any]) 
             return [Effect(op="move", node=obj, parent=target, relation=_relation(state, target))]
     if kind in ("open", "close") and target in state.kind:
         return [Effect(op="set", node=target, props={"open": kind == "open"})]
+    if kind == "handover" and obj in state.kind and state.kind.get(target) == "robot":
+        return [Effect(op="move", node=obj, parent=target, relation="held_by")]
     return []
 
 
 def bodies_needed(state: WorldState, robot: str, kind: str, roles: dict[str, Any]) -> list[str]:
     """The other robots whose bodies the rule of this action reads: for a place into a carried
-    container, its carrier (its payload). A process that knows only its own robot reads these."""
+    container, its carrier (its payload); for a handover, the taker. A process that knows only its
+    own robot reads these."""
     target = _target(roles)
-    if kind != "place" or not isinstance(target, str) or target not in state.kind:
+    if not isinstance(target, str) or target not in state.kind:
         return []
-    carrier = state.carrier_of(target)
-    return [carrier] if carrier is not None and carrier != robot else []
+    other = state.carrier_of(target) if kind == "place" else target if kind == "handover" else None
+    return [other] if other is not None and other != robot and state.kind.get(other) == "robot" else []
+
+
+def handover_limit(state: WorldState, giver: str, taker: str) -> str | None:
+    """Why the bodies of ``giver`` and ``taker`` could not hand things over even side by side, or
+    None: a robot fixed at a station reaches only it, and hands meet above the floor."""
+    sides = [_Actor(state, giver), _Actor(state, taker)]
+    fixed = next((side for side in sides if side.body.station), None)
+    if fixed is not None:
+        return (f"{fixed.name} is fixed at the {fixed.body.station} and reaches only what is on or in it, "
+                "so it cannot hand things over")
+    if not set(sides[0].body.reach) & set(sides[1].body.reach) - {"floor"}:
+        return f"{giver} and {taker} reach no common height above the floor, so they cannot hand things over"
+    return None
 
 
 def reach_problem(state: WorldState, robot: str, name: str) -> str | None:
@@ -277,6 +296,31 @@ def _set_open(open_: bool) -> Callable[[_Actor, dict[str, Any]], Outcome]:
     return rule
 
 
+def _hand_over(actor: _Actor, roles: dict[str, Any]) -> Outcome:
+    state = actor.state
+    obj = actor.node(roles.get("object") or actor.only_held(), frozenset({"object"}), "an object held by the robot")
+    if state.holder(obj) != actor.name:
+        raise RuleViolation(f"{actor.name} is not holding {obj}: pick it up first")
+    taker = actor.node(_target(roles) or roles.get("robot"), frozenset({"robot"}), "the robot to hand it to")
+    if taker == actor.name:
+        raise RuleViolation(f"{actor.name} cannot hand {obj} to itself")
+    there = state.place_of(taker)
+    if there != actor.here:
+        raise RuleViolation(f"{taker} is in the {there}, not in the {actor.here} with {actor.name}: "
+                            f"bring {taker} to the {actor.here} first")
+    problem = handover_limit(state, actor.name, taker)
+    if problem:
+        raise RuleViolation(f"{problem}: put {obj} on a surface both reach instead")
+    receiver = _Actor(state, taker)
+    receiver.check_gripper(f"take {obj}")
+    weight = state.weight_kg(obj)
+    if weight > receiver.body.payload_kg:
+        raise RuleViolation(f"{obj} weighs {weight:g} kg, more than {taker}'s payload of "
+                            f"{receiver.body.payload_kg:g} kg: hand it to a stronger robot")
+    effect = Effect(op="move", node=obj, parent=taker, relation="held_by", expect_parent=actor.name)
+    return Outcome([effect], f"{actor.name} handed {obj} to {taker}")
+
+
 def _landmark(state: WorldState, name: str) -> str | None:
     """What to navigate to for reaching ``name``: it, or the furniture or container it is on or in."""
     if state.kind.get(name) in GO_TO_KINDS:
@@ -305,4 +349,5 @@ _RULES: dict[str, Callable[[_Actor, dict[str, Any]], Outcome]] = {
     "place": _place,
     "open": _set_open(True),
     "close": _set_open(False),
+    "handover": _hand_over,
 }

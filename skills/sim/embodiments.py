@@ -23,7 +23,7 @@ class SimSkill:
     """
 
     name: str
-    kind: str  # navigate | pick | place | open | close
+    kind: str  # one of memory.world.ACTION_KINDS
     duration_s: float
 
 
@@ -47,7 +47,7 @@ EMBODIMENTS: dict[str, EmbodimentSpec] = {}
 
 
 def _usable(kind: str, body: Body) -> bool:
-    if kind in ("pick", "place"):
+    if kind in ("pick", "place", "handover"):
         return body.grippers > 0
     if kind in ("open", "close"):
         return body.grippers > 0 and body.can_open
@@ -74,7 +74,7 @@ def embodiment_spec(type_: str) -> EmbodimentSpec:
 
 def _manipulation(pick: float, place: float, open_: float) -> tuple[SimSkill, ...]:
     return (SimSkill("pick", "pick", pick), SimSkill("place", "place", place),
-            SimSkill("open", "open", open_), SimSkill("close", "close", open_))
+            SimSkill("open", "open", open_), SimSkill("close", "close", open_), SimSkill("hand_over", "handover", place))
 
 
 def _register(type_: str, description: str, hand: str, navigate: SimSkill | None, *manipulation: float) -> None:

@@ -41,6 +41,7 @@ GoalName = Annotated[str, Field(description="A place, or furniture or a containe
 ObjectName = Annotated[str, Field(description="The name of the object in the scene")]
 SurfaceName = Annotated[str, Field(description="Furniture to put it on, or an open container to put it in")]
 ContainerName = Annotated[str, Field(description="The name of the container or the door")]
+RobotName = Annotated[str, Field(description="The name of the robot to hand it to")]
 Instruction = Callable[[SkillResult], str]
 X0_KINDS = frozenset({"pick", "place", "open", "close"})
 
@@ -244,6 +245,15 @@ def _set_open_builder(verb: str) -> Callable[[SkillServer, SimRobot, EmbodimentS
     return add
 
 
+def _add_handover(server: SkillServer, sim: SimRobot, spec: EmbodimentSpec, skill: SimSkill) -> None:
+    async def hand_over(object: ObjectName, robot: RobotName) -> SkillResult:
+        return await sim.act(skill, [object, robot], {"object": object, "target": robot})
+
+    hand_over.__doc__ = (f"Hand a held object straight to another robot in the same place, which must be there "
+                         f"with a free {spec.hand} and able to lift it.")
+    server.skill(kind="handover", name=skill.name, object="object", target="robot")(hand_over)
+
+
 def _travel_units(kind: str, travel_s: float) -> float:
     """How many base durations an action takes: a navigation its route's travel time (at least one,
     also within a place), anything else one."""
@@ -260,4 +270,5 @@ _SKILL_BUILDERS: dict[str, Callable[[SkillServer, SimRobot, EmbodimentSpec, SimS
     "place": _add_place,
     "open": _set_open_builder("open"),
     "close": _set_open_builder("close"),
+    "handover": _add_handover,
 }

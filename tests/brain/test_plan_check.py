@@ -19,7 +19,7 @@ from skills.sim import embodiment_spec
 pytestmark = pytest.mark.anyio
 
 _ROLES = {"navigate": ("target",), "pick": ("object",), "place": ("object", "target"),
-          "open": ("target",), "close": ("target",)}
+          "open": ("target",), "close": ("target",), "handover": ("object", "target")}
 
 
 def _call(name: str, **arguments: str) -> dict:

@@ -8,6 +8,9 @@ from brain.planner import ReplanContext
 from brain.symbolic import SymbolicPlanner
 from brain.validation import validate_plan
 from brain.world import WorldView
+from deploy.offline import build_world, plan_offline
+from memory.profiles import SceneNode
+from scene.profile import FleetEntry
 from tests.brain.conftest import WorldFactory
 
 pytestmark = pytest.mark.anyio
@@ -193,3 +196,23 @@ async def test_a_wrong_source_in_the_words_is_noted_and_the_world_wins(world: Wo
     plan = await _plan("pick up the plate from the kitchen table and put it on the serving table", world)
     assert plan.steps[0].actions[0] == {"name": "pick", "arguments": {"object": "plate"}}
     assert "plate is at pass_counter, not kitchen_table; taking it from there." in plan.reasoning_explanation
+
+
+async def test_robots_with_no_surface_both_reach_hand_it_over_directly() -> None:
+    nodes = [
+        SceneNode("garage", "place", props={"passages": [{"to": "yard", "travel_s": 2.0}]}),
+        SceneNode("yard", "place", props={"passages": [{"to": "garage", "travel_s": 2.0}]}),
+        SceneNode("high_rack", "furniture", "garage", "at", {"height": "high"}),
+        SceneNode("kennel", "furniture", "yard", "at", {"height": "low"}),
+        SceneNode("bone", "object", "high_rack", "on", {"weight_kg": 0.3}),
+        SceneNode("butler", "robot", "garage", "at"), SceneNode("rex", "robot", "yard", "at"),
+    ]
+    fleet = [FleetEntry("butler", "humanoid", "garage", zones=["garage"]),
+             FleetEntry("rex", "quadruped", "yard", zones=["garage", "yard"])]
+    run = await plan_offline("put the bone on the kennel", await build_world(nodes, fleet))
+    assert run.ok, run.refused or run.check
+    calls = [(s.robot_name, a["name"]) for s in run.plan.steps for a in s.actions]
+    assert ("butler", "hand_over") in calls and calls[-1] == ("rex", "place")
+    arrive, give = (next(s for s in run.plan.steps if s.robot_name == r) for r in ("rex", "butler"))
+    assert arrive.step_id in give.depends_on  # the taker is there before the giver hands it over
+    assert run.final["bone"] == ("on", "kennel")

@@ -106,3 +106,15 @@ def test_a_carried_container_holds_no_more_than_its_carrier_can_lift() -> None:
     state.move("cup", "shelf", "on")
     state.apply(act(state, "dog", "place", {"object": "bone", "target": "basket"}).effects)
     assert state.carrier_of("bone") == "drone" and state.load_kg("basket") == 0.25
+
+
+def test_a_handover_needs_both_in_one_place_free_hands_and_no_station() -> None:
+    state = _state()
+    state.move("dog", "kitchen", "at")
+    state.apply(act(state, "humanoid", "pick", {"object": "cup"}).effects)
+    outcome = act(state, "humanoid", "handover", {"object": "cup", "target": "dog"})
+    assert [(e.node, e.parent, e.relation) for e in outcome.effects] == [("cup", "dog", "held_by")]
+    _fails(state, "humanoid", "handover", "arm is fixed at the shelf", object="cup", target="arm")
+    state.move("dog", "hall", "at")
+    _fails(state, "humanoid", "handover", "dog is in the hall, not in the kitchen", object="cup", target="dog")
+    _fails(state, "dog", "handover", "dog is not holding cup", object="cup", target="humanoid")

@@ -70,7 +70,7 @@ async def test_stdio_transport(chef_registered: SharedMemory, redis_url: str, ke
         capabilities = await chef.capabilities()
         outcome = await chef.call("navigate", {"target": "serving_table"}, timeout_s=10)
         refused = await chef.call("navigate", {"target": "table_1"}, timeout_s=10)
-    assert names == {"navigate", "pick", "place", "open", "close"}
+    assert names == {"navigate", "pick", "place", "open", "close", "hand_over"}
     assert capabilities["zones"] == ["kitchen", "pass"]
     assert outcome.ok and outcome.effects[0].parent == "pass"
     assert not refused.ok and "outside chef's zones" in refused.message

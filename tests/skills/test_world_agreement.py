@@ -39,7 +39,9 @@ ROLE_KINDS = {  # role -> the kinds of node that fit it
     "place": {"object": ("object",), "target": ("furniture", "container")},
     "open": {"target": ("container", "door")},
     "close": {"target": ("container", "door")},
+    "handover": {"object": ("object",), "target": ("robot",)},
 }
+ARGUMENT = {"handover": {"target": "robot"}}  # role -> the simulated tool's argument, where they differ
 
 
 def _fitting(role_kinds: tuple[str, ...]) -> list[str]:
@@ -47,9 +49,10 @@ def _fitting(role_kinds: tuple[str, ...]) -> list[str]:
 
 
 def _allowed(state: WorldState, robot: str, kind: str) -> list[dict[str, str]]:
-    """Every call of ``kind`` the rules allow ``robot`` now (a place: of what it holds)."""
-    if kind == "place":
-        calls = [{"object": o, "target": t} for o in state.holding(robot) for t in _fitting(("furniture", "container"))]
+    """Every call of ``kind`` the rules allow ``robot`` now (a place or handover: of what it holds)."""
+    if kind in ("place", "handover"):
+        targets = _fitting(ROLE_KINDS[kind]["target"])
+        calls = [{"object": o, "target": t} for o in state.holding(robot) for t in targets]
     else:
         [(role, kinds)] = ROLE_KINDS[kind].items()
         calls = [{role: n} for n in _fitting(kinds)]
@@ -124,7 +127,8 @@ async def _agree(memory: SharedMemory, state: WorldState, robot: str, client: Sk
     if skill is None:
         assert expected is not None, f"{robot} has no {kind} skill, but the rules allow {kind} {roles}"
         return
-    result = await client.call(skill.name, roles, timeout_s=10)
+    renamed = ARGUMENT.get(kind, {})
+    result = await client.call(skill.name, {renamed.get(r, r): v for r, v in roles.items()}, timeout_s=10)
     where = f"{robot} {kind} {roles}"
     if expected is not None:
         assert not result.ok, f"{where}: the simulator did it, the rules refuse it: {expected}"

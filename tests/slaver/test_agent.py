@@ -32,7 +32,7 @@ async def test_registration_carries_full_schemas_semantics_and_capabilities(
     assert record is not None and record.online and record.status == "idle"
     assert record.position == "kitchen"
     skills = {s.name: s for s in record.profile.skills}
-    assert skills.keys() == {"navigate", "pick", "place", "open", "close"}
+    assert skills.keys() == {"navigate", "pick", "place", "open", "close", "hand_over"}
     assert {name: s.to_dict() for name, s in skills.items()} == {n: s.to_dict() for n, s in expected.items()}
     place = skills["place"]
     assert place.input_schema["required"] == ["object", "target"]

@@ -96,7 +96,7 @@ async def test_a_slaver_killed_mid_subtask_reports_it_interrupted_on_restart_and
     log = tmp_path / "slaver.log"
     await new_task(world, "t1")
     async with process(slaver_command("bot-k", redis_url, key_prefix, slow_sim), log) as first:
-        await wait_for_line(log, "slaver bot-k ready (5 skills)", first)
+        await wait_for_line(log, "slaver bot-k ready (6 skills)", first)
         await dispatch(world, "t1", "s1", "bot-k", ("navigate", {"target": "table_1"}))
         await results.until(lambda seen: [r.state for r in seen] == [SubtaskState.RUNNING])
         skill_servers = children(first.pid)
@@ -109,7 +109,7 @@ async def test_a_slaver_killed_mid_subtask_reports_it_interrupted_on_restart_and
 
     fast_sim = sim_command("bot-k", redis_url, key_prefix)
     async with process(slaver_command("bot-k", redis_url, key_prefix, fast_sim), log) as second:
-        await wait_for_line(log, "slaver bot-k ready (5 skills)", second, times=2)  # leftovers handled
+        await wait_for_line(log, "slaver bot-k ready (6 skills)", second, times=2)  # leftovers handled
         interrupted = await results.terminal("s1")
         assert await world.streams.pending_subtasks("bot-k", "bot-k") == []
         await dispatch(world, "t1", "s2", "bot-k", ("navigate", {"target": "counter"}))
@@ -124,7 +124,7 @@ async def test_a_slaver_killed_mid_subtask_reports_it_interrupted_on_restart_and
     assert [e.data["effects"][0]["parent"] for e in effects] == ["kitchen"]  # s2 only: s1 never re-ran
     record = await world.robots.get("bot-k")
     assert not record.online and record.position == "kitchen"
-    assert log.read_text().count("slaver bot-k ready (5 skills)") == 2
+    assert log.read_text().count("slaver bot-k ready (6 skills)") == 2
 
 
 async def test_a_skill_server_that_goes_away_fails_subtasks_clearly_and_the_slaver_reconnects(
