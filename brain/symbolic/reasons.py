@@ -37,8 +37,8 @@ class Reasons:
             return self._nobody(only, "put things down")
         if only and self.fleet.could_reach(only, target) is not None:
             return self._unreachable(target, [only], "put things on or in", only)
-        weight, payload = self.state.weight_kg(obj), self.fleet.abilities[only].robot.payload_kg if only else 0.0
-        if only and weight > payload:
+        if only and self.state.weight_kg(obj) > self.fleet.abilities[only].robot.payload_kg:
+            weight, payload = self.state.weight_kg(obj), self.fleet.abilities[only].robot.payload_kg
             return f"{only} cannot carry {obj}: it weighs {weight:g} kg, more than its payload of {payload:g} kg"
         pickers = [a.name for a in self.fleet.usable() if self.fleet.can_pick(a.name, obj) is None]
         if not pickers and self.state.holder(obj) is None:
