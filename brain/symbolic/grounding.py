@@ -6,13 +6,16 @@ articles and plurals are tolerated and a unique last (or first) word is enough (
 narrows the choice ("the table in the pass" -> serving_table). Lists and quantities name several things
 ("the cup and the plate", "all the cups", "both cups", "a cup" -> any one); a name the scene has with
 "and" in it stays whole ("salt and pepper"). "it" means the last node of the right kind mentioned, "them"
-the last several, "there" the last destination. Robots are named by name or by a word for their body
-("the drone"); a delivery to a robot is that robot holding it.
+and "both" the last several, "there" the last destination. A location may be a robot ("the basket on
+the drone"); one that fits no node is a note when the name alone is enough. Robots are named by name,
+by a word for their body ("the drone") or numbered ("the third drone" -> tote_drone_3); a delivery to a
+robot is that robot holding it, "in/on" a robot with a cargo container is into that container.
 
 Where the words name no destination: "me" is a node named for a person, else the node whose props say
 ``handoff: true``; "put away X" is X's ``home`` prop, else the one ``storage: true`` (or cupboard-like)
-node; "bring X" goes where the instruction already sends X, else to "me". A place with one piece of
-furniture stands for it ("take the hat to the bedroom" -> bed_27).
+node; "bring X" goes where the instruction already sends X, else to "me". A place stands for its one
+piece of furniture ("take the hat to the bedroom" -> bed_27) or its one ``handoff`` furniture; a place
+the words later replace ("bring it to the hall and put it on the shoe rack") is only the way there.
 
 What the grounding had to decide or could not check ("a cup" chose cup_1; a stated fact the scene
 contradicts) is kept in ``Vocabulary.notes`` for the planner to show.
@@ -32,6 +35,7 @@ from brain.symbolic.phrasing import (
     USER_WORDS,
     NounPhrase,
     normalize,
+    numbered,
     read_phrase,
     singular,
     split_list,
@@ -86,12 +90,22 @@ class Vocabulary:
         return name
 
     def recipient(self, phrase: str) -> str | None:
-        """The robot named exactly or by its body ("the drone"), unless a scene node has that name."""
+        """The robot named, by body ("the drone") or numbered ("the third drone"), unless a node has that name."""
         words = strip_articles(phrase)
         if self.is_name(words):
             return None
         name = self._robots.get(words) or self._robots.get(words.removeprefix("robot "))
-        return name or self._by_body(words.removeprefix("robot "), phrase)
+        return name or self._by_body(words.removeprefix("robot "), phrase) or self._by_number(words)
+
+    def _by_number(self, words: str) -> str | None:
+        """"third drone" -> the one robot whose name is or ends with "drone 3"."""
+        name = numbered(words)
+        ends = [n for k, n in self._robots.items() if f" {k}".endswith(f" {name}")]
+        return ends[0] if name != words and len(ends) == 1 else None
+
+    def cargo(self, robot: str) -> str | None:
+        """The container ``robot`` carries (its node's ``cargo_of`` prop), if any."""
+        return next((n.name for n in self.world.nodes_of_kind("container") if n.props.get("cargo_of") == robot), None)
 
     def _by_body(self, words: str, phrase: str) -> str | None:
         body = ROBOT_WORDS.get(words)
@@ -151,7 +165,7 @@ class Vocabulary:
 
     def _pronoun(self, words: str, phrase: str, kinds: tuple[str, ...], role: str) -> list[str]:
         group = [n for n in self._group if self.world.nodes[n].kind in kinds]
-        if words in ("them", "they", "these", "those") and group:
+        if words in ("them", "they", "these", "those", "both") and group:
             return group
         last = next((n for n in reversed(self._mentioned) if self.world.nodes[n].kind in kinds), None)
         if last is None:
@@ -199,7 +213,13 @@ class Vocabulary:
         """The candidates that are in/on ``where`` (any depth); one candidate elsewhere is kept, with a note."""
         if where is None:
             return names
-        place = self._exact(where) or self._lookup(strip_articles(where), _ANYWHERE, "place")
+        try:
+            place = self._where(where)
+        except PlanningError as e:
+            if len(names) > 1:
+                raise
+            self.note(f"could not check that {names[0]} is at '{strip_articles(where)}': {str(e).split(';')[0]}")
+            return names
         inside = [n for n in names if any(self.inside(n, p) for p in place)]
         if inside:
             return inside
@@ -208,6 +228,17 @@ class Vocabulary:
             raise PlanningError(f"none of {found} is at {place[0]}; name one of them")
         self.note(f"{names[0]} is {self.location(names[0])}, not at {place[0]}; using it anyway")
         return names
+
+    def _where(self, phrase: str) -> list[str]:
+        """What a location names: a robot ("the drone"), a node, or a node at a place ("the drawer in the hall")."""
+        robot = self.recipient(phrase)
+        if robot:
+            return [robot]
+        names = self._exact(phrase)
+        if names:
+            return names
+        head, where = split_qualifier(strip_articles(phrase))
+        return self._qualified(self._lookup(strip_articles(head), _ANYWHERE, "place"), where)
 
     def _choose(self, names: list[str], phrase: NounPhrase) -> list[str]:
         """The matches the phrase means: all ("all the cups", "the cups"), some ("two cups"), or the one."""
@@ -300,7 +331,9 @@ def build_goals(clauses: list[Clause], vocab: Vocabulary) -> list[Goal]:
     """Fold clauses into goals, in the order the words gave them; facts only add ``vocab.notes``.
 
     A "pick up X" later followed by "place X on Y" is one goal (X on Y), and the "go to" clauses
-    between them are the way there; a pick never placed is "X held"; other "go to"s are goals.
+    between them are the way there; a pick never placed is "X held"; other "go to"s are goals. So is
+    "bring X to <a place>" followed by "put X on Y"; never placed, X goes where the place stands for.
+    A heading's clauses (``context``) only name things.
     """
     builder = _GoalBuilder(vocab)
     for index, clause in enumerate(clauses):
@@ -309,17 +342,23 @@ def build_goals(clauses: list[Clause], vocab: Vocabulary) -> list[Goal]:
 
 
 class _GoalBuilder:
-    """Goals so far (each with the index of the clause that asked first), open picks and "go to"s."""
+    """Goals so far (each with the index of the clause that asked first), open picks and "go to"s.
+
+    ``ways`` are the places open picks were carried to ("bring X to the hall"), with their clause.
+    """
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.done: list[tuple[int, Goal]] = []
         self.picks: dict[str, tuple[int, Hold]] = {}
+        self.ways: dict[str, tuple[str, Clause]] = {}
         self.gos: list[tuple[int, Reach]] = []
 
     def add(self, index: int, clause: Clause) -> None:
         robot = self.vocab.robot(clause.robot) if clause.robot else None
-        if clause.verb == Verb.PICK:
+        if clause.context:
+            self.vocab.nodes(clause.obj or "", ("object",), "object")  # for "both", "them", "one" after it
+        elif clause.verb == Verb.PICK:
             self._pick(index, clause, robot)
         elif clause.verb == Verb.GO:
             self.gos.append((index, Reach(self.vocab.node(clause.target or "", ("place", *_DESTINATIONS),
@@ -333,16 +372,25 @@ class _GoalBuilder:
                 self.done.append((index, SetOpen(container, clause.verb == Verb.OPEN, robot)))
 
     def goals(self, clauses: list[Clause]) -> list[Goal]:
-        pairs = self.done + list(self.picks.values()) + self.gos
+        pairs = self.done + [(index, self._unplaced(hold)) for index, hold in self.picks.values()] + self.gos
         if not pairs:
             raise PlanningError(f"'{clauses[0].text}' states how things are but asks for nothing; add what to do, "
                                 "e.g. 'bring the cup to <place>'")
         return [goal for _, goal in sorted(pairs, key=lambda pair: pair[0])]
 
+    def _unplaced(self, hold: Hold) -> Goal:
+        """A pick never placed is held; one carried to a place ends on the furniture the place stands for."""
+        if hold.obj not in self.ways:
+            return hold
+        place, clause = self.ways[hold.obj]
+        spot = self._spot_in(place, clause.target or place)
+        return Deliver(hold.obj, spot, _relation(clause, spot, self.vocab), hold.robot, hold.source)
+
     def _pick(self, index: int, clause: Clause, robot: str | None) -> None:
         source = self._source(clause)
         for obj in self.vocab.nodes(clause.obj or "", ("object",), "object", source):
             self.picks[obj] = (index, Hold(obj, robot, source))
+            self.ways.pop(obj, None)
 
     def _source(self, clause: Clause) -> str | None:
         if not clause.source:
@@ -352,15 +400,34 @@ class _GoalBuilder:
     def _deliver(self, index: int, clause: Clause, robot: str | None) -> None:
         source = self._source(clause)
         objs = self.vocab.nodes(clause.obj or "", ("object",), "object", source)
-        receiver = self.vocab.recipient(clause.target) if clause.target else None
-        target = None if receiver or not clause.target else self._destination(clause.target)
+        receiver, target = self._receiver(clause)
         for obj in objs:
             start, who, where = self._fold(index, obj, robot, source)
-            spot = None if receiver else target or self._default_target(clause, obj)
             if receiver:
                 self.done.append((start, Hold(obj, receiver, where)))
-            elif spot:
-                self.done.append((start, Deliver(obj, spot, _relation(clause, spot, self.vocab), who, where)))
+            else:
+                self._put(start, Hold(obj, who, where), target or self._default_target(clause, obj), clause)
+
+    def _receiver(self, clause: Clause) -> tuple[str | None, str | None]:
+        """(the robot to hold it, where to put it): "to the waiter" is held; "in the drone" is in its cargo."""
+        if not clause.target:
+            return None, None
+        robot = self.vocab.recipient(clause.target)
+        cargo = self.vocab.cargo(robot) if robot and clause.relation in ("in", "on") else None
+        if robot and not cargo:
+            return robot, None
+        return None, cargo or self._destination(clause.target)
+
+    def _put(self, start: int, carried: Hold, spot: str | None, clause: Clause) -> None:
+        """``carried.obj`` onto ``spot``; to a place it is carried there, and later words may say where in it."""
+        if spot is None:
+            return
+        if self.vocab.world.nodes[spot].kind == "place":
+            self.picks[carried.obj] = (start, carried)
+            self.ways[carried.obj] = (spot, clause)
+            return
+        relation = _relation(clause, spot, self.vocab)
+        self.done.append((start, Deliver(carried.obj, spot, relation, carried.robot, carried.source)))
 
     def _default_target(self, clause: Clause, obj: str) -> str | None:
         """Put away: where it belongs. "Bring it": nowhere new if the words already send it somewhere."""
@@ -372,20 +439,25 @@ class _GoalBuilder:
     def _destination(self, phrase: str) -> str:
         if strip_articles(phrase) in USER_WORDS and not self.vocab.is_name(phrase):
             return self.vocab.handoff()
-        name = self.vocab.node(phrase, ("place", *_DESTINATIONS), "destination")
+        return self.vocab.node(phrase, ("place", *_DESTINATIONS), "destination")
+
+    def _spot_in(self, place: str, phrase: str) -> str:
+        """Where in ``place`` things go: its one piece of furniture, else its one ``handoff`` furniture."""
         world = self.vocab.world
-        if world.nodes[name].kind != "place":
-            return name
-        spots = [n.name for n in world.nodes_of_kind(*_DESTINATIONS) if world.place_of(n.name) == name]
-        if len(spots) == 1:
-            self.vocab.note(f"'{phrase}' is a place; putting things on {spots[0]}, its only furniture")
-            return spots[0]
-        where = ", ".join(spots) or "it has no furniture"
-        raise PlanningError(f"'{name}' is a place; say where in it to put things: {where}")
+        spots = [n for n in world.nodes_of_kind(*_DESTINATIONS)
+                 if world.place_of(n.name) == place and not n.props.get("cargo_of")]
+        handoffs = [n for n in spots if n.props.get("handoff")]
+        for found, why in ((spots, "its only furniture"), (handoffs, "its handoff point")):
+            if len(found) == 1:
+                self.vocab.note(f"'{phrase}' is a place; putting things on {found[0].name}, {why}")
+                return found[0].name
+        where = ", ".join(n.name for n in spots) or "it has no furniture"
+        raise PlanningError(f"'{place}' is a place; say where in it to put things: {where}")
 
     def _fold(self, index: int, obj: str, robot: str | None, source: str | None) -> tuple[int, str | None, str | None]:
         """An earlier "pick up ``obj``" starts this delivery; the "go to"s since are its way there."""
         picked = self.picks.pop(obj, None)
+        self.ways.pop(obj, None)
         if picked is None:
             return index, robot, source
         start, hold = picked

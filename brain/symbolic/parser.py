@@ -7,13 +7,20 @@ starts a new command ("pick up the cup and put it in the sink"), so a list under
     pick up/grab/get/retrieve/take X [from Y]      put/place/load/store/drop off X [from Y] in/on Y
     bring/take/move/return/hand X [from Y] to Z    bring/fetch X for Z; put X inside (the last place named)
     bring/hand/give me X; bring X (where wanted)   put away/store/return X (to where it belongs)
-    stock/load Y with X; send R to Y               X should be/goes/belongs on Y; X on Y (no verb)
+    hand/give R X (R a robot or a person)          X from Y to Z; X on Y (no verb)
+    stock/load Y with X; send R to Y               X should be/goes/belongs on Y; could X go in Y
     I need/want/'d like X on Y; Y needs/ordered X  open/close Y; go/fly/land to/on Y [with X]
-    X is in/on Y, X is open/closed                 (a fact: checked against the world, never a goal)
+    X is in/on Y, I left X in Y, X is open/closed  (a fact: checked against the world, never a goal)
+
+One verb may name several pairs: "put the milk on the table and the cup in the sink". A sentence
+"A: B" whose A is no robot is a heading and its details ("ship the cups: load them into the truck"):
+A's clauses only name things for B's pronouns when B asks for something (unreadable, A is dropped).
 
 A clause may start with a robot: "robot R ...", "R: ...", a robot's name or a word for its body
-("the drone lands ...", 3rd person verbs are fine); it applies to the rest of the sentence. Phrases
-keep their words ("the apple in the fridge", "them"); the grounding resolves them against the scene.
+("the drone lands ...", "the third drone", 3rd person verbs are fine), also "have/tell R (to) ...";
+it applies to the rest of the sentence. Phrases keep their words ("the apple in the fridge", "them");
+a relative clause set off by commas stays with its noun ("the box, which is in the drawer in the hall,");
+the grounding resolves them against the scene.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from brain.errors import PlanningError
-from brain.symbolic.phrasing import ROBOT_WORDS, VERBS, lemma, normalize, starts_with_verb
+from brain.symbolic.phrasing import ROBOT_WORDS, USER_WORDS, VERBS, lemma, normalize, numbered, starts_with_verb
 
 __all__ = ["SUPPORTED_FORMS", "Clause", "Verb", "normalize", "parse"]
 
@@ -67,8 +74,10 @@ class Clause:
     target: str | None = None
     relation: str | None = None  # "on" | "in" when the words said so (facts: also "open" | "closed")
     robot: str | None = None
+    context: bool = False  # a heading its details spell out: it names things and asks for nothing
 
 
+_DET = r"(?:the|a|an|some|this|that|these|those|my|your|our|his|her|its|their|all|both|every|each)"
 _PREP = r"(?P<rel>into|inside\s+of|inside|in|onto|on\s+top\s+of|on|at)"
 _FROM = r"(?:\s+(?:from|off\s+of|off|out\s+of)\s+(?P<source>.+?))?"
 _SENTENCES = re.compile(r"(?<!\d)\.|\.(?!\d)|[;!?\n]+")
@@ -80,7 +89,8 @@ _FILLERS = re.compile(
     r"would\s+you\s+mind|do\s+you\s+mind|could\s+you|can\s+you|would\s+you|will\s+you|"
     r"(?:could\s+|can\s+)?some(?:one|body)|i\s+want\s+you\s+to|i\s+need\s+you\s+to|i\s+would\s+like\s+you\s+to|"
     r"i'd\s+like\s+you\s+to|go(?=\s+(?:get|fetch|grab|pick|bring|retrieve|collect))|"
-    r"will|shall|should|must|needs?\s+to|has\s+to|have\s+to|is\s+going\s+to|is\s+to|thanks|thank\s+you)\b\s*)+"
+    r"will|shall|should|must|needs?\s+to|has\s+to|have\s+to|is\s+going\s+to|is\s+to|thanks|thank\s+you|"
+    r"(?:could|can|may|might|would)(?!\s+(?:i|we)\b))\b\s*)+"
 )
 _GO_AND = re.compile(r"\b(?:go|come)\s+(?:ahead\s+)?and\s+")  # "go and get X" is "get X"
 _REASONS = re.compile(r"\s+(?:before|because|since|so\s+that|so|while|as)\s+(?:it|they|he|she|we|i|you|the\s+\w+)\b.*$")
@@ -89,7 +99,13 @@ _RELATIVE = re.compile(
     r"\s+(?:(?:which|that|who)(?:'s|\s+(?:is|are|was|were|sits?|lies?|stands?))\s+(?:\w+ly\s+)?|"
     r"(?:located|sitting|lying|standing|kept|stored)\s+)(in|inside|on\s+top\s+of|on|at|near|next\s+to|by)\s+"
 )
+_THE_ONE = re.compile(  # "tote 3, the one on the drone" says what "which is on the drone" says
+    r",\s*the\s+ones?\s+(?:(?:that|which)\s+)?(?:(?:is|are)\s+)?(?=(?:in|inside|on|at|near|next\s+to|by)\s)")
+_APPOSED = re.compile(r"(,\s*~\S+)([^,]*)")  # ", ~in the drawer in the hall, ...": the relative's whole span
+_LOCATING = re.compile(r"\s+(in|inside|on\s+top\s+of|on|at|near|next\s+to|by)\s+")
+_JOINS = re.compile(r"\s+(?:and\s+then|and|then)\s+")
 _ROBOT_COLON = re.compile(r"^(?P<robot>[^:]+?)\s*:\s*(?P<rest>.*)$")
+_CAUSATIVE = re.compile(r"^(?:have|let|make|get|tell|ask)\s+")  # "have the packer hold X": the packer holds X
 _GENERIC_SUBJECTS = {"robot", "the robot", "you"}
 
 _GO = re.compile(
@@ -100,10 +116,14 @@ _GO = re.compile(
 )
 _OPEN = re.compile(r"^open\s+(?:up\s+)?(?P<target>.+?)(?:\s+door)?$")
 _CLOSE = re.compile(r"^(?:close|shut)\s+(?P<target>.+?)(?:\s+door)?$")
+_DATIVE = re.compile(  # "hand the butler the remote": the recipient, then the thing
+    r"^(?:hand|give|pass|bring|get|fetch|send|serve|ship)\s+(?!(?:me|us)\s)(?P<target>.+?)\s+"
+    r"(?P<obj>(?:" + _DET + r"|one|two|three|four|five|\d+)\s+.+)$"
+)
 _GIVE_ME = re.compile(r"^(?:hand|give|bring|get|fetch|pass|grab|retrieve)\s+(?:me|us)\s+(?P<obj>.+?)" + _FROM + "$")
 _STOCK = re.compile(r"^(?:stock|restock|load|fill|refill)\s+(?:up\s+)?(?P<target>.+?)\s+with\s+(?P<obj>.+)$")
 _PLACE_VERBS = (r"put|place|set|drop\s+off|drop|leave|lay|stand|store|stow|load|unload|stock|restock|insert|hang|"
-                r"tidy|clear|serve|shelve|chill|cool|freeze")
+                r"tidy|clear|serve|shelve|chill|cool|freeze|pack")
 _PLACE = re.compile(
     r"^(?:put\s+away|put\s+back|" + _PLACE_VERBS + r")\s+(?P<obj>.+?)(?:\s+(?:down|back|away|off))?" + _FROM
     + r"\s+" + _PREP + r"\s+(?P<target>.+)$"
@@ -114,7 +134,7 @@ _PLACE_THERE = re.compile(  # "open the fridge and put the bread inside": in the
 )
 _CARRY = re.compile(
     r"^(?:bring|take|carry|deliver|move|transport|fetch|get|hand|give|pass|return|send|shift|relocate|retrieve|serve|"
-    r"fly)\s+(?:back\s+)?(?P<obj>.+?)(?:\s+(?:back|over))?" + _FROM + r"\s+(?:back\s+|over\s+|all\s+the\s+way\s+)?"
+    r"fly|ship)\s+(?:back\s+)?(?P<obj>.+?)(?:\s+(?:back|over))?" + _FROM + r"\s+(?:back\s+|over\s+|all\s+the\s+way\s+)?"
     r"(?P<rel>to|into|onto|for)\s+(?P<target>.+)$"
 )
 _SEND = re.compile(
@@ -123,7 +143,7 @@ _STORE = re.compile(
     r"^(?:put\s+away|put\s+back|tidy\s+away|clear\s+away|store|stow|return)\s+(?P<obj>.+?)" + _FROM + "$")
 _STORE_AFTER = re.compile(r"^(?:put|tidy|clear)\s+(?P<obj>.+?)\s+(?:away|back)" + _FROM + "$")
 _BRING = re.compile(  # no destination: where the instruction wants it, else to the person asking
-    r"^(?:bring|deliver|give|hand|pass)\s+(?:over\s+)?(?P<obj>.+?)(?:\s+(?:over|here|over\s+here))?" + _FROM + "$")
+    r"^(?:bring|deliver|give|hand|pass|ship)\s+(?:over\s+)?(?P<obj>.+?)(?:\s+(?:over|here|over\s+here))?" + _FROM + "$")
 _BRING_BACK = re.compile(r"^(?:bring|give|hand)\s+back\s+(?P<obj>.+?)" + _FROM + "$")
 _BRING_IT_BACK = re.compile(r"^(?:bring|give|hand)\s+(?P<obj>.+?)\s+back" + _FROM + "$")
 _PICK = re.compile(
@@ -132,7 +152,7 @@ _PICK = re.compile(
 )
 _SHOULD_BE = re.compile(
     r"^(?P<obj>.+?)\s+(?:(?:should|must|needs?\s+to|has\s+to|have\s+to|is\s+to|are\s+to)\s+(?:be|go|end\s+up)|"
-    r"goes|go|belongs?)\s+"
+    r"goes|go|belongs?|be)\s+"
     r"(?:put\s+|placed\s+|moved\s+|brought\s+|taken\s+|stored\s+|back\s+)?(?P<rel>into|inside|in|onto|on|at|to)\s+"
     r"(?P<target>.+)$"
 )
@@ -141,9 +161,11 @@ _WANT = re.compile(r"^(?:.+?)(?:'d\s+like|\s+(?:would\s+like|needs?|wants?|could
 _HAVE = re.compile(r"^(?:can|could|may)\s+(?:i|we)\s+(?:have|get)\s+(?P<obj>.+?)\s+" + _PREP + r"\s+(?P<target>.+)$")
 _NEEDS = re.compile(r"^(?:i|we|(?P<target>.+?))(?:'d\s+like|\s+(?:needs?|wants?|would\s+like|could\s+use|ordered|"
                     r"asked\s+for|requested))\s+(?P<obj>.+)$")
+_FROM_TO = re.compile(r"^(?P<obj>.+?)\s+from\s+(?P<source>.+?)\s+to\s+(?P<target>.+)$")  # "glue from X to Y"
 _BARE = re.compile(r"^(?P<obj>.+?)\s+" + _PREP + r"\s+(?P<target>.+)$")  # "book on the bed, please"
 _FACT = re.compile(
-    r"^(?:there\s+(?:is|are)\s+(?P<thing>.+?)\s+(?=in\s|on\s|inside\s|at\s)|(?P<subject>.+?)\s+"
+    r"^(?:(?:there\s+(?:is|are)|(?:i|we|someone|somebody)\s+(?:left|put|placed|dropped|kept|keep|leave|stored))"
+    r"\s+(?P<thing>.+?)\s+(?=in\s|on\s|inside\s|at\s)|(?P<subject>.+?)\s+"
     r"(?:is|are|was|were|sits?|lies|lie|stands?|rests?|remains?|stays?|can\s+be\s+found|has\s+been|have\s+been)\b\s*)"
     r"(?:(?:originally|currently|now|already|still|initially|located|placed|kept|stored|right|usually|found|"
     r"being|\w+ing)\s+)*"
@@ -161,7 +183,14 @@ _FORMS: tuple[tuple[re.Pattern[str], Verb, str | None], ...] = (
 # Sentences without a leading verb, tried after the facts ("X is in Y") would be too eager.
 _STATEMENTS: tuple[tuple[re.Pattern[str], Verb, str | None], ...] = (
     (_SHOULD_BE, Verb.PLACE, None), (_WANT, Verb.PLACE, None), (_HAVE, Verb.PLACE, None), (_NEEDS, Verb.CARRY, "me"),
+    (_FROM_TO, Verb.CARRY, None),
 )
+# "put the milk on the table and the cup in the sink": the rest of a target that is another (thing, place) pair.
+_GAP = re.compile(
+    r"^(?P<head>.+?)(?:\s*,\s*(?:and\s+)?|\s+and\s+)(?P<obj>" + _DET + r"\s+(?!ones?\b).+?)\s+"
+    r"(?P<rel>into|inside|in|onto|on\s+top\s+of|on|at|to)\s+(?P<target>.+)$"
+)
+_MOVES = (Verb.PICK, Verb.PLACE, Verb.CARRY, Verb.STORE)  # the verbs a heading summarises ("ship the cups: ...")
 _RELATIONS = {"into": "in", "inside": "in", "inside of": "in", "in": "in", "onto": "on", "on": "on", "on top of": "on",
               "open": "open", "closed": "closed", "shut": "closed"}
 _LOOSE_PREP = re.compile(r"\s+(?:to|towards|toward|near|by|beside|behind|under|in|on|into|onto|at|from)\s+")
@@ -169,7 +198,7 @@ _DETERMINERS = {"the", "a", "an", "my", "our", "your", "this", "that", "these", 
 _HINTS = {"put": "{verb} {obj} on {place}", "go": "{verb} to {place}", "open": "{verb} {obj}",
           "pick": "{verb} {obj}", "bring": "{verb} {obj} to {place}"}
 _FAMILY = {verb: family for family, verbs in {
-    "put": "put place set drop leave lay stand store stow load unload stock restock fill insert hang",
+    "put": "put place set drop leave lay stand store stow load unload stock restock fill insert hang pack",
     "go": "go navigate drive walk head fly land travel come proceed", "open": "open close shut",
     "pick": "pick grab grasp lift collect retrieve remove hold take get fetch"}.items() for verb in verbs.split()}
 
@@ -189,14 +218,51 @@ def _tidy(text: str) -> str:
     """Normalized, without quotes or "go and", relative clauses marked ("that is on" -> "~on")."""
     text = _GO_AND.sub("", _QUOTES.sub(" ", normalize(text)))
     # "the cup that is on the table" -> "the cup ~on the table": that "on" is no clause's preposition.
-    return _RELATIVE.sub(lambda m: " ~" + "~".join(m[1].split()) + " ", text)
+    text = _RELATIVE.sub(lambda m: _marked(m[1]), _THE_ONE.sub(", which is ", text))
+    return _APPOSED.sub(lambda m: m[1] + _mark_relative(m[2]), text)
+
+
+def _marked(preposition: str) -> str:
+    return " ~" + "~".join(preposition.split()) + " "
+
+
+def _mark_relative(span: str) -> str:
+    """Every preposition of ", which is in the box in the hall," up to the next command stays with the noun."""
+    ends = (m.start() for m in _JOINS.finditer(span) if starts_with_verb(span[m.end():]))
+    end = next(ends, len(span))
+    return _LOCATING.sub(lambda m: _marked(m[1]), span[:end]) + span[end:]
 
 
 def _restore(text: str) -> str:
-    return " ".join(text.replace("~", " ").split())
+    """The words without relative-clause marks; "the box, ~in the drawer," -> "the box in the drawer"."""
+    return " ".join(re.sub(r",\s*~", " ", text).replace("~", " ").split()).strip(" ,")
 
 
 def _parse_sentence(sentence: str, robots: list[str]) -> list[Clause]:
+    """Its clauses; a heading's ("ship the cups: load them ...") are context when the details ask for something."""
+    heading, details = _heading(sentence, robots)
+    clauses = _parse_commands(details, robots)
+    if heading is None:
+        return clauses
+    try:
+        lead = _parse_commands(heading, robots)
+    except PlanningError:
+        return clauses  # "tidy up: ...": a heading that says nothing the details do not
+    asks = any(c.verb != Verb.FACT for c in clauses)
+    return [replace(c, context=asks and c.verb in _MOVES) for c in lead] + clauses
+
+
+def _heading(sentence: str, robots: list[str]) -> tuple[str | None, str]:
+    """("ship the cups", "load them ...") for "ship the cups: load them ..."; "R: ..." names a robot instead."""
+    lead, colon, details = sentence.partition(":")
+    lead = _clean(lead)
+    robot = _names_robot(lead.removeprefix("the "), robots)
+    if not colon or not details.strip() or not starts_with_verb(lead) or robot:
+        return None, sentence
+    return lead, details
+
+
+def _parse_commands(sentence: str, robots: list[str]) -> list[Clause]:
     clauses: list[Clause] = []
     robot: str | None = None
     for part in _clause_texts(sentence, robots):
@@ -239,18 +305,26 @@ def _robot_prefix(part: str, robots: list[str]) -> tuple[str | None, str]:
     """Split "robot R go...", "R: go...", "R goes...", "the drone lands..." into (R, "go...")."""
     if match := _ROBOT_COLON.match(part):
         return match["robot"].removeprefix("the ").removeprefix("robot ").strip(), _clean(match["rest"])
-    words = part.split()
+    words = _CAUSATIVE.sub("", part).split()
     start = 1 if words[:1] == ["the"] else 0
     for end in range(start + 1, min(len(words), start + 4) + 1):
-        lead, rest = " ".join(words[start:end]), _clean(" ".join(words[end:]))
+        lead, rest = " ".join(words[start:end]), _clean(" ".join(words[end:]).removeprefix("to "))
         if _names_robot(lead, robots) and (not rest or starts_with_verb(rest)):
             return (None if lead in _GENERIC_SUBJECTS else lead.removeprefix("robot ")), rest
     return None, part
 
 
 def _names_robot(lead: str, robots: list[str]) -> bool:
-    name = lead.removeprefix("robot ")
-    return lead in _GENERIC_SUBJECTS or name in robots or name in ROBOT_WORDS or lead.startswith("robot ")
+    """A robot's name, a word for its body, "robot X", or one of those numbered ("the third drone")."""
+    name = numbered(lead.removeprefix("robot "))
+    body = name.rsplit(" ", 1)[0] if name[-1:].isdigit() else name
+    return lead in _GENERIC_SUBJECTS or name in robots or body in ROBOT_WORDS or lead.startswith("robot ")
+
+
+def _names_recipient(phrase: str, robots: list[str]) -> bool:
+    """Whether "hand <phrase> the cup" hands it to a robot or a person."""
+    words = phrase.removeprefix("the ")
+    return words in USER_WORDS or _names_robot(words, robots)
 
 
 def _parse_clause(text: str, robot: str | None, robots: list[str]) -> list[Clause]:
@@ -260,19 +334,35 @@ def _parse_clause(text: str, robot: str | None, robots: list[str]) -> list[Claus
         return [carried, replace(go, obj=None)] if go.obj else [go]
     if (match := _SEND.match(text)) and _names_robot(sent := match["robot"].removeprefix("the "), robots):
         return [_from_match(Verb.GO, text, match, sent.removeprefix("robot "), None)]
+    if (match := _DATIVE.match(text)) and _names_recipient(match["target"], robots):
+        return [_from_match(Verb.CARRY, text, match, robot, None)]
     for pattern, verb, target in _FORMS:
         if match := pattern.match(text):
-            return [_from_match(verb, text, match, robot, target)]
+            return _paired(_from_match(verb, text, match, robot, target), match.groupdict().get("target"))
     if clause := _statement(_restore(text), robot):
         return [clause]
     raise _unparsed(_restore(text))
 
 
+def _paired(clause: Clause, target: str | None) -> list[Clause]:
+    """"put the milk on the table and the cup in the sink": one clause per (thing, place) pair under the verb."""
+    gap = _GAP.match(target or "")
+    if gap is None:
+        return [clause]
+    rest = Clause(clause.verb, clause.text, _restore(gap["obj"]), None, _restore(gap["target"]),
+                  _relation(gap["rel"]), clause.robot)
+    return [replace(clause, target=_restore(gap["head"])), *_paired(rest, gap["target"])]
+
+
 def _from_match(verb: Verb, text: str, match: re.Match[str], robot: str | None, target: str | None) -> Clause:
     groups = {key: _restore(value) for key, value in match.groupdict().items() if value}
-    relation = _RELATIONS.get(" ".join((groups.get("rel") or "").split()))
     return Clause(verb, _restore(text), groups.get("obj"), groups.get("source"), groups.get("target") or target,
-                  relation, robot)
+                  _relation(groups.get("rel")), robot)
+
+
+def _relation(words: str | None) -> str | None:
+    """"on top of" -> "on", "into" -> "in", "shut" -> "closed"; None for none of those."""
+    return _RELATIONS.get(" ".join((words or "").split()))
 
 
 def _statement(text: str, robot: str | None) -> Clause | None:
@@ -282,9 +372,8 @@ def _statement(text: str, robot: str | None) -> Clause | None:
             return _from_match(verb, text, match, robot, target)
     match = _FACT.match(text)
     if match and (match["subject"] or match["thing"]):
-        relation = _RELATIONS.get(" ".join((match["rel"] or match["state"] or "").split()))
         return Clause(Verb.FACT, text, obj=match["subject"] or match["thing"], target=match["target"],
-                      relation=relation, robot=robot)
+                      relation=_relation(match["rel"] or match["state"]), robot=robot)
     match = _BARE.match(text)
     return _from_match(Verb.PLACE, text, match, robot, None) if match else None
 

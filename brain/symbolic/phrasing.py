@@ -7,6 +7,7 @@ World-free word knowledge shared by the parser (which verb, who is the subject) 
     read_phrase("all the cups in the sink")  # NounPhrase("cups in the sink", every=True)
     split_list("the apple, the cup and the bread")   # ["the apple", "the cup", "the bread"]
     split_qualifier("the cup that is on the table")  # ("the cup", "the table")
+    numbered("the third tote drone")         # "tote drone 3"
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "NounPhrase",
     "lemma",
     "normalize",
+    "numbered",
     "read_phrase",
     "singular",
     "split_list",
@@ -35,7 +37,7 @@ VERBS = frozenset(
     "pick grab grasp take get lift fetch collect retrieve remove hold put place set drop leave lay stand store "
     "stow load unload stock restock fill insert hang bring carry deliver transport hand give pass send return "
     "move shift relocate open close shut go navigate drive walk head fly land travel come proceed tidy clear serve "
-    "shelve chill cool freeze dispatch".split()
+    "shelve chill cool freeze dispatch ship pack".split()
 )
 _IRREGULAR = {"goes": "go", "does": "do", "has": "have"}
 
@@ -48,7 +50,7 @@ ROBOT_WORDS = {
 }
 # Who "me" is: deliveries to these words go to the scene's handoff point.
 USER_WORDS = frozenset({"me", "us", "here", "user", "person", "human", "customer", "guest", "operator"})
-PRONOUNS = frozenset({"it", "them", "they", "that", "this", "these", "those", "one", "there"})
+PRONOUNS = frozenset({"it", "them", "they", "that", "this", "these", "those", "one", "there", "both"})
 
 _ARTICLES = frozenset({"the", "a", "an", "some", "my", "our", "your", "its", "their", "that", "this", "these", "those"})
 _EVERY = frozenset({"all", "every", "each"})
@@ -56,6 +58,9 @@ _ANY = frozenset({"a", "an", "any", "one"})
 _DEFINITE = frozenset({"the", "these", "those"})
 _UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
           "sixteen seventeen eighteen nineteen").split()
+_ORDINALS = {word: n for n, word in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
+_ORDINAL_DIGITS = re.compile(r"^(?P<n>\d+)(?:st|nd|rd|th)$")
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _LIST = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+")
 _QUALIFIER = re.compile(
@@ -125,7 +130,15 @@ def variants(words: str) -> list[str]:
     """Other ways to say a name: "table2" -> "table 2", "bottle of water" -> "water bottle"."""
     spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", words)
     head, of, tail = words.partition(" of ")
-    return [w for w in (spaced, f"{tail} {head}" if of else "") if w and w != words]
+    return [w for w in (spaced, f"{tail} {head}" if of else "", numbered(words)) if w and w != words]
+
+
+def numbered(words: str) -> str:
+    """An ordinal in front as the number at the end, the way things are named: "the third drone" -> "drone 3"."""
+    first, _, rest = strip_articles(words).partition(" ")
+    digits = _ORDINAL_DIGITS.match(first)
+    number = int(digits["n"]) if digits else _ORDINALS.get(first)
+    return f"{rest} {number}" if number and rest else words
 
 
 def split_list(phrase: str) -> list[str]:
@@ -154,7 +167,8 @@ def read_phrase(phrase: str) -> NounPhrase:
             every, count = True, 2 if word == "both" else count
         elif number is not None or word in _ANY:
             count, every = number or 1, every or (definite and number is not None)
-    return NounPhrase(" ".join(_digits(tokens)), count, every)
+    words = " ".join(tokens)
+    return NounPhrase(words if words in PRONOUNS else " ".join(_digits(tokens)), count, every)
 
 
 def _number(word: str) -> int | None:

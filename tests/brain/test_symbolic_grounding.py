@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
 from brain.errors import PlanningError
@@ -7,11 +9,26 @@ from brain.symbolic.goals import Deliver, Hold, Reach, SetOpen
 from brain.symbolic.grounding import Vocabulary, build_goals
 from brain.symbolic.parser import parse
 from brain.world import WorldView
+from memory.profiles import SceneSnapshot
+from scene import load_scene
 from tests.brain.test_symbolic_parser_forms import make_home
 
 
 def _goals(text: str, world: WorldView) -> list[object]:
     return build_goals(parse(text, world.robots), Vocabulary(world))
+
+
+def _goals_and_notes(text: str, world: WorldView) -> tuple[list[object], list[str]]:
+    vocab = Vocabulary(world)
+    return build_goals(parse(text, world.robots), vocab), vocab.notes
+
+
+@cache
+def _bundled(name: str) -> WorldView:
+    """A bundled scene's nodes (robots and their cargo included) and fleet: all that the grounding reads."""
+    scene = load_scene(name)
+    fleet = [{"name": entry.name, "embodiment": entry.embodiment} for entry in scene.fleet]
+    return WorldView.from_dicts(fleet, SceneSnapshot(1, {n.name: n for n in scene.world_nodes()}).to_dict())
 
 
 @pytest.mark.parametrize(
@@ -125,3 +142,131 @@ def test_where_the_words_take_it_from_chooses_among_same_names() -> None:
     vocab = Vocabulary(make_home())
     assert vocab.nodes("the cup", ("object",), "object", within="shelf") == ["cup_2"]
     assert vocab.nodes("the hat", ("object",), "object", within="shelf") == ["hat"]  # one candidate: the planner notes it
+
+
+@pytest.mark.parametrize(
+    ("scene", "text", "goals"),
+    [
+        ("apartment", "Take the ring out of the jewelry box, which is in the drawer in the bedroom, and put it on the "
+                      "nightstand.", [Deliver("ring", "nightstand", "on", None, "jewelry_box")]),
+        ("apartment", "Put the tea bags, which are in the tea box in the kitchen cabinet, on the storage shelf in the "
+                      "utility room.", [Deliver("tea_bags", "storage_shelf", "on")]),
+        ("warehouse", "Put the webcam in the small parts box, which is in the parts drawer.",
+         [Deliver("webcam", "small_parts_box", "in")]),
+    ],
+)
+def test_a_locating_phrase_after_a_name_is_a_hint(scene: str, text: str, goals: list[object]) -> None:
+    assert _goals(text, _bundled(scene)) == goals
+
+
+def test_a_hint_that_names_no_known_place_is_a_note_when_the_name_is_enough() -> None:
+    assert _goals_and_notes("put the hat in the shoe box, which is in the garage", make_home()) == (
+        [Deliver("hat", "shoe_box", "in")], ["could not check that shoe_box is at 'garage': unknown place 'garage'"])
+
+
+@pytest.mark.parametrize(
+    ("scene", "text", "goals"),
+    [
+        ("apartment", "Put the milk on the nightstand and the alarm clock on the kitchen counter.",
+         [Deliver("milk", "nightstand", "on"), Deliver("alarm_clock", "kitchen_counter", "on")]),
+        ("warehouse", "Pack the bubble wrap in the small box and the packing tape in the large box.",
+         [Deliver("bubble_wrap", "box_1", "in"), Deliver("tape_roll", "box_2", "in")]),
+        ("warehouse", "Put the mouse on the staging table and the headphones on the middle rack in aisle B.",
+         [Deliver("mouse", "staging_table", "on"), Deliver("headphones", "rack_b_mid", "on")]),
+    ],
+)
+def test_one_verb_with_several_things_each_to_its_place(scene: str, text: str, goals: list[object]) -> None:
+    assert _goals(text, _bundled(scene)) == goals
+
+
+@pytest.mark.parametrize(
+    ("text", "goals"),
+    [
+        ("bring the hat to the hall and put it in the shoe box", [Deliver("hat", "shoe_box", "in")]),
+        ("pick up the hat, take it to the hall, then put it on the hall table", [Deliver("hat", "hall_table", "on")]),
+        ("take the hat to the bedroom", [Deliver("hat", "bed_27", "on")]),
+    ],
+)
+def test_a_place_the_words_later_refine_is_only_the_way_there(text: str, goals: list[object]) -> None:
+    assert _goals(text, make_home()) == goals
+
+
+def test_a_place_stands_for_its_one_handoff_furniture() -> None:
+    world = make_home((("hall_counter", "furniture", "hall", "at", {"handoff": True}),))
+    note = "'the hall' is a place; putting things on hall_counter, its handoff point"
+    assert _goals_and_notes("take the hat to the hall", world) == ([Deliver("hat", "hall_counter", "on")], [note])
+    with pytest.raises(PlanningError, match="'hall' is a place; say where in it to put things: cupboard, fridge, "):
+        _goals("take the hat to the hall", make_home())
+
+
+@pytest.mark.parametrize(
+    ("text", "goals"),
+    [
+        ("Fetch the hat and the plate and put both on bed 27.", [Deliver("hat", "bed_27", "on"),
+                                                                 Deliver("plate", "bed_27", "on")]),
+        ("Give the rover a hat: put one on bed 27.", [Deliver("hat", "bed_27", "on")]),
+        ("Bring the hat and the plate: both go in the shoe box.", [Deliver("hat", "shoe_box", "in"),
+                                                                  Deliver("plate", "shoe_box", "in")]),
+        ("Tidy up: the hat and the plate go in the cupboard.", [Deliver("hat", "cupboard", "in"),
+                                                                Deliver("plate", "cupboard", "in")]),
+    ],
+)
+def test_both_one_and_headings_refer_to_what_was_named(text: str, goals: list[object]) -> None:
+    assert _goals(text, make_home()) == goals
+
+
+@pytest.mark.parametrize(
+    ("scene", "text", "goals"),
+    [
+        ("apartment", "Hand the butler the TV remote.", [Hold("remote", "butler")]),
+        ("apartment", "Give the dog an apple.", [Hold("apple", "rex")]),
+        ("warehouse", "Have the packer hold the tape gun.", [Hold("tape_gun", "packer")]),
+        ("warehouse", "The first tote drone should hold the shipping labels.",
+         [Hold("shipping_labels", "tote_drone_1")]),
+        ("apartment", "Could the workshop arm put the tape measure in the toolbox?",
+         [Deliver("tape_measure", "toolbox", "in", "workshop_arm")]),
+    ],
+)
+def test_robots_as_recipients_and_as_subjects(scene: str, text: str, goals: list[object]) -> None:
+    assert _goals(text, _bundled(scene)) == goals
+
+
+@pytest.mark.parametrize(
+    ("phrase", "robot"), [("the first tote drone", "tote_drone_1"), ("third drone", "tote_drone_3"),
+                          ("the 2nd tote drone", "tote_drone_2"), ("tote drone 2", "tote_drone_2")],
+)
+def test_robots_by_number(phrase: str, robot: str) -> None:
+    assert Vocabulary(_bundled("warehouse")).robot(phrase) == robot
+
+
+@pytest.mark.parametrize(
+    ("scene", "text", "goals"),
+    [
+        ("apartment", "Put the thermometer from the first aid box in the basket on the drone.",
+         [Deliver("thermometer", "basket", "in", None, "first_aid_box")]),
+        ("apartment", "Put the mug in the drone.", [Deliver("mug", "basket", "in")]),
+        ("apartment", "Give the mug to the drone.", [Hold("mug", "courier")]),
+        ("warehouse", "Put the packing slip into tote 3, the one on the third drone.",
+         [Deliver("packing_slip", "tote_3", "in")]),
+        ("warehouse", "Put the packing slip on the second tote drone.", [Deliver("packing_slip", "tote_2", "on")]),
+    ],
+)
+def test_in_or_on_a_robot_is_its_cargo_container(scene: str, text: str, goals: list[object]) -> None:
+    assert _goals(text, _bundled(scene)) == goals
+
+
+@pytest.mark.parametrize(
+    ("scene", "text", "goals"),
+    [
+        ("apartment", "Glue from the tool cabinet to the nightstand, please.",
+         [Deliver("glue", "nightstand", "on", None, "tool_cabinet")]),
+        ("apartment", "The rubber duck is on the bath mat. Could it go in the washing machine?",
+         [Deliver("rubber_duck", "washing_machine", "in")]),
+        ("apartment", "I left my reading glasses in the bedroom; bring them to the bathroom sink.",
+         [Deliver("glasses", "sink_counter", "on")]),
+        ("warehouse", "Ship the tablet and the keyboard: load both into the truck.",
+         [Deliver("tablet", "truck", "in"), Deliver("keyboard", "truck", "in")]),
+    ],
+)
+def test_sentences_without_a_leading_verb_ground_to_goals(scene: str, text: str, goals: list[object]) -> None:
+    assert _goals(text, _bundled(scene)) == goals

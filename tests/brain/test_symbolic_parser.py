@@ -186,3 +186,88 @@ def test_statements_of_fact_parse_as_facts(text: str, clause: tuple[str, ...]) -
 )
 def test_everyday_verbs_parse_to_the_basic_forms(text: str, clause: tuple[str, ...]) -> None:
     assert _verbs(text) == [clause]
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("put the milk on the table and the cup in the sink",
+         [("place", "the milk", "the table", "on"), ("place", "the cup", "the sink", "in")]),
+        ("bring the cup to table 1, the plate to table 2 and the bowl to the pass",
+         [("carry", "the cup", "table 1"), ("carry", "the plate", "table 2"), ("carry", "the bowl", "the pass")]),
+        ("put the cup on the salt and pepper shelf", [("place", "the cup", "the salt and pepper shelf", "on")]),
+        ("put the cup on the table and the plate", [("place", "the cup", "the table and the plate", "on")]),
+    ],
+)
+def test_one_verb_may_name_several_thing_and_place_pairs(text: str, clauses: list[tuple[str, ...]]) -> None:
+    assert _verbs(text) == clauses
+
+
+def test_a_heading_only_names_what_its_details_act_on() -> None:
+    assert parse("Ship the cup and the plate: load both into the truck.", ROBOTS) == [
+        Clause("carry", "ship the cup and the plate", obj="the cup and the plate", context=True),
+        Clause("place", "load both into the truck", obj="both", target="the truck", relation="in")]
+    assert _verbs("Please tidy up: the cup goes in the sink.") == [("place", "the cup", "the sink", "in")]
+    assert _verbs("Open the fridge: put the milk in it.") == [("open", "the fridge"), ("place", "the milk", "it", "in")]
+    assert [c.context for c in parse("Bring the cup: it is in the fridge.", ROBOTS)] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "obj", "source", "target"),
+    [
+        ("take the ring out of the box, which is in the drawer in the bedroom, and put it on the nightstand",
+         "the ring", "the box in the drawer in the bedroom", None),
+        ("put the tea, which is in the tea box in the cabinet, on the shelf in the hall",
+         "the tea in the tea box in the cabinet", None, "the shelf in the hall"),
+        ("put the slip into tote 3, the one on the third drone", "the slip", None, "tote 3 on the third drone"),
+        ("put the webcam in the parts box, which is in the drawer.", "the webcam", None, "the parts box in the drawer"),
+    ],
+)
+def test_a_relative_clause_set_off_by_commas_keeps_all_its_places(text: str, obj: str, source: str | None,
+                                                                  target: str | None) -> None:
+    clause = parse(text, ROBOTS)[0]
+    assert (clause.obj, clause.source, clause.target) == (obj, source, target)
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("hand the waiter the cup", ("carry", "the cup", "the waiter")),
+        ("give the dog an apple", ("carry", "an apple", "the dog")),
+        ("give the guest the menu", ("carry", "the menu", "the guest")),
+        ("give me the cup", ("carry", "the cup", "me")),
+        ("bring the cup and the plate", ("carry", "the cup and the plate")),
+    ],
+)
+def test_give_a_robot_or_a_person_a_thing(text: str, clause: tuple[str, ...]) -> None:
+    assert _verbs(text) == [clause]
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("Have the waiter hold the cup.", ("pick", "the cup", "waiter")),
+        ("Tell the runner to go to the pass.", ("go", "the pass", "runner")),
+        ("Could the waiter put the cup on table 1?", ("place", "the cup", "table 1", "on", "waiter")),
+        ("The first tote drone should hold the labels.", ("pick", "the labels", "first tote drone")),
+        ("the third drone flies to the pass", ("go", "the pass", "third drone")),
+    ],
+)
+def test_a_robot_asked_through_someone_or_by_number(text: str, clause: tuple[str, ...]) -> None:
+    assert [(c.verb, *(x for x in (c.obj, c.target, c.relation, c.robot) if x))
+            for c in parse(text, [*ROBOTS, "tote_drone_1"])] == [clause]
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("Glue from the tool cabinet to the nightstand, please.",
+         ("carry", "glue", "the tool cabinet", "the nightstand")),
+        ("Could it go in the washing machine?", ("place", "it", "the washing machine", "in")),
+        ("Can the cup be put on the shelf?", ("place", "the cup", "the shelf", "on")),
+        ("I left my glasses in the bedroom", ("fact", "my glasses", "the bedroom", "in")),
+        ("Can I have the plate on table 2?", ("place", "the plate", "table 2", "on")),
+    ],
+)
+def test_sentences_without_a_leading_verb(text: str, clause: tuple[str, ...]) -> None:
+    assert _verbs(text) == [clause]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from brain.symbolic.phrasing import NounPhrase, lemma, read_phrase, singular, split_list, split_qualifier, variants
+from brain.symbolic.phrasing import (
+    NounPhrase,
+    lemma,
+    numbered,
+    read_phrase,
+    singular,
+    split_list,
+    split_qualifier,
+    variants,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +83,22 @@ def test_split_qualifier(words: str, split: tuple[str, str | None]) -> None:
 
 @pytest.mark.parametrize(
     ("words", "others"),
-    [("table2", ["table 2"]), ("bottle of water", ["water bottle"]), ("bag of rice", ["rice bag"]), ("cup", [])],
+    [("table2", ["table 2"]), ("bottle of water", ["water bottle"]), ("bag of rice", ["rice bag"]), ("cup", []),
+     ("second table", ["table 2"])],
 )
 def test_variants(words: str, others: list[str]) -> None:
     assert variants(words) == others
+
+
+@pytest.mark.parametrize(
+    ("words", "name"),
+    [("the third drone", "drone 3"), ("first tote drone", "tote drone 1"), ("2nd table", "table 2"),
+     ("first", "first"), ("the apple", "the apple")],
+)
+def test_numbered_puts_an_ordinal_last_as_a_number(words: str, name: str) -> None:
+    assert numbered(words) == name
+
+
+@pytest.mark.parametrize(("phrase", "words"), [("one", "one"), ("the one", "one"), ("both", "both"), ("table one", "table 1")])
+def test_pronouns_stay_words(phrase: str, words: str) -> None:
+    assert read_phrase(phrase).words == words
