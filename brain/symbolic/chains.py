@@ -30,7 +30,7 @@ class Hop:
     ``give``: a robot of ``members`` hands it straight to a robot of ``takers`` waiting at place ``to``
     (only where they share no surface both reach)."""
 
-    kind: str  # hand | fly | give
+    kind: str  # hand | fly | give | take (the last hop of a chain that ends in a hand)
     members: tuple[str, ...]
     to: str = ""
     meet: str | None = None
@@ -52,19 +52,21 @@ class _Entry:
     path: tuple[Hop, ...] = field(compare=False, default=())
 
 
-def find_chain(fleet: Fleet, obj: str, target: str, only: str | None = None) -> list[Hop] | None:
+def find_chain(fleet: Fleet, obj: str, target: str | None, only: str | None = None) -> list[Hop] | None:
     """The hops that bring ``obj`` onto/into ``target``, or None when no chain exists; with ``only``,
-    that robot puts it there (others may bring it to that robot)."""
+    that robot puts it there (others may bring it to that robot). With no ``target``, the chain ends
+    with ``only`` (or any robot) holding it: its last hop is a ``take``."""
     return _Search(fleet, obj, target, only).run()
 
 
 class _Search:
-    def __init__(self, fleet: Fleet, obj: str, target: str, only: str | None) -> None:
+    def __init__(self, fleet: Fleet, obj: str, target: str | None, only: str | None) -> None:
         self.fleet, self.state, self.obj, self.target, self.only = fleet, fleet.state, obj, target, only
         self.handlers = _group(fleet, [a.name for a in fleet.usable() if self._lifts(a.name) and self._free(a.name)])
         self.carriers = _group(fleet, [a.name for a in fleet.usable() if a.robot.body.cargo and a.robot.mobile])
         self.surfaces = self._surfaces_by_place()
-        self.source, self.destination = self.state.place_of(obj), self.state.place_of(target)
+        self.source = self.state.place_of(obj)
+        self.destination = self.state.place_of(target or only)  # with no target, where the taker is
 
     def _free(self, name: str) -> bool:
         return len(self.state.holding(name)) < self.fleet.abilities[name].robot.arms
@@ -85,7 +87,7 @@ class _Search:
                 continue
             seen.add(entry.node)
             if entry.node.role == "held" and self._finishes(entry.node.group):
-                found.append([*entry.path, Hop("hand", self._finishers(entry.node.group), self.target)])
+                found.append([*entry.path, self._last_hop(self._finishers(entry.node.group))])
             elif entry.hops < 8 and not found:
                 for hop, node, cost in self._next(entry.node):
                     if node not in seen:
@@ -93,8 +95,13 @@ class _Search:
         return self._cheapest(found)
 
     def _finishes(self, group: tuple[str, ...]) -> bool:
-        """Whether ``group`` can put the object on the target (the named robot must be the one)."""
-        return (self.only is None or self.only in group) and self._reaches(group[0], self.target)
+        """Whether ``group`` can put the object on the target, or hold it when there is none (the
+        named robot must be the one)."""
+        named = self.only is None or self.only in group
+        return named and (self.target is None or self._reaches(group[0], self.target))
+
+    def _last_hop(self, group: tuple[str, ...]) -> Hop:
+        return Hop("hand", group, self.target) if self.target else Hop("take", group)
 
     def _finishers(self, group: tuple[str, ...]) -> tuple[str, ...]:
         return (self.only,) if self.only else group
@@ -103,11 +110,11 @@ class _Search:
         if not chains:
             return None
         if len(chains[0]) == 1:  # one robot does it all: any of the groups, the soonest done wins
-            return [Hop("hand", tuple(sorted({n for c in chains for n in c[0].members})), self.target)]
+            return [self._last_hop(tuple(sorted({n for c in chains for n in c[0].members})))]
         return min(chains, key=lambda chain: sum(self._hop_cost(hop) for hop in chain))
 
     def _hop_cost(self, hop: Hop) -> float:
-        return min(self.fleet.cost(n, hop.to)[0] for n in hop.members)
+        return min(self.fleet.cost(n, *([hop.to] if hop.to else []))[0] for n in hop.members)
 
     def _starts(self) -> list[_Node]:
         holder = self.state.holder(self.obj)

@@ -101,13 +101,15 @@ class _PlanRun:
         chain = find_chain(self.fleet, goal.obj, goal.target, goal.robot)
         if chain is None:
             raise PlanningError(self.reasons.no_delivery(goal.obj, goal.target, goal.robot))
-        src = self.state.place_of(goal.obj)
-        robots = [self._hop(goal.obj, hop) for hop in chain]
+        self._run_chain(goal.obj, chain, goal.target)
+
+    def _run_chain(self, obj: str, chain: list[Hop], to: str) -> None:
+        """Carry out the hops in turn; a chain of several robots is explained in a note."""
+        src = self.state.place_of(obj)
+        robots = [self._hop(obj, hop) for hop in chain]
         if len(chain) > 1:
-            legs = [_leg(hop, robots[i], robots[i + 1], self.state.prop(hop.to, "cargo_of"))
-                    for i, hop in enumerate(chain[:-1])]
-            self.notes.append(f"No single robot can bring {goal.obj} from the {src} to {goal.target}, so "
-                              + ", then ".join(legs) + ".")
+            legs = [_leg(hop, robots[i], robots[i + 1]) for i, hop in enumerate(chain[:-1])]
+            self.notes.append(f"No single robot can bring {obj} from the {src} to {to}, so " + ", then ".join(legs) + ".")
 
     def _hop(self, obj: str, hop: Hop) -> str:
         """Carry out one hop; the robot that did it."""
@@ -115,6 +117,8 @@ class _PlanRun:
             return self._fly(hop.members, hop.to)
         if hop.kind == "give":
             return self._give(obj, hop)
+        if hop.kind == "take":
+            return self._take(obj, self._holder_or_best(obj, hop.members))
         target = hop.to
         if hop.carriers:
             carrier = self._fly(hop.carriers, hop.meet or "")
@@ -255,16 +259,28 @@ class _PlanRun:
     # -- other goals ------------------------------------------------------------------------------
 
     def _hold(self, goal: Hold) -> None:
+        """Someone (or the named robot) picks it up; a named robot that cannot get to it has it
+        brought by a chain of others."""
         self._check_holder(goal.obj, goal.robot)
         self._note_source(goal.obj, goal.source)
         names = [a.name for a in self.fleet.usable(goal.robot) if self.fleet.can_pick(a.name, goal.obj) is None]
         robot = self.fleet.best(names, goal.obj)
-        if robot is None:
+        if robot is not None:
+            self._take(goal.obj, robot)
+            return
+        chain = find_chain(self.fleet, goal.obj, None, goal.robot) if goal.robot in self.fleet.abilities else None
+        if chain is None:
             raise PlanningError(self.reasons.no_picker(goal.obj, goal.robot))
-        draft = self._draft(robot)
-        self._prepare(draft, goal.obj)
-        draft.pick(goal.obj)
-        self._commit(draft)
+        self._run_chain(goal.obj, chain, goal.robot or "")
+
+    def _take(self, obj: str, robot: str) -> str:
+        """``robot`` picks ``obj`` up unless it already holds it."""
+        if self.state.holder(obj) != robot:
+            draft = self._draft(robot)
+            self._prepare(draft, obj)
+            draft.pick(obj)
+            self._commit(draft)
+        return robot
 
     def _set_open(self, goal: SetOpen, later: list[Goal]) -> None:
         if goal.open and any(self._reaches_into(g, goal.container) for g in later):
@@ -344,7 +360,7 @@ class _PlanRun:
         return " ".join([lead + text, *self.notes]).strip()
 
 
-def _leg(hop: Hop, robot: str, following: str, cargo_of: str | None) -> str:
+def _leg(hop: Hop, robot: str, following: str) -> str:
     """One handoff of a chain in words."""
     if hop.kind == "fly":
         return f"{robot} flies it to the {hop.to}, where {following} takes it"
