@@ -8,8 +8,9 @@ from brain.planner import ReplanContext
 from brain.symbolic import SymbolicPlanner
 from brain.validation import validate_plan
 from brain.world import WorldView
-from deploy.offline import build_world, plan_offline
+from deploy.offline import build_world, plan_offline, scene_world
 from memory.profiles import SceneNode
+from scene import load_scene
 from scene.profile import FleetEntry
 from tests.brain.conftest import WorldFactory
 
@@ -216,3 +217,12 @@ async def test_robots_with_no_surface_both_reach_hand_it_over_directly() -> None
     arrive, give = (next(s for s in run.plan.steps if s.robot_name == r) for r in ("rex", "butler"))
     assert arrive.step_id in give.depends_on  # the taker is there before the giver hands it over
     assert run.final["bone"] == ("on", "kennel")
+
+
+async def test_a_named_robot_that_cannot_get_to_it_is_brought_it_by_a_chain() -> None:
+    world = await scene_world(load_scene("apartment"))
+    run = await plan_offline("Hand the butler the TV remote.", world)
+    assert run.ok, run.refused or run.check
+    assert run.final["remote"] == ("held_by", "butler")
+    assert {s.robot_name for s in run.plan.steps} == {"rex", "courier", "butler"}
+    assert "No single robot can bring remote" in run.plan.reasoning_explanation
