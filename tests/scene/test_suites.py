@@ -5,10 +5,11 @@ of case: chains of three robots, cargo, doors, nested containers and tasks to re
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from deploy.brain_suite import SUITE_DIR, Suite, load_suite
+from deploy.brain_suite import SUITE_DIR, Suite, load_suite, suite_paths
 from scene import load_scene
 
 RICH = ["apartment", "warehouse"]
@@ -44,3 +45,13 @@ def test_suite_expects_what_the_scene_can_hold(name: str) -> None:
             assert kinds.get(expectation.node) == "object", f"{case.id}: {expectation.node} is not an object"
             wanted = PARENT_KINDS[expectation.relation]
             assert kinds.get(expectation.parent) == wanted, f"{case.id}: {expectation} needs {wanted}"
+
+
+@pytest.mark.parametrize("path", suite_paths(SUITE_DIR), ids=lambda p: p.stem)
+def test_every_suite_names_only_what_its_scene_holds(path: Path) -> None:
+    loaded = load_suite(path)
+    kinds = {n.name: n.kind for n in load_scene(loaded.scene).world_nodes()}
+    for case in loaded.cases:
+        for expectation in case.expect:
+            assert expectation.node in kinds, f"{case.id}: no node {expectation.node}"
+            assert expectation.parent in kinds, f"{case.id}: no node {expectation.parent}"
