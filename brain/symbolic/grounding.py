@@ -9,13 +9,16 @@ narrows the choice ("the table in the pass" -> serving_table). Lists and quantit
 and "both" the last several, "there" the last destination. A location may be a robot ("the basket on
 the drone"); one that fits no node is a note when the name alone is enough. Robots are named by name,
 by a word for their body ("the drone") or numbered ("the third drone" -> tote_drone_3); a delivery to a
-robot is that robot holding it, "in/on" a robot with a cargo container is into that container.
+robot is that robot holding it, "in/on" a robot with a cargo container is into that container, and
+sending a robot's cargo container ("fly tote 3 to packing", "fly it over") sends the robot. Doors open
+and close like containers ("the office door"; "the utility room door": the one door into that place).
 
 Where the words name no destination: "me" is a node named for a person, else the node whose props say
-``handoff: true``; "put away X" is X's ``home`` prop, else the one ``storage: true`` (or cupboard-like)
-node; "bring X" goes where the instruction already sends X, else to "me". A place stands for its one
-piece of furniture ("take the hat to the bedroom" -> bed_27) or its one ``handoff`` furniture; a place
-the words later replace ("bring it to the hall and put it on the shoe rack") is only the way there.
+``handoff: true`` ("the guest at table 2": table 2); "put away X" is X's ``home`` prop, else the one
+``storage: true`` (or cupboard-like) node; "bring X" goes where the instruction already sends X, else to
+"me". A place stands for its one piece of furniture ("take the hat to the bedroom" -> bed_27) or its one
+``handoff`` furniture; a place or a person the words later replace ("bring it to the hall and put it on
+the shoe rack", "a customer needs batteries, put them on the counter") is only the way there.
 
 What the grounding had to decide or could not check ("a cup" chose cup_1; a stated fact the scene
 contradicts) is kept in ``Vocabulary.notes`` for the planner to show.
@@ -24,6 +27,7 @@ contradicts) is kept in ``Vocabulary.notes`` for the planner to show.
 from __future__ import annotations
 
 import difflib
+from contextlib import suppress
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -48,8 +52,10 @@ from brain.world import WorldView
 __all__ = ["Vocabulary", "build_goals"]
 
 _DESTINATIONS = ("furniture", "container")
+_OPENABLE = ("container", "door")
 _ANYWHERE = ("place", "furniture", "container", "object")
-_PLURAL_LABELS = {"object": "objects", "furniture": "furniture", "container": "containers", "place": "places"}
+_PLURAL_LABELS = {"object": "objects", "furniture": "furniture", "container": "containers", "place": "places",
+                  "door": "doors"}
 _GENERIC = {"object", "thing", "item", "everything", "stuff"}
 _STORAGE_WORDS = {"cupboard", "cabinet", "closet", "pantry", "storage", "drawer", "wardrobe", "locker"}
 
@@ -138,6 +144,26 @@ class Vocabulary:
         self._mentioned += names
         self._group = names if len(names) > 1 else self._group
         return names
+
+    def openables(self, phrase: str) -> list[str]:
+        """The containers and doors a phrase names: "the fridge (door)", "the office door", "the utility room
+        door" (the one door into the place named before "door")."""
+        try:
+            return self.nodes(phrase, _OPENABLE, "thing to open")
+        except PlanningError:
+            doors = self._doors_into(phrase)
+            if len(doors) != 1:
+                raise
+            self._mentioned += doors
+            return doors
+
+    def _doors_into(self, phrase: str) -> list[str]:
+        words = strip_articles(phrase)
+        if not words.endswith(" door") or not self.is_name(place := words.removesuffix(" door")):
+            return []
+        places = set(self._exact(place))
+        doors = self.world.nodes_of_kind("door")
+        return [d.name for d in doors if places & set(self.world.state.door_places(d.name))]
 
     def _items(self, phrase: str) -> list[str]:
         """A list's items; "salt and pepper" stays one when a node has that name."""
@@ -344,32 +370,36 @@ def build_goals(clauses: list[Clause], vocab: Vocabulary) -> list[Goal]:
 class _GoalBuilder:
     """Goals so far (each with the index of the clause that asked first), open picks and "go to"s.
 
-    ``ways`` are the places open picks were carried to ("bring X to the hall"), with their clause.
+    ``ways`` are the places open picks were carried to ("bring X to the hall"; None: to the person asking), with
+    their clause: later words may say where in it ("... put it on the shoe rack").
     """
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.done: list[tuple[int, Goal]] = []
         self.picks: dict[str, tuple[int, Hold]] = {}
-        self.ways: dict[str, tuple[str, Clause]] = {}
+        self.ways: dict[str, tuple[str | None, Clause]] = {}
         self.gos: list[tuple[int, Reach]] = []
 
     def add(self, index: int, clause: Clause) -> None:
         robot = self.vocab.robot(clause.robot) if clause.robot else None
-        if clause.context:
-            self.vocab.nodes(clause.obj or "", ("object",), "object")  # for "both", "them", "one" after it
+        if clause.context:  # for "both", "them", "one" after it; a topic ("the fridge, open it") may be anything
+            topic = clause.verb == Verb.FACT
+            kinds, role = ((*_ANYWHERE, "door"), "thing") if topic else (("object",), "object")
+            self.vocab.nodes(clause.obj or "", kinds, role)
         elif clause.verb == Verb.PICK:
             self._pick(index, clause, robot)
         elif clause.verb == Verb.GO:
-            self.gos.append((index, Reach(self.vocab.node(clause.target or "", ("place", *_DESTINATIONS),
-                                                          "destination"), robot)))
+            self._go(index, clause, robot)
         elif clause.verb in (Verb.PLACE, Verb.CARRY, Verb.STORE):
             self._deliver(index, clause, robot)
         elif clause.verb == Verb.FACT:
             _check_fact(clause, self.vocab)
+        elif clause.verb == Verb.CONFIRM:
+            self._confirm(clause)
         else:
-            for container in self.vocab.nodes(clause.target or "", ("container",), "container"):
-                self.done.append((index, SetOpen(container, clause.verb == Verb.OPEN, robot)))
+            for thing in self.vocab.openables(clause.target or ""):
+                self.done.append((index, SetOpen(thing, clause.verb == Verb.OPEN, robot)))
 
     def goals(self, clauses: list[Clause]) -> list[Goal]:
         pairs = self.done + [(index, self._unplaced(hold)) for index, hold in self.picks.values()] + self.gos
@@ -378,12 +408,42 @@ class _GoalBuilder:
                                 "e.g. 'bring the cup to <place>'")
         return [goal for _, goal in sorted(pairs, key=lambda pair: pair[0])]
 
+    def _go(self, index: int, clause: Clause, robot: str | None) -> None:
+        """"go to X"; "fly it (tote 3) over to packing": the robot flown, or whose cargo is flown, goes there;
+        a thing flown is carried there."""
+        vehicle = self._vehicle(clause.obj) if clause.obj else robot
+        if clause.obj and vehicle is None:
+            self._deliver(index, replace(clause, verb=Verb.CARRY), robot)
+        else:
+            self._reach(index, clause.target or "", vehicle)
+
+    def _reach(self, index: int, phrase: str, robot: str | None) -> None:
+        self.gos.append((index, Reach(self.vocab.node(phrase, ("place", *_DESTINATIONS), "destination"), robot)))
+
+    def _vehicle(self, phrase: str) -> str | None:
+        """The robot that goes where ``phrase`` is sent: a robot, or the one whose cargo container it is."""
+        robot = self.vocab.recipient(phrase)
+        if robot:
+            return robot
+        try:
+            names = self.vocab.nodes(phrase, ("object", "container"), "thing")
+        except PlanningError:
+            return None
+        carrier = self.vocab.world.nodes[names[0]].props.get("cargo_of") if len(names) == 1 else None
+        return str(carrier) if carrier else None
+
+    def _confirm(self, clause: Clause) -> None:
+        """"The yogurt should be in the freezer. Can you move it?": what the words already ask for, nothing new."""
+        for obj in self.vocab.nodes(clause.obj or "", ("object",), "object"):
+            if obj not in self.picks and not any(isinstance(g, (Deliver, Hold)) and g.obj == obj for _, g in self.done):
+                raise PlanningError(f"'{clause.text}': nothing says where {obj} should go; try 'move {obj} to <place>'")
+
     def _unplaced(self, hold: Hold) -> Goal:
         """A pick never placed is held; one carried to a place ends on the furniture the place stands for."""
         if hold.obj not in self.ways:
             return hold
         place, clause = self.ways[hold.obj]
-        spot = self._spot_in(place, clause.target or place)
+        spot = self.vocab.handoff() if place is None else self._spot_in(place, clause.target or place)
         return Deliver(hold.obj, spot, _relation(clause, spot, self.vocab), hold.robot, hold.source)
 
     def _pick(self, index: int, clause: Clause, robot: str | None) -> None:
@@ -399,14 +459,25 @@ class _GoalBuilder:
 
     def _deliver(self, index: int, clause: Clause, robot: str | None) -> None:
         source = self._source(clause)
-        objs = self.vocab.nodes(clause.obj or "", ("object",), "object", source)
+        try:
+            objs = self.vocab.nodes(clause.obj or "", ("object",), "object", source)
+        except PlanningError:  # "take tote 3 to packing": the drone carrying it goes
+            vehicle = self._vehicle(clause.obj or "")
+            if vehicle is None or not clause.target:
+                raise
+            self._reach(index, clause.target, vehicle)
+            return
         receiver, target = self._receiver(clause)
         for obj in objs:
             start, who, where = self._fold(index, obj, robot, source)
+            carried = Hold(obj, who, where)
             if receiver:
                 self.done.append((start, Hold(obj, receiver, where)))
-            else:
-                self._put(start, Hold(obj, who, where), target or self._default_target(clause, obj), clause)
+            elif target or clause.verb == Verb.STORE:
+                self._put(start, carried, target or self.vocab.home(obj), clause)
+            elif clause.target or not self._sent(obj):  # to the person asking, unless later words say where
+                self.picks[obj] = (start, carried)
+                self.ways[obj] = (None, clause)
 
     def _receiver(self, clause: Clause) -> tuple[str | None, str | None]:
         """(the robot to hold it, where to put it): "to the waiter" is held; "in the drone" is in its cargo."""
@@ -429,17 +500,20 @@ class _GoalBuilder:
         relation = _relation(clause, spot, self.vocab)
         self.done.append((start, Deliver(carried.obj, spot, relation, carried.robot, carried.source)))
 
-    def _default_target(self, clause: Clause, obj: str) -> str | None:
-        """Put away: where it belongs. "Bring it": nowhere new if the words already send it somewhere."""
-        if clause.verb == Verb.STORE:
-            return self.vocab.home(obj)
-        sent = any(isinstance(goal, Deliver) and goal.obj == obj for _, goal in self.done)
-        return None if sent else self.vocab.handoff()
+    def _sent(self, obj: str) -> bool:
+        """Whether the words already send ``obj`` somewhere ("bring it" then adds nothing)."""
+        return any(isinstance(goal, Deliver) and goal.obj == obj for _, goal in self.done)
 
-    def _destination(self, phrase: str) -> str:
-        if strip_articles(phrase) in USER_WORDS and not self.vocab.is_name(phrase):
-            return self.vocab.handoff()
-        return self.vocab.node(phrase, ("place", *_DESTINATIONS), "destination")
+    def _destination(self, phrase: str) -> str | None:
+        """The node things go to; None for the person asking ("me"; "the guest at table 2" is table 2)."""
+        person, where = split_qualifier(strip_articles(phrase))
+        if singular(person) not in USER_WORDS or self.vocab.is_name(phrase):
+            return self.vocab.node(phrase, ("place", *_DESTINATIONS), "destination")
+        try:
+            return self._destination(where) if where else None
+        except PlanningError as e:
+            self.vocab.note(f"{str(e).split(';')[0]}: reading '{strip_articles(phrase)}' as the person asking")
+            return None
 
     def _spot_in(self, place: str, phrase: str) -> str:
         """Where in ``place`` things go: its one piece of furniture, else its one ``handoff`` furniture."""
@@ -487,6 +561,8 @@ def _check_fact(clause: Clause, vocab: Vocabulary) -> None:
 def _contradicted(clause: Clause, vocab: Vocabulary) -> list[tuple[str, str, str]]:
     """(thing, what the words say, what the scene says) for each thing the fact gets wrong."""
     if not clause.target and clause.relation not in ("open", "closed"):
+        with suppress(PlanningError):  # "the milk is out": unchecked, but "it" after it is the milk
+            vocab.nodes(clause.obj or "", _ANYWHERE, "thing")
         raise PlanningError("only 'X is in/on Y' and 'X is open/closed' are checked")
     robot = vocab.recipient(clause.obj or "")
     things = [robot] if robot else vocab.nodes(clause.obj or "", _ANYWHERE, "thing")

@@ -12,6 +12,7 @@ World-free word knowledge shared by the parser (which verb, who is the subject) 
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -22,10 +23,12 @@ __all__ = [
     "VERBS",
     "NounPhrase",
     "lemma",
+    "near_verb",
     "normalize",
     "numbered",
     "read_phrase",
     "singular",
+    "spell_out",
     "split_list",
     "split_qualifier",
     "starts_with_verb",
@@ -37,7 +40,7 @@ VERBS = frozenset(
     "pick grab grasp take get lift fetch collect retrieve remove hold put place set drop leave lay stand store "
     "stow load unload stock restock fill insert hang bring carry deliver transport hand give pass send return "
     "move shift relocate open close shut go navigate drive walk head fly land travel come proceed tidy clear serve "
-    "shelve chill cool freeze dispatch ship pack".split()
+    "shelve chill cool freeze dispatch ship pack unpack fix sort handle".split()
 )
 _IRREGULAR = {"goes": "go", "does": "do", "has": "have"}
 
@@ -62,6 +65,8 @@ _ORDINALS = {word: n for n, word in enumerate(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
 _ORDINAL_DIGITS = re.compile(r"^(?P<n>\d+)(?:st|nd|rd|th)$")
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_CONTRACTED = ((re.compile(r"'s(?=\s+been\b)"), " has"), (re.compile(r"'re\b"), " are"),
+               (re.compile(r"'s(?=\s+(?:still\s+|now\s+|already\s+)?(?:in|on|inside|at|open|closed)\b)"), " is"))
 _LIST = re.compile(r"\s*,\s*(?:and\s+|&\s+)?|\s+(?:and|&)\s+")
 _QUALIFIER = re.compile(
     r"^(?P<head>.+?)\s+(?:(?:that|which|who)\s+(?:is|are|was|were|sits?|lies?|stands?)\s+(?:\w+ly\s+)?|"
@@ -90,6 +95,19 @@ class NounPhrase:
 def normalize(text: str) -> str:
     """Lower case, underscores and hyphens as spaces, single spaces: how names are compared."""
     return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+def spell_out(text: str) -> str:
+    """Contractions that hide a verb spelled out: "the milk's been left out" -> "the milk has been left out"."""
+    for contraction, spelled in _CONTRACTED:
+        text = contraction.sub(spelled, text)
+    return text
+
+
+def near_verb(word: str) -> str | None:
+    """The known verb a misspelt word most likely is ("brnig" -> "bring"), if any."""
+    close = difflib.get_close_matches(word, sorted(VERBS), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def lemma(word: str) -> str:
@@ -127,10 +145,12 @@ def singular(words: str) -> str:
 
 
 def variants(words: str) -> list[str]:
-    """Other ways to say a name: "table2" -> "table 2", "bottle of water" -> "water bottle"."""
+    """Other ways to say a name: "table2" -> "table 2", "bottle of water" -> "water bottle", "aisle b's rack" ->
+    "aisle b rack"."""
     spaced = re.sub(r"(?<=[a-z])(?=\d)", " ", words)
     head, of, tail = words.partition(" of ")
-    return [w for w in (spaced, f"{tail} {head}" if of else "", numbered(words)) if w and w != words]
+    unpossessed = re.sub(r"(?<=[a-z0-9])'s\b", "", words)
+    return [w for w in (spaced, f"{tail} {head}" if of else "", numbered(words), unpossessed) if w and w != words]
 
 
 def numbered(words: str) -> str:

@@ -42,7 +42,7 @@ def test_put_and_place_with_relations(text: str, relation: str) -> None:
 
 def test_open_close_and_go() -> None:
     assert _verbs("open the fridge, then close the fridge door; go to the pass. Navigate to the dining") == [
-        ("open", "the fridge"), ("close", "the fridge"), ("go", "the pass"), ("go", "the dining")]
+        ("open", "the fridge"), ("close", "the fridge door"), ("go", "the pass"), ("go", "the dining")]
 
 
 @pytest.mark.parametrize(
@@ -271,3 +271,47 @@ def test_a_robot_asked_through_someone_or_by_number(text: str, clause: tuple[str
 )
 def test_sentences_without_a_leading_verb(text: str, clause: tuple[str, ...]) -> None:
     assert _verbs(text) == [clause]
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("open the office door", [("open", "the office door")]),  # which door, or whose, is for the grounding
+        ("bananas to the checkout counter, please", [("carry", "bananas", "the checkout counter")]),
+        ("bread and a cup for table one", [("carry", "bread and a cup", "table one")]),
+        ("just leave them on the counter", [("place", "them", "the counter", "on")]),
+        ("lift the pot off the stove and onto the table", [("place", "the pot", "the stove", "the table", "on")]),
+        ("can i get the juice from the bar shelf brought to table 1",
+         [("place", "the juice", "the bar shelf", "table 1")]),
+        ("we need the fuses from the box in the drawer on the rack, up at station 1",
+         [("place", "the fuses", "the box in the drawer on the rack", "station 1")]),
+        ("open the washer and load the jeans", [("open", "the washer"), ("place", "the jeans", "the washer", "in")]),
+        ("put the socks in tote 3 and fly it over to packing",
+         [("place", "the socks", "tote 3", "in"), ("go", "it", "packing")]),
+        ("unpack the reel from the crate", [("pick", "the reel", "the crate")]),
+        ("close the fridge afterwards", [("close", "the fridge")]),
+    ],
+)
+def test_verbless_implied_and_particle_forms(text: str, clauses: list[tuple[str, ...]]) -> None:
+    assert _verbs(text) == clauses
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("The milk's been left out on the table. Put it in the fridge.",
+         [("fact", "the milk", "the table", "on"), ("place", "it", "the fridge", "in")]),
+        ("The cup should be in the sink, not the cupboard. Can you move it?",
+         [("place", "the cup", "the sink", "in"), ("confirm", "it")]),
+        ("A customer at the pass needs the cup, put it on table 2.",
+         [("carry", "the cup", "a customer at the pass"), ("place", "it", "table 2", "on")]),
+    ],
+)
+def test_facts_wishes_and_the_pronouns_after_them(text: str, clauses: list[tuple[str, ...]]) -> None:
+    assert _verbs(text) == clauses
+
+
+def test_a_topic_before_a_command_only_names_what_its_pronoun_means() -> None:
+    assert parse("The cup on the table, can it go in the sink?", ROBOTS) == [
+        Clause("fact", "the cup on the table", obj="the cup on the table", context=True),
+        Clause("place", "it go in the sink", obj="it", target="the sink", relation="in")]

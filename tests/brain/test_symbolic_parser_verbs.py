@@ -130,6 +130,10 @@ def test_a_storage_prop_settles_which_storage() -> None:
                                        "try 'move the cup to the sink'"),
         ("go home", "cannot parse 'go home': 'go' needs where; try 'go to home'"),
         ("open", "cannot parse 'open': 'open' needs what; try 'open <container>'"),
+        ("load the jeans", "cannot parse 'load the jeans': 'load' needs where; try 'load the jeans on <place>'"),
+        ("can you move it?", "cannot parse 'move it': nothing says where it should go; try 'move it to <place>'"),
+        ("the cup is on the table. fix that", "cannot parse 'fix that': nothing says where that should go; "
+                                              "try 'move that to <place>'"),
         ("the apple", "cannot parse 'the apple': no known verb; try 'bring the apple to <place>'"),
         ("dance wildly", "cannot parse 'dance wildly': no known verb; try 'bring <object> to <place>'"),
         ("", "cannot parse '': it holds no instruction; try 'bring the <object> to <place>'"),
