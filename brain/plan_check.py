@@ -62,6 +62,8 @@ def check_plan(plan: Plan, world: WorldView, task: str | None = None) -> PlanChe
     state = simulated(world)
     for step in execution_order(plan):
         check.errors += _run_step(world, state, step)
+    if not check.errors:
+        check.errors += _other_order_errors(plan, world)
     check.final = {name: (state.relation.get(name), state.parent.get(name)) for name in state.kind}
     check.effects = "failed" if check.errors else "passed"
     goals, skipped = _goals(task, world)
@@ -75,8 +77,9 @@ def check_plan(plan: Plan, world: WorldView, task: str | None = None) -> PlanChe
     return check
 
 
-def execution_order(plan: Plan) -> list[PlanStep]:
-    """The steps in a topological order of ``plan.dependencies()``, ties kept in plan order.
+def execution_order(plan: Plan, *, latest_first: bool = False) -> list[PlanStep]:
+    """The steps in a topological order of ``plan.dependencies()``, ties kept in plan order (or, with
+    ``latest_first``, the latest ready step first: another order the robots may run them in).
 
     Steps in a cycle, or waiting on an unknown step, come last in plan order (``validate_plan``
     reports those).
@@ -86,13 +89,25 @@ def execution_order(plan: Plan) -> list[PlanStep]:
     order: list[PlanStep] = []
     pending = list(plan.steps)
     while pending:
-        ready = next((s for s in pending if all(d in done for d in graph.get(s.step_id, []))), None)
+        candidates = reversed(pending) if latest_first else iter(pending)
+        ready = next((s for s in candidates if all(d in done for d in graph.get(s.step_id, []))), None)
         if ready is None:
             return order + pending
         pending.remove(ready)
         order.append(ready)
         done.add(ready.step_id)
     return order
+
+
+def _other_order_errors(plan: Plan, world: WorldView) -> list[str]:
+    """The first call that fails when independent steps run latest first: a dependency the plan lacks."""
+    state = simulated(world)
+    for step in execution_order(plan, latest_first=True):
+        errors = _run_step(world, state, step)
+        if errors:
+            return [f"a dependency is missing: when steps that do not wait for each other run in another order, "
+                    f"{errors[0]}"]
+    return []
 
 
 def _goals(task: str | None, world: WorldView) -> tuple[list[Goal], str]:

@@ -104,6 +104,8 @@ class StepDraft:
         node = self._landmark(node, there)
         self._do("navigate", role_values("navigate", target=node), f"go to {display(node)}", target=node)
         self.touched |= set(route.doors if route else ())
+        if self.robot.body.cargo:  # its cargo goes too: wait for whoever loads or unloads it
+            self.touched.add(self.robot.body.cargo)
 
     def _destination(self, here: str | None, node: str) -> str | None:
         if self.state.kind.get(node) != "door":

@@ -67,6 +67,7 @@ class _Search:
         self.surfaces = self._surfaces_by_place()
         self.source = self.state.place_of(obj)
         self.destination = self.state.place_of(target or only)  # with no target, where the taker is
+        self.target_carrier = self._carrier_of_cargo(target)
 
     def _free(self, name: str) -> bool:
         return len(self.state.holding(name)) < self.fleet.abilities[name].robot.arms
@@ -95,13 +96,37 @@ class _Search:
         return self._cheapest(found)
 
     def _finishes(self, group: tuple[str, ...]) -> bool:
-        """Whether ``group`` can put the object on the target, or hold it when there is none (the
-        named robot must be the one)."""
+        """Whether ``group`` can put the object on the target (where it is, or a carried container
+        whose carrier comes to them), or hold it when there is none (the named robot must be the one)."""
         named = self.only is None or self.only in group
-        return named and (self.target is None or self._reaches(group[0], self.target))
+        if self.target is None or not named:
+            return named
+        return self._reaches(group[0], self.target) or self._carrier_meeting(group) is not None
 
     def _last_hop(self, group: tuple[str, ...]) -> Hop:
-        return Hop("hand", group, self.target) if self.target else Hop("take", group)
+        if self.target is None:
+            return Hop("take", group)
+        meeting = None if self._reaches(group[0], self.target) else self._carrier_meeting(group)
+        if meeting is None:
+            return Hop("hand", group, self.target)
+        carrier, place = meeting
+        return Hop("hand", group, self.target, place, (carrier,))
+
+    def _carrier_of_cargo(self, target: str | None) -> str | None:
+        """The usable mobile robot whose cargo container ``target`` is, if any."""
+        carrier = self.state.prop(target, "cargo_of") if target else None
+        ability = self.fleet.abilities.get(carrier) if isinstance(carrier, str) else None
+        return carrier if ability and ability.robot.mobile and ability.robot.body.cargo == target else None
+
+    def _carrier_meeting(self, group: tuple[str, ...]) -> tuple[str, str] | None:
+        """(carrier, place) where the target's carrier can come to ``group`` to be loaded, or None."""
+        carrier = self.target_carrier
+        if carrier is None or self.target is None:
+            return None
+        common = self.fleet.abilities[group[0]].places & self.fleet.abilities[carrier].places
+        if not common or self._cargo_limit(group[0], self.target) or not self._carries(carrier, self.target):
+            return None
+        return carrier, self._meeting(common, self.source)
 
     def _finishers(self, group: tuple[str, ...]) -> tuple[str, ...]:
         return (self.only,) if self.only else group
@@ -109,8 +134,9 @@ class _Search:
     def _cheapest(self, chains: list[list[Hop]]) -> list[Hop] | None:
         if not chains:
             return None
-        if len(chains[0]) == 1:  # one robot does it all: any of the groups, the soonest done wins
-            return [self._last_hop(tuple(sorted({n for c in chains for n in c[0].members})))]
+        direct = [c for c in chains if len(c) == 1 and not c[0].carriers]
+        if direct:  # one robot does it all: any of the groups, the soonest done wins
+            return [self._last_hop(tuple(sorted({n for c in direct for n in c[0].members})))]
         return min(chains, key=lambda chain: sum(self._hop_cost(hop) for hop in chain))
 
     def _hop_cost(self, hop: Hop) -> float:

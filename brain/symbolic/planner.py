@@ -157,7 +157,6 @@ class _PlanRun:
         draft = self._draft(carrier)
         self._prepare(draft, place)
         draft.go(place)
-        draft.touched.add(self.fleet.abilities[carrier].robot.body.cargo or carrier)
         self._commit(draft)
         return carrier
 

@@ -173,3 +173,13 @@ def test_a_step_without_actions_skips_the_simulation(world: WorldView) -> None:
     check = check_plan(plan, world, "bring the apple to table 2")
     assert check.errors == []
     assert check.effects.startswith("skipped: step(s) s1 have no actions")
+
+
+async def test_a_missing_dependency_shows_when_steps_run_in_another_order(world: WorldView) -> None:
+    plan = await SymbolicPlanner().plan("bring the apple to table 2", world)
+    assert len(plan.steps) >= 2 and check_plan_effects(plan, world) == []
+    for step in plan.steps:
+        step.depends_on = []  # the handoff's second leg no longer waits for the first
+    [error] = check_plan_effects(plan, world)
+    assert error.startswith("a dependency is missing: when steps that do not wait for each other run in another order")
+    assert "apple" in error
