@@ -23,7 +23,8 @@ from brain.errors import PlanningError
 from brain.plan import Plan, PlanStep
 from brain.symbolic.actions import call_roles
 from brain.symbolic.goals import Deliver, Goal, Hold, SetOpen
-from brain.symbolic.grounding import Vocabulary, build_goals
+from brain.symbolic.grounding import build_goals
+from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
 from brain.symbolic.state import SimState, simulated
 from brain.world import WorldView

@@ -25,7 +25,8 @@ from brain.symbolic.actions import StepDraft
 from brain.symbolic.chains import Hop, find_chain
 from brain.symbolic.fleet import Fleet
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
-from brain.symbolic.grounding import Vocabulary, build_goals
+from brain.symbolic.grounding import build_goals
+from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
 from brain.symbolic.reasons import Reasons
 from brain.symbolic.state import simulated

@@ -6,7 +6,8 @@ import pytest
 
 from brain.errors import PlanningError
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
-from brain.symbolic.grounding import Vocabulary, build_goals
+from brain.symbolic.grounding import build_goals
+from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
 from brain.world import WorldView
 from tests.brain.conftest import WorldFactory
