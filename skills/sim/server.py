@@ -99,8 +99,9 @@ class SimRobot:
         scene = await self._scene_around(names)
         if self.rules.needs_full_scene(scene, skill.kind, names):
             scene = await self._whole_scene()
-        others = await self._bodies_of(self.rules.others(scene, skill.kind, roles))
-        result, outcome = self.rules.act(scene, skill.kind, roles, others)
+        state = self.rules.state(scene)
+        state.bodies.update(await self._bodies_of(self.rules.others(state, skill.kind, roles)))
+        result, outcome = self.rules.act(state, skill.kind, roles)
         duration_s = skill.duration_s * _travel_units(skill.kind, outcome.travel_s)
         if self.x0 is not None and instruction is not None and skill.kind in X0_KINDS:
             trajectory = await self.x0.move(instruction(result))

@@ -41,15 +41,17 @@ class SimRules:
         return (kind == "navigate" or about_doors) and any(
             "passages" in n.props for n in scene.nodes.values() if n.kind == "place")
 
-    def others(self, scene: SceneSnapshot, kind: str, roles: dict[str, Any]) -> list[str]:
-        """The other robots whose bodies the rule of this call reads (this process has only its own)."""
-        return bodies_needed(WorldState.from_nodes(scene.nodes.values(), {}), self.robot, kind, roles)
+    def state(self, scene: SceneSnapshot) -> WorldState:
+        """The world the rules read: ``scene`` and this robot's body."""
+        return WorldState.from_nodes(scene.nodes.values(), {self.robot: self.body})
 
-    def act(self, scene: SceneSnapshot, kind: str, roles: dict[str, Any],
-            others: dict[str, Body] | None = None) -> tuple[SkillResult, Outcome]:
-        """Check ``kind`` with ``roles`` against ``scene`` (``others``: bodies of other robots the
-        call involves): the skill's result and the rules' outcome."""
-        state = WorldState.from_nodes(scene.nodes.values(), {**(others or {}), self.robot: self.body})
+    def others(self, state: WorldState, kind: str, roles: dict[str, Any]) -> list[str]:
+        """The other robots whose bodies the rule of this call reads (this process has only its own):
+        add them to ``state.bodies`` before ``act``."""
+        return bodies_needed(state, self.robot, kind, roles)
+
+    def act(self, state: WorldState, kind: str, roles: dict[str, Any]) -> tuple[SkillResult, Outcome]:
+        """Check ``kind`` with ``roles`` against ``state``: the skill's result and the rules' outcome."""
         try:
             outcome = act(state, self.robot, kind, roles)
         except RuleViolation as e:
