@@ -5,8 +5,9 @@ Implementations register under a type string so configuration can pick one::
     @Planner.register("symbolic")
     class SymbolicPlanner(Planner): ...
 
-    planner = Planner.create("symbolic")            # or "llm", with that planner's keyword arguments
+    planner = Planner.create("symbolic")            # or "llm", "llm_goals", with their keyword arguments
     plan = await planner.plan("bring the apple to table 2", world)
+    Planner.type_of("llm_goals").uses_llm          # True: built with config=<LLM settings>
 
 ``create`` imports the built-in implementations (``brain.symbolic``, ``brain.llm``) on first use, so
 importing ``brain`` loads neither. A planner raises ``PlanningError`` when it cannot plan, and
@@ -18,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from brain.plan import Plan
 from brain.registry import Registry
@@ -60,6 +61,7 @@ class Planner(ABC):
     """Turns a task and the current world into a ``Plan``."""
 
     name: str = ""  # the type string it is registered under, unless the class sets its own
+    uses_llm: ClassVar[bool] = False  # asks an OpenAI-compatible endpoint; built with ``config=`` LLM settings
 
     @abstractmethod
     async def plan(self, task: str, world: WorldView, context: ReplanContext | None = None) -> Plan:
@@ -77,6 +79,11 @@ class Planner(ABC):
     def create(cls, type_name: str, **kwargs: Any) -> Planner:
         """Build the planner registered as ``type_name`` with its own keyword arguments."""
         return PLANNERS.create(type_name, **kwargs)
+
+    @classmethod
+    def type_of(cls, type_name: str) -> type[Planner]:
+        """The class registered as ``type_name`` (e.g. to read ``uses_llm`` before building it)."""
+        return PLANNERS.get(type_name)
 
     @classmethod
     def available(cls) -> list[str]:

@@ -19,8 +19,11 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Type string -> module that registers it when imported.
-BUILTIN_MODULES = {"symbolic": "brain.symbolic", "llm": "brain.llm"}
+# Per kind, type string -> the module that registers it when imported.
+BUILTIN_MODULES: dict[str, dict[str, str]] = {
+    "planner": {"symbolic": "brain.symbolic", "llm": "brain.llm", "llm_goals": "brain.llm"},
+    "stepper": {"llm": "brain.llm"},
+}
 
 
 class Registry(Generic[T]):
@@ -44,22 +47,25 @@ class Registry(Generic[T]):
 
         return decorate
 
-    def create(self, type_name: str, **kwargs: Any) -> T:
-        """Build the class registered as ``type_name`` with its own keyword arguments."""
+    def get(self, type_name: str) -> type[T]:
+        """The class registered as ``type_name``, importing a built-in one on first use."""
         if type_name not in self._classes:
-            _import_builtin(type_name)
+            _import_builtin(BUILTIN_MODULES.get(self.kind, {}).get(type_name))
         impl = self._classes.get(type_name)
         if impl is None:
             raise BrainError(f"unknown {self.kind} type '{type_name}'; available: {', '.join(self.available())}")
-        return impl(**kwargs)
+        return impl
+
+    def create(self, type_name: str, **kwargs: Any) -> T:
+        """Build the class registered as ``type_name`` with its own keyword arguments."""
+        return self.get(type_name)(**kwargs)
 
     def available(self) -> list[str]:
         """Registered type strings plus the built-in ones not imported yet."""
-        return sorted(set(self._classes) | set(BUILTIN_MODULES))
+        return sorted(set(self._classes) | set(BUILTIN_MODULES.get(self.kind, {})))
 
 
-def _import_builtin(type_name: str) -> None:
-    module = BUILTIN_MODULES.get(type_name)
+def _import_builtin(module: str | None) -> None:
     if module is None:
         return
     try:

@@ -5,11 +5,13 @@ offline against its scene, checked and simulated with the world rules (``deploy.
 
     roboos bench brain                          # all suites, then the synthetic scaling table
     roboos bench brain --scene restaurant --no-scaling
+    roboos bench brain --planner llm_goals --scene restaurant apartment --limit 10   # see deploy.bench_llm
 
 A case succeeds when its plan breaks no rule and leaves every ``expect`` true, or, for a
 ``refuse`` case, when the planner refuses it (with the word in its reason, when one is given).
 Then synthetic ring worlds of 10, 100 and 1000 robots (5 objects per robot) are planned on, each
-size in a process of its own within ``--budget-s``. The report ends with::
+size in a process of its own within ``--budget-s`` (the symbolic planner only). ``--limit N`` plans
+at most N cases per suite, spread evenly over it. The report ends with::
 
     goal success: N/M (P %)
     rule violations: N
@@ -30,7 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from brain.llm.config import LLMConfig
+from brain.planner import Planner
 from brain.world import WorldView
+from deploy.bench_llm import llm_settings, make_planner, usage_lines
 from deploy.brain_suite import SUITE_DIR, Case, Suite, SuiteError, load_suite, suite_paths
 from deploy.offline import OfflineRun, build_world, plan_offline, scene_world
 from deploy.synthetic import ring_world
@@ -60,6 +65,7 @@ class CaseResult:
     violations: int = 0
     tool_calls: int = 0
     plan_ms: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)  # the plan's
 
 
 def run_brain_bench(args: argparse.Namespace, out: TextIO) -> int:
@@ -68,8 +74,14 @@ def run_brain_bench(args: argparse.Namespace, out: TextIO) -> int:
     if not paths:
         print(f"error: no suite files (*.yaml) in {folder}", file=sys.stderr)
         return 2
-    results, skipped = asyncio.run(_run_suites(paths, set(args.scene or ()), out))
+    with llm_settings(args) as llm:
+        if llm is not None:
+            print(f"bench: planner {args.planner}, model {llm.model} at {llm.base_url}", file=out, flush=True)
+        results, skipped = asyncio.run(_run_suites(paths, args, llm, out))
     _report(results, skipped, out)
+    if llm is not None:
+        for line in usage_lines([r.info for r in results]):
+            print(line, file=out)
     p50 = _scaling(args.budget_s, out) if args.scaling else "skipped (--no-scaling)"
     _closing(results, p50, out)
     return 1 if skipped else 0
@@ -78,7 +90,18 @@ def run_brain_bench(args: argparse.Namespace, out: TextIO) -> int:
 # -- the suites ---------------------------------------------------------------------------------
 
 
-async def _run_suites(paths: list[Path], scenes: set[str], out: TextIO) -> tuple[list[CaseResult], list[str]]:
+async def _run_suites(paths: list[Path], args: argparse.Namespace, llm: LLMConfig | None,
+                      out: TextIO) -> tuple[list[CaseResult], list[str]]:
+    planner = make_planner(args.planner, llm)
+    try:
+        return await _plan_suites(paths, set(args.scene or ()), args.limit, planner, out)
+    finally:
+        if hasattr(planner, "close"):
+            await planner.close()
+
+
+async def _plan_suites(paths: list[Path], scenes: set[str], limit: int | None, planner: Planner,
+                       out: TextIO) -> tuple[list[CaseResult], list[str]]:
     results: list[CaseResult] = []
     skipped: list[str] = []
     for path in paths:
@@ -90,15 +113,23 @@ async def _run_suites(paths: list[Path], scenes: set[str], out: TextIO) -> tuple
         except (SuiteError, SceneError, SkillError) as e:
             skipped.append(f"{path.name}: {e}")
             continue
-        print(f"bench: {suite.scene}: {len(suite.cases)} cases...", file=out, flush=True)
-        results += [await run_case(suite, case, world) for case in suite.cases]
+        cases = _spread(suite.cases, limit)
+        print(f"bench: {suite.scene}: {len(cases)} of {len(suite.cases)} cases...", file=out, flush=True)
+        results += [await run_case(suite, case, world, planner) for case in cases]
     return results, skipped
 
 
-async def run_case(suite: Suite, case: Case, world: WorldView) -> CaseResult:
-    """Plan, check and simulate one case, and judge it."""
+def _spread(cases: list[Case], limit: int | None) -> list[Case]:
+    """At most ``limit`` cases, evenly spread over the suite (all when ``limit`` is None)."""
+    if limit is None or limit >= len(cases):
+        return cases
+    return [cases[i * len(cases) // limit] for i in range(limit)]
+
+
+async def run_case(suite: Suite, case: Case, world: WorldView, planner: Planner | None = None) -> CaseResult:
+    """Plan (symbolic unless ``planner`` is given), check and simulate one case, and judge it."""
     try:
-        run = await plan_offline(case.text, world)
+        run = await plan_offline(case.text, world, planner)
     except Exception as e:  # boundary: a planner bug fails this case, not the bench
         logger.exception("case %s: the planner failed", case.id)
         return CaseResult(suite.scene, case, passed=False, reason=f"planner error: {type(e).__name__}: {e}",
@@ -106,7 +137,8 @@ async def run_case(suite: Suite, case: Case, world: WorldView) -> CaseResult:
     result = CaseResult(suite.scene, case, passed=False, planned=run.plan is not None,
                         refused=run.refused is not None, violations=len(run.violations),
                         tool_calls=run.tool_calls, plan_ms=run.plan_ms,
-                        parsed=not (run.refused or "").startswith("cannot parse"))
+                        parsed=not (run.refused or "").startswith("cannot parse"),
+                        info=dict(run.plan.info) if run.plan else {})
     result.reason = _refusal_problem(case, run) if case.must_refuse else _goal_problem(case, run)
     result.passed = not result.reason
     return result

@@ -9,6 +9,7 @@ Examples::
     roboos bench dispatch                     # the system's own overhead, in milliseconds
     roboos plan --scene restaurant --simulate "bring the cup to table 2"   # offline: no servers, no Redis
     roboos bench brain                        # the planner on the scene suites and synthetic fleets
+    roboos bench brain --planner llm_goals --scene restaurant --limit 10 --no-scaling   # a local model
 
 One subcommand per component, each with its own ``--help``: ``roboos master``, ``roboos slaver``,
 ``roboos skill sim``, ``roboos skill x0``, ``roboos brain serve``, ``roboos x0 compare``,
@@ -123,7 +124,7 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=os.environ.get("ROBOOS_CONFIG"), help="YAML config file")
     parser.add_argument("--redis-url", default=None, help="use this Redis instead of the embedded one")
     parser.add_argument("--port", type=int, default=None, help="master port (default 5000; 0 for a free one)")
-    parser.add_argument("--brain", choices=("symbolic", "llm"), default=None, help="planner (default symbolic)")
+    parser.add_argument("--brain", choices=_planners(), default=None, help="planner (default symbolic)")
     parser.add_argument("--speed", type=float, default=None, help="scale of simulated skill durations (0: instant)")
 
 
@@ -231,6 +232,26 @@ def _bench_brain_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also plan on synthetic worlds of 10, 100 and 1000 robots (default: yes)")
     parser.add_argument("--budget-s", type=float, default=60.0,
                         help="seconds each synthetic world size may take in all (default 60)")
+    parser.add_argument("--planner", choices=_planners(), default="symbolic",
+                        help="planner of the suites' cases (default symbolic; scaling is always symbolic)")
+    parser.add_argument("--limit", type=_positive, default=None, metavar="N",
+                        help="at most N cases per suite, spread evenly over it")
+    parser.add_argument("--base-url", default=None,
+                        help="an OpenAI-compatible endpoint for an LLM planner (default: start `roboos brain serve`)")
+    parser.add_argument("--model", default=None, help="the served model for an LLM planner (default: the server's)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
+    return value
+
+
+def _planners() -> list[str]:
+    from brain.planner import Planner
+
+    return Planner.available()
 
 
 def _bench_brain(args: argparse.Namespace) -> int:

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import yaml
 
-from deploy.errors import ConfigError
 from brain.llm.config import LLMConfig
+from brain.planner import Planner
+from deploy.errors import ConfigError
 from deploy.settings import from_mapping, to_mapping
 from master.config import MasterConfig
 
@@ -70,7 +71,7 @@ class SkillDefaults:
 
 @dataclass
 class BrainServerSettings:
-    """``roboos brain serve``, started by the stack when the planner is ``llm`` and ``start`` is on.
+    """``roboos brain serve``, started by the stack when the planner uses the LLM and ``start`` is on.
 
     It serves ``model`` (a Hugging Face folder or a GGUF file; None: the bundled SmolLM2-135M) and
     the stack points ``llm.base_url`` at it. Turn ``start`` off to use vLLM, OpenAI or Azure.
@@ -88,7 +89,7 @@ class RoboOSConfig:
     prefix: str = "roboos:"
     run_dir: Path = Path("run")
     scene: str = "restaurant"
-    planner: Literal["symbolic", "llm"] = "symbolic"
+    planner: str = "symbolic"  # a registered planner type: symbolic, llm, llm_goals
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     master: MasterConfig = field(default_factory=MasterConfig)
     slaver: SlaverDefaults = field(default_factory=SlaverDefaults)
@@ -101,6 +102,13 @@ class RoboOSConfig:
             raise ValueError(f"redis_url must be a redis://, rediss:// or unix:// URL, got {self.redis_url!r}")
         if not self.prefix:
             raise ValueError("prefix must not be empty")
+        if self.planner not in Planner.available():
+            raise ValueError(f"planner must be one of {', '.join(Planner.available())}, got {self.planner!r}")
+
+    @property
+    def uses_llm(self) -> bool:
+        """Whether the planner asks the LLM endpoint (so the stack serves a model and the slavers step with it)."""
+        return Planner.type_of(self.planner).uses_llm
 
     def redacted(self) -> dict[str, Any]:
         data = to_mapping(self)

@@ -54,7 +54,7 @@ class Stack:
     def start(self) -> None:
         self._start_redis()
         asyncio.run(self._seed_scene())
-        if self.config.planner == "llm":
+        if self.config.uses_llm:
             self._prepare_llm()
         http_urls = {entry.name: self._start_http_skill(entry) for entry in self._http_fleet()}
         self._start_master()
@@ -81,9 +81,9 @@ class Stack:
 
     @property
     def plan_timeout_s(self) -> float:
-        """The master's plan timeout; with the LLM planner, long enough for every attempt and the fallback."""
+        """The master's plan timeout; with an LLM planner, long enough for every attempt and the fallback."""
         configured = self.config.master.plan_timeout_s
-        if self.config.planner != "llm":
+        if not self.config.uses_llm:
             return configured
         return max(configured, self.config.llm.max_attempts * self.config.llm.timeout_s + 30.0)
 
@@ -116,7 +116,7 @@ class Stack:
         return url
 
     def _llm_config_args(self) -> list[str]:
-        return ["--llm-config", str(self.llm_config_path)] if self.config.planner == "llm" else []
+        return ["--llm-config", str(self.llm_config_path)] if self.config.uses_llm else []
 
     def _start_redis(self) -> None:
         if self.config.redis_url:
@@ -208,7 +208,7 @@ class Stack:
             "--liveness-ttl", str(slaver.liveness_ttl_s),
             "--call-timeout", str(slaver.default_call_timeout_s),
             "--log-level", self.config.log_level,
-            *(["--stepper", "llm", *self._llm_config_args()] if self.config.planner == "llm" else []),
+            *(["--stepper", "llm", *self._llm_config_args()] if self.config.uses_llm else []),
         )
         if skill_url:
             argv += ["--skill-url", skill_url]

@@ -27,11 +27,9 @@ from master.app import create_app
 from master.config import MasterConfig
 from master.service import MasterService
 
-__all__ = ["main", "serve", "build_planner", "PLANNERS"]
+__all__ = ["main", "serve", "build_planner"]
 
 logger = logging.getLogger(__name__)
-
-PLANNERS = ("symbolic", "llm")
 
 
 def serve(config: MasterConfig, memory_url: str, prefix: str, planner: Planner,
@@ -82,8 +80,8 @@ def _on_signals(handler: Callable[[], None]) -> Callable[[], None]:
 
 
 def build_planner(name: str, llm_config: str | None = None) -> Planner:
-    """The planner registered as ``name``; the LLM planner reads its settings from ``llm_config``."""
-    if name == "llm":
+    """The planner registered as ``name``; one that uses the LLM reads its settings from ``llm_config``."""
+    if Planner.type_of(name).uses_llm:
         from brain.llm.config import LLMConfig
 
         return Planner.create(name, config=LLMConfig.from_file(llm_config))
@@ -109,9 +107,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds between liveness checks of robots with running subtasks")
     parser.add_argument("--bridge-timeout", type=float, default=defaults.bridge_timeout_s,
                         help="seconds an HTTP handler waits on the scheduler loop")
-    parser.add_argument("--planner", choices=PLANNERS, default="symbolic")
+    parser.add_argument("--planner", choices=Planner.available(), default="symbolic")
     parser.add_argument("--llm-config", default=None,
-                        help="JSON file of LLM settings for --planner llm (keys as in the llm: config section)")
+                        help="JSON file of LLM settings for --planner llm or llm_goals (keys as in the llm: section)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 

@@ -1,12 +1,14 @@
-"""The LLM brain over an OpenAI-compatible endpoint: the planner ("llm") and the step loop ("llm").
+"""The LLM brain over an OpenAI-compatible endpoint: the planners ("llm", "llm_goals") and the step loop ("llm").
 
-Importing this package registers both: ``Planner.create("llm", config={...})`` and
-``Stepper.create("llm", config={...})``.
+Importing this package registers them: ``Planner.create("llm", config={...})`` (the model writes the
+plan), ``Planner.create("llm_goals", config={...})`` (the model writes goals, the symbolic planner
+plans them) and ``Stepper.create("llm", config={...})``.
 """
 
 from brain.llm.client import Completion, LLMClient, LLMError
 from brain.llm.config import LLMConfig, LLMConfigError
 from brain.llm.extraction import extract_json
+from brain.llm.goals import LLMGoalsPlanner
 from brain.llm.planner import LLMPlanner
 from brain.llm.stepper import LLMStepper, check_call
 
@@ -16,6 +18,7 @@ __all__ = [
     "LLMConfig",
     "LLMConfigError",
     "LLMError",
+    "LLMGoalsPlanner",
     "LLMPlanner",
     "LLMStepper",
     "check_call",

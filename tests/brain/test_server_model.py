@@ -10,8 +10,9 @@ import jsonschema
 import pytest
 
 from brain.errors import PlanningError
-from brain.llm import LLMConfig, LLMPlanner
+from brain.llm import LLMConfig, LLMGoalsPlanner, LLMPlanner
 from brain.llm.bench import BENCH_TASK, restaurant_world
+from brain.llm.goal_prompt import GoalNames
 from brain.llm.prompt import plan_messages, plan_schema
 from brain.plan import Plan
 from brain.server.process import ServerProcess
@@ -119,6 +120,25 @@ async def test_llm_planner_through_the_server_never_returns_an_invalid_plan(serv
     assert info["model"] == server.model and info["attempts"] == 1
     if plan.planner == "llm":  # a fallback after a timed-out attempt has no token counts
         assert info["prompt_tokens"] > 100
+
+
+@pytest.mark.anyio
+async def test_llm_goals_through_the_server_are_grounded_in_the_scene(server: ServerProcess) -> None:
+    config = LLMConfig(base_url=server.base_url, model=server.model, max_attempts=1, max_tokens=200,
+                       timeout_s=240, fallback="fail")
+    planner = LLMGoalsPlanner(config)
+    world = restaurant_world()
+    try:
+        plan = await planner.plan(BENCH_TASK, world)
+    except PlanningError as e:  # grounded goals the fleet cannot reach: a refusal, never an unusable answer
+        assert "(the goals read from the task: " in str(e)
+        return
+    finally:
+        await planner.close()
+    assert plan.planner == "llm_goals" and validate_plan(plan, world) == []
+    assert plan.info["attempts"] == 1 and plan.info["prompt_tokens"] > 100
+    names = GoalNames.of(world)
+    assert {g.get("object", "apple") for g in plan.info["model_goals"]} <= set(names.objects)
 
 
 def test_cut_off_json_comes_back_with_finish_reason_length(server: ServerProcess, http: httpx.Client) -> None:
