@@ -1,6 +1,6 @@
 """The symbolic planner (offline default): instruction -> goals -> robot steps with tool calls.
 
-Modules: ``parser`` and ``phrasing`` (words -> clauses), ``vocabulary`` (phrases -> scene names),
+Modules: ``parser``, ``clauses`` and ``phrasing`` (words -> clauses), ``vocabulary`` (phrases -> scene names),
 ``grounding`` (clauses -> goals), ``goals``, ``state`` (the simulated world), ``fleet`` (who can get where, and
 when it would be done), ``chains`` (handoffs through surfaces and carriers), ``reasons`` (why a goal
 is impossible), ``actions`` (grounded tool calls, one robot's step), ``steps`` (dependencies),

@@ -16,7 +16,12 @@ from dataclasses import replace
 from brain.errors import PlanningError
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
 from brain.symbolic.parser import Clause, Verb
-from brain.symbolic.phrasing import USER_WORDS, singular, split_qualifier, strip_articles
+from brain.symbolic.phrasing import (
+    USER_WORDS,
+    singular,
+    split_qualifier,
+    strip_articles,
+)
 from brain.symbolic.vocabulary import ANY_KINDS, DESTINATION_KINDS, Vocabulary
 
 __all__ = ["build_goals"]
@@ -116,9 +121,11 @@ class _GoalBuilder:
         return Deliver(hold.obj, spot, _relation(clause, spot, self.vocab), hold.robot, hold.source)
 
     def _pick(self, index: int, clause: Clause, robot: str | None) -> None:
+        """"pick up X"; "grab X and keep hold of it" is one pick, where and by whom the first said unless this does."""
         source = self._source(clause)
         for obj in self.vocab.nodes(clause.obj or "", ("object",), "object", source):
-            self.picks[obj] = (index, Hold(obj, robot, source))
+            start, held = self.picks.get(obj, (index, Hold(obj)))
+            self.picks[obj] = (start, Hold(obj, robot or held.robot, source or held.source))
             self.ways.pop(obj, None)
 
     def _source(self, clause: Clause) -> str | None:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "GENERIC_SUBJECTS",
     "PRONOUNS",
     "ROBOT_WORDS",
     "USER_WORDS",
@@ -40,7 +41,8 @@ VERBS = frozenset(
     "pick grab grasp take get lift fetch collect retrieve remove hold put place set drop leave lay stand store "
     "stow load unload stock restock fill insert hang bring carry deliver transport hand give pass send return "
     "move shift relocate open close shut go navigate drive walk head fly land travel come proceed tidy clear serve "
-    "shelve chill cool freeze dispatch ship pack unpack fix sort handle".split()
+    "shelve chill cool freeze dispatch ship pack unpack fix sort handle pop throw chuck toss keep find locate "
+    "wait".split()
 )
 _IRREGULAR = {"goes": "go", "does": "do", "has": "have"}
 
@@ -51,6 +53,7 @@ ROBOT_WORDS = {
     "humanoid": "humanoid", "arm": "fixed", "robot arm": "fixed", "fixed arm": "fixed",
     "wheeled robot": "wheeled", "mobile manipulator": "wheeled",
 }
+GENERIC_SUBJECTS = frozenset({"robot", "the robot", "you"})  # "you put the cup ...": whichever robot does it
 # Who "me" is: deliveries to these words go to the scene's handoff point.
 USER_WORDS = frozenset({"me", "us", "here", "user", "person", "human", "customer", "guest", "operator"})
 PRONOUNS = frozenset({"it", "them", "they", "that", "this", "these", "those", "one", "there", "both"})

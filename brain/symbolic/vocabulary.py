@@ -6,12 +6,14 @@ articles and plurals are tolerated and a unique last (or first) word is enough (
 narrows the choice ("the table in the pass" -> serving_table). Lists and quantities name several things
 ("the cup and the plate", "all the cups", "both cups", "a cup" -> any one); a name the scene has with
 "and" in it stays whole ("salt and pepper"). "it" means the last node of the right kind mentioned, "them"
-and "both" the last several, "there" the last destination. A location may be a robot ("the basket on
-the drone"); one that fits no node is a note when the name alone is enough. Robots are named by name,
-by a word for their body ("the drone") or numbered ("the third drone" -> tote_drone_3); a delivery to a
-robot is that robot holding it, "in/on" a robot with a cargo container is into that container, and
-sending a robot's cargo container ("fly tote 3 to packing", "fly it over") sends the robot. Doors open
-and close like containers ("the office door"; "the utility room door": the one door into that place).
+and "both" the last several, "there" the last destination; "the box" that could be several is the one named
+last ("put it in the small box, then close the box"), and "the lid" (or door) the container named last.
+A location may be a robot ("the basket on the drone"); one that fits no node is a note when the name alone
+is enough. Robots are named by name, by a word for their body ("the drone") or numbered ("the third
+drone" -> tote_drone_3); a delivery to a robot is that robot holding it, "in/on" a robot with a cargo
+container is into that container, and sending a robot's cargo container ("fly tote 3 to packing", "fly it
+over") sends the robot. Doors open and close like containers ("the office door"; "the utility room door":
+the one door into that place).
 
 What the grounding had to decide or could not check ("a cup" chose cup_1; a stated fact the scene
 contradicts) is kept in ``Vocabulary.notes`` for the planner to show.
@@ -47,6 +49,7 @@ ANY_KINDS = ("place", "furniture", "container", "object")
 _PLURAL_LABELS = {"object": "objects", "furniture": "furniture", "container": "containers", "place": "places",
                   "door": "doors"}
 _GENERIC = {"object", "thing", "item", "everything", "stuff"}
+_PARTS = {"lid", "door", "top", "cover", "hatch"}  # what is opened of a container: "close the lid"
 _STORAGE_WORDS = {"cupboard", "cabinet", "closet", "pantry", "storage", "drawer", "wardrobe", "locker"}
 
 
@@ -141,11 +144,18 @@ class Vocabulary:
         try:
             return self.nodes(phrase, _OPENABLE, "thing to open")
         except PlanningError:
-            doors = self._doors_into(phrase)
+            doors = self._doors_into(phrase) or self._part_of_last(phrase)
             if len(doors) != 1:
                 raise
             self._mentioned += doors
             return doors
+
+    def _part_of_last(self, phrase: str) -> list[str]:
+        """"the lid" (a part no node is named for) after "put it in the freezer": the container just named."""
+        if strip_articles(phrase) not in _PARTS:
+            return []
+        last = next((n for n in reversed(self._mentioned) if self.world.nodes[n].kind in _OPENABLE), None)
+        return [last] if last else []
 
     def _doors_into(self, phrase: str) -> list[str]:
         words = strip_articles(phrase)
@@ -263,10 +273,17 @@ class Vocabulary:
                 raise PlanningError(f"'{phrase.words}' asks for {phrase.count} but the scene has {len(names)}: "
                                     f"{', '.join(names)}")
             return names
+        if phrase.count is None and len(names) > 1 and (recent := self._recent(names)):
+            self.note(f"'{phrase.words}' read as {recent}, named just before")
+            return [recent]
         if phrase.count is None and len(names) > 1:
             raise PlanningError(f"'{phrase.words}' is ambiguous: it could be {', '.join(names)}; "
                                 f"say which, or 'a {phrase.words}' for any one")
         return self._some(names, phrase.count or 1, phrase.words)
+
+    def _recent(self, names: list[str]) -> str | None:
+        """The one of ``names`` mentioned last: "put it in the small box, then close the box"."""
+        return next((n for n in reversed(self._mentioned) if n in names), None)
 
     def _some(self, names: list[str], count: int, words: str) -> list[str]:
         if len(names) < count:

@@ -7,8 +7,8 @@ import pytest
 from brain.errors import PlanningError
 from brain.symbolic.goals import Deliver, Hold, Reach, SetOpen
 from brain.symbolic.grounding import build_goals
-from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
+from brain.symbolic.vocabulary import Vocabulary
 from brain.world import WorldView
 from memory.profiles import SceneSnapshot
 from scene import load_scene
@@ -373,3 +373,23 @@ def test_moving_what_nothing_sends_anywhere_is_explained() -> None:
 )
 def test_verbless_implied_and_particle_forms(scene: str, text: str, goals: list[object]) -> None:
     assert _goals(text, _bundled(scene)) == goals
+
+
+def test_of_several_the_one_named_last_is_meant() -> None:
+    goals, notes = _goals_and_notes("put the hat in the shoe box, then close the box", make_home())
+    assert goals == [Deliver("hat", "shoe_box", "in"), SetOpen("shoe_box", False)]
+    assert notes == ["'box' read as shoe_box, named just before"]
+    with pytest.raises(PlanningError, match="'box' is ambiguous: it could be packing_box, shoe_box"):
+        _goals("close the box", make_home())
+
+
+def test_a_lid_or_door_no_node_is_named_for_is_the_container_named_last() -> None:
+    vocab = Vocabulary(make_home())
+    vocab.nodes("the fridge", ("container",), "container")
+    assert vocab.openables("the lid") == ["fridge"]
+    assert vocab.openables("its door") == ["fridge"]
+
+
+def test_holding_on_to_a_picked_thing_is_one_hold() -> None:
+    text = "rover, pick up the hat from the hall table, then hang on to it"
+    assert _goals(text, make_home()) == [Hold("hat", "rover", "hall_table")]

@@ -7,8 +7,8 @@ import pytest
 from brain.errors import PlanningError
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
 from brain.symbolic.grounding import build_goals
-from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
+from brain.symbolic.vocabulary import Vocabulary
 from brain.world import WorldView
 from tests.brain.conftest import WorldFactory
 from tests.brain.test_symbolic_parser_forms import make_home
@@ -60,7 +60,7 @@ def test_everyday_verbs(world: WorldView, text: str, goals: list[Goal]) -> None:
     "text",
     ["hand me the cup", "give me the cup", "bring me the cup", "fetch me the cup", "get me the cup",
      "bring the cup to me", "bring the cup", "bring the cup here", "bring back the cup", "pass me the cup",
-     "bring the cup to the customer"],
+     "bring the cup to the customer", "find me the cup", "bring the cup through"],
 )
 def test_to_me_means_the_handoff_point(world: WorldView, text: str) -> None:
     assert _goals(text, world) == [Deliver("cup", "pass_counter", "on")]  # pass_counter has handoff: true
