@@ -2,7 +2,7 @@
 
 Each clause is one of::
 
-    pick up/grab/get/retrieve/take X [from Y]      put/place/pop/throw/load/drop off X [from Y] in/on Y
+    pick up/grab/get/retrieve/take X [from Y]      put/place/pop/throw/load/drop off/set out X [from Y] in/on Y
     bring/take/move/return/hand X [from Y] to Z    bring/fetch X for Z; put X inside (the last place named)
     bring/hand/give/find me X; bring X (through)   put away/store/return X (to where it belongs)
     hand/give R X (R a robot or a person)          X from Y to Z; X to/for Z; X on Y (no verb)
@@ -13,7 +13,9 @@ Each clause is one of::
     open Y and load X (into Y)                     move it, fix that (after words saying where it goes)
     keep hold of/hang on to X (hold it)            Y is fine, Y will do (Y: where in the place just named)
     X is in/on Y, I left X in Y, X is open/closed  (a fact: checked against the world, never a goal)
-    find/locate X (where it is: names X only)      I cut my finger, I'm off to bed (a remark: dropped)
+    find/locate X (where it is: names X only)      I cut my finger, somebody spilled X in Y (a remark: context)
+
+"X should be on Y" and "Y needs X" are wishes (``Clause.wish``): words that send X elsewhere win over them.
 
 One verb may name several pairs: "put the milk on the table and the cup in the sink", "batteries on shelf 1
 and cereal on shelf 2" (without a determiner when the first thing has none). Phrases keep their
@@ -73,6 +75,7 @@ class Clause:
     relation: str | None = None  # "on" | "in" when the words said so (facts: also "open" | "closed")
     robot: str | None = None
     context: bool = False  # a heading its details spell out, or a topic ("the cup, ..."): it names things only
+    wish: bool = False  # "X should be on Y", "Y needs X": what someone wants; words that send X elsewhere win
 
 
 DETERMINER = r"(?:the|a|an|some|this|that|these|those|my|your|our|his|her|its|their|all|both|every|each)"
@@ -97,7 +100,8 @@ _STOCK = re.compile(r"^(?:stock|restock|load|fill|refill)\s+(?:up\s+)?(?P<target
 _PLACE_VERBS = (r"put|place|set|drop\s+off|drop|leave|lay|stand|store|stow|load|unload|stock|restock|insert|hang|"
                 r"tidy|clear|serve|shelve|chill|cool|freeze|pack|pop|throw|chuck|toss|keep")
 _PLACE = re.compile(
-    r"^(?:put\s+away|put\s+back|" + _PLACE_VERBS + r")\s+(?P<obj>.+?)(?:\s+(?:down|back|away|off))?" + _FROM
+    r"^(?:put\s+away|put\s+back|(?:set|lay|put)\s+out|" + _PLACE_VERBS + r")\s+(?P<obj>.+?)"
+    r"(?:\s+(?:down|back|away|off|out))?" + _FROM
     + r"\s+" + _PREP + r"\s+(?P<target>.+)$"
 )
 _PLACE_THERE = re.compile(  # "open the fridge and put the bread inside": in the last place named
@@ -153,17 +157,21 @@ _WANT = re.compile(_WANT_BY + r"\s+(?P<obj>.+?)" + _FROM + _WHERE_TO)
 _WANT_FROM = re.compile(_WANT_BY + _FROM_THEN)
 _HAVE = re.compile(_HAVE_BY + r"\s+(?P<obj>.+?)" + _FROM + _WHERE_TO)
 _HAVE_FROM = re.compile(_HAVE_BY + _FROM_THEN)
-_NEEDS = re.compile(r"^(?:i|we|(?P<target>.+?))(?:'d\s+like|\s+(?:needs?|wants?|would\s+like|could\s+use|ordered|"
-                    r"asked\s+for|requested))\s+(?P<obj>.+)$")
+_NEEDS = re.compile(  # "table one (just) ordered the cheese"
+    r"^(?:i|we|(?P<target>.+?))(?:\s+(?:just|already|also|really|still))?(?:'d\s+like|\s+(?:needs?|wants?|"
+    r"would\s+like|could\s+use|ordered|asked\s+for|requested))\s+(?P<obj>.+)$")
 _FROM_TO = re.compile(r"^(?P<obj>.+?)\s+from\s+(?P<source>.+?)\s+to\s+(?P<target>.+)$")  # "glue from X to Y"
 _FINE = re.compile(  # "..., (on) the coffee table is fine": where in the place just named
     r"^(?:(?P<rel>into|inside|in|onto|on|at)\s+)?(?P<target>.+?)(?:'s|\s+(?:is|would\s+be|will\s+be))\s+"
     r"(?:fine|ok|okay|good|great|perfect)$|^(?P<spot>.+?)\s+(?:will|would|should)\s+do$")
-_REMARK = re.compile(r"^(?:i|we)(?:'m|'ve|'ll|'d)?\s+\S")  # "I cut my finger", "I'm heading to bed"
+_REMARK = re.compile(r"^(?:i|we|some(?:one|body))(?:'m|'ve|'ll|'d)?\s+\S")  # "I cut my finger", "I'm off to bed"
+_REMARK_WHERE = re.compile(r"\s(?:in|inside|on|at)\s+(?P<target>.+)$")  # "somebody spilled something in aisle a"
+_REMARK_THING = re.compile(r"\s(?P<obj>(?:my|our|your|his|her|their|the)\s+.+)$")  # "i can't find my glasses"
 _BARE = re.compile(r"^(?P<obj>.+?)\s+" + _PREP + r"\s+(?P<target>.+)$")  # "book on the bed, please"
 _BARE_TO = re.compile(r"^(?P<obj>.+?)\s+(?:to|for)\s+(?P<target>.+)$")  # "bread for table one", "tablet to the bench"
 _FACT = re.compile(
-    r"^(?:(?:there\s+(?:is|are)|(?:i|we|someone|somebody)\s+(?:left|put|placed|dropped|kept|keep|leave|stored))"
+    r"^(?:(?:there(?:\s+is|\s+are|'s)|(?:i|we|someone|somebody|(?:the|my|our|his|her|their)\s+\w+(?:\s+\w+)?)\s+"
+    r"(?:left|put|placed|dropped|kept|keep|leave|stored))"
     r"\s+(?P<thing>.+?)\s+(?=in\s|on\s|inside\s|at\s)|(?P<subject>.+?)\s+"
     r"(?:is|are|was|were|sits?|lies|lie|stands?|rests?|remains?|stays?|can\s+be\s+found|has\s+been|have\s+been)\b\s*)"
     r"(?:(?:originally|currently|now|already|still|initially|located|placed|kept|stored|right|usually|found|left|out|"
@@ -186,6 +194,7 @@ _STATEMENTS: tuple[tuple[re.Pattern[str], Verb, str | None], ...] = (
     (_HAVE_FROM, Verb.PLACE, None), (_HAVE, Verb.PLACE, None), (_NEEDS, Verb.CARRY, "me"),
     (_FROM_TO, Verb.CARRY, None),
 )
+_WISHES = (_SHOULD_BE, _NEEDS)  # what someone wants, not what to do: ``Clause.wish``
 # "put the milk on the table and the cup in the sink": the rest of a target that is another (thing, place) pair;
 # the thing needs a determiner unless the first one had none ("batteries on shelf 1 and cereal on shelf 2").
 _GAP_HEAD = r"^(?P<head>.+?)(?:\s*,\s*(?:and\s+)?|\s+and\s+)"
@@ -282,19 +291,28 @@ def _statement(text: str, robot: str | None) -> list[Clause]:
         return [Clause(Verb.PLACE, text, target=target, relation=_relation(match["rel"]), robot=robot)]
     for pattern, verb, target in _STATEMENTS:
         if match := pattern.match(text):
-            return [_from_match(verb, text, match, robot, target)]
+            return [replace(_from_match(verb, text, match, robot, target), wish=pattern in _WISHES)]
     match = _FACT.match(text)
     if match and (match["subject"] or match["thing"]):
         return [Clause(Verb.FACT, text, obj=match["subject"] or match["thing"], target=match["target"],
                        relation=_relation(match["rel"] or match["state"]), robot=robot)]
     if _REMARK.match(text):
-        return [Clause(Verb.REMARK, text, robot=robot)]
+        return [_remark(text, robot)]
     if _misspelt_verb(text):
         return []
     if match := _BARE_TO.match(text):
         return [_from_match(Verb.CARRY, text, match, robot, None)]
     match = _BARE.match(text)
     return _paired(_from_match(Verb.PLACE, text, match, robot, None), match["target"]) if match else []
+
+
+def _remark(text: str, robot: str | None) -> Clause:
+    """"I can't find my glasses", "somebody spilled something in aisle a": no request, but what it names (the
+    glasses, aisle a) may be what "they" or "there" means next."""
+    where = _REMARK_WHERE.search(text)
+    thing = _REMARK_THING.search(text[: where.start()] if where else text)
+    return Clause(Verb.REMARK, text, obj=thing["obj"] if thing else None, target=where["target"] if where else None,
+                  robot=robot)
 
 
 def _misspelt_verb(text: str) -> bool:

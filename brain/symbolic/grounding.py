@@ -5,7 +5,9 @@ Where the words name no destination: "me" is a node named for a person, else the
 ``storage: true`` (or cupboard-like) node; "bring X" goes where the instruction already sends X, else to
 "me". A place stands for its one piece of furniture ("take the hat to the bedroom" -> bed_27) or its one
 ``handoff`` furniture; a place or a person the words later replace ("bring it to the hall and put it on
-the shoe rack", "a customer needs batteries, put them on the counter") is only the way there.
+the shoe rack", "a customer needs batteries, put them on the counter") is only the way there. A wish ("the
+chef needs it", "they should be on the shelf") is a goal until words that send the thing replace it, and
+adds nothing (a note) after them; a remark only names things for the pronouns after it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class _GoalBuilder:
         self.picks: dict[str, tuple[int, Hold]] = {}
         self.ways: dict[str, tuple[str | None, Clause]] = {}
         self.gos: list[tuple[int, Reach]] = []
+        self.wishes: list[tuple[int, Goal]] = []
 
     def add(self, index: int, clause: Clause) -> None:
         robot = self.vocab.robot(clause.robot) if clause.robot else None
@@ -66,7 +69,9 @@ class _GoalBuilder:
         elif clause.verb == Verb.GO:
             self._go(index, clause, robot)
         elif clause.verb in (Verb.PLACE, Verb.CARRY, Verb.STORE):
-            self._deliver(index, clause, robot)
+            (self._wish if clause.wish else self._deliver)(index, clause, robot)
+        elif clause.verb == Verb.REMARK:
+            self._remark(clause)
         elif clause.verb == Verb.FACT:
             _check_fact(clause, self.vocab)
         elif clause.verb == Verb.CONFIRM:
@@ -76,11 +81,39 @@ class _GoalBuilder:
                 self.done.append((index, SetOpen(thing, clause.verb == Verb.OPEN, robot)))
 
     def goals(self, clauses: list[Clause]) -> list[Goal]:
-        pairs = self.done + [(index, self._unplaced(hold)) for index, hold in self.picks.values()] + self.gos
+        unplaced = [(index, self._unplaced(hold)) for index, hold in self.picks.values()]
+        pairs = self.done + self.wishes + unplaced + self.gos
         if not pairs:
             raise PlanningError(f"'{clauses[0].text}' states how things are but asks for nothing; add what to do, "
                                 "e.g. 'bring the cup to <place>'")
         return [goal for _, goal in sorted(pairs, key=lambda pair: pair[0])]
+
+    def _remark(self, clause: Clause) -> None:
+        """"I can't find my glasses": nothing to do and nothing to note, but "they" after it may be the glasses."""
+        notes = list(self.vocab.notes)
+        for phrase, kinds in ((clause.obj, ("object",)), (clause.target, ANY_KINDS)):
+            with suppress(PlanningError):
+                self.vocab.nodes(phrase or "", kinds, "thing")
+        self.vocab.notes[:] = notes
+
+    def _wish(self, index: int, clause: Clause, robot: str | None) -> None:
+        """"The chef needs it", "they should be on the shelf": a goal unless the words already send the thing;
+        later words that send it (``_deliver``) replace it."""
+        if sent := self._already_sent(clause):
+            self.vocab.note(f"'{clause.text}' is context: the words already say where {', '.join(sent)} goes")
+            return
+        before = len(self.done)
+        self._deliver(index, clause, robot)
+        self.wishes += self.done[before:]
+        del self.done[before:]
+
+    def _already_sent(self, clause: Clause) -> list[str]:
+        """The things of a wish that earlier words send somewhere ("bring it to me"; a bare "bring it" does not)."""
+        try:
+            objs = self.vocab.nodes(clause.obj or "", ("object",), "object", self._source(clause))
+        except PlanningError:  # a robot's cargo ("packing needs tote 3"): ``_deliver`` says what it is
+            return []
+        return [obj for obj in objs if self._sent(obj) or (obj in self.ways and self.ways[obj][1].target)]
 
     def _go(self, index: int, clause: Clause, robot: str | None) -> None:
         """"go to X"; "fly it (tote 3) over to packing": the robot flown, or whose cargo is flown, goes there;
@@ -109,7 +142,8 @@ class _GoalBuilder:
     def _confirm(self, clause: Clause) -> None:
         """"The yogurt should be in the freezer. Can you move it?": what the words already ask for, nothing new."""
         for obj in self.vocab.nodes(clause.obj or "", ("object",), "object"):
-            if obj not in self.picks and not any(isinstance(g, (Deliver, Hold)) and g.obj == obj for _, g in self.done):
+            asked = self.done + self.wishes
+            if obj not in self.picks and not any(isinstance(g, (Deliver, Hold)) and g.obj == obj for _, g in asked):
                 raise PlanningError(f"'{clause.text}': nothing says where {obj} should go; try 'move {obj} to <place>'")
 
     def _unplaced(self, hold: Hold) -> Goal:
@@ -143,6 +177,8 @@ class _GoalBuilder:
                 raise
             self._reach(index, clause.target, vehicle)
             return
+        if not clause.wish and (clause.target or clause.verb == Verb.STORE):  # they replace what was only wished
+            self.wishes = [(start, goal) for start, goal in self.wishes if getattr(goal, "obj", None) not in objs]
         receiver, target = self._receiver(clause)
         for obj in objs:
             start, who, where = self._fold(index, obj, robot, source)
@@ -178,7 +214,7 @@ class _GoalBuilder:
 
     def _sent(self, obj: str) -> bool:
         """Whether the words already send ``obj`` somewhere ("bring it" then adds nothing)."""
-        return any(isinstance(goal, Deliver) and goal.obj == obj for _, goal in self.done)
+        return any(isinstance(goal, Deliver) and goal.obj == obj for _, goal in self.done + self.wishes)
 
     def _destination(self, phrase: str) -> str | None:
         """The node things go to; None for the person asking ("me"; "the guest at table 2" is table 2)."""

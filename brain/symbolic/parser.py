@@ -1,10 +1,13 @@
 """Instructions as people write them -> clauses (a verb and the phrases it names), with no world knowledge.
 
-Sentences split on ``.``/``;``/``!``/``?``/new lines; clauses on commas, "and", "then" where what follows
+Sentences split on ``.``/``;``/``!``/``?``/new lines; clauses on commas, dashes, "and", "then" where what follows
 starts a new command ("pick up the cup and put it in the sink"), so a list under one verb stays whole
 ("put the coin and the battery in the box"); ``clauses`` reads each clause (the forms are listed there).
 "..., and the toy car too" is the clause before again, for the toy car. A sentence that neither asks nor
-states where things are ("I cut my finger.") is dropped when another one asks for something.
+states where things are ("I cut my finger.") is context when another one asks for something: kept only for
+what it names ("I can't find my glasses. They ..."). A place alone ("Toy box, please.") puts what the
+sentence before named there; "them" after "table one ordered X" is table one. Urgency, thanks and endearments
+at the end ("..., quick", "dear", "if you can") and "until ..." are dropped.
 
 A sentence "A: B" whose A is no robot is a heading and its details ("ship the cups: load them into the truck"):
 A's clauses only name things for B's pronouns when B asks for something (unreadable, A is dropped).
@@ -37,6 +40,7 @@ from brain.symbolic.clauses import (
 )
 from brain.symbolic.phrasing import (
     GENERIC_SUBJECTS,
+    VERBS,
     lemma,
     normalize,
     spell_out,
@@ -63,7 +67,7 @@ _CLAUSES = re.compile(
 _FILLERS = re.compile(
     r"^(?:(?:please|kindly|just|simply|now|then|and|also|first|firstly|next|finally|after\s+that|afterwards|ok|okay|"
     r"would\s+you\s+mind|do\s+you\s+mind|could\s+you|can\s+you|would\s+you|will\s+you|"
-    r"(?:could\s+|can\s+)?some(?:one|body)(?!\s+(?:left|kept|\w+ed)\b)|"  # not "somebody left X on Y"
+    r"(?:could\s+|can\s+)?some(?:one|body)(?=\s+(?:please\s+)?(?:" + "|".join(sorted(VERBS)) + r")\b)|"  # asked
     r"i\s+want\s+you\s+to|i\s+need\s+you\s+to|i\s+would\s+like\s+you\s+to|"
     r"i'd\s+like\s+you\s+to|go(?=\s+(?:get|fetch|grab|pick|bring|retrieve|collect))|"
     r"will|shall|should|must|needs?\s+to|has\s+to|have\s+to|is\s+going\s+to|is\s+to|thanks|thank\s+you|"
@@ -72,10 +76,14 @@ _FILLERS = re.compile(
 _GO_AND = re.compile(r"\b(?:go|come)\s+(?:ahead\s+)?and\s+")  # "go and get X" is "get X"
 _CONTRAST = re.compile(r"^(?:but\s+)?(?:not|rather\s+than|instead\s+of)\s+(?:(?:in|into|on|onto|at|to)\s+)?"
                        + DETERMINER + r"\s")  # "in the freezer, not the cooler"
-_REASONS = re.compile(r"\s+(?:before|because|since|so\s+that|so|while|as)\s+(?:it|they|he|she|we|i|you|the\s+\w+)\b.*$")
-_TRAILERS = re.compile(r"(?:\s+(?:please|for\s+me|now|again|as\s+well|too|right\s+away|quickly|thanks|thank\s+you|"
-                       r"afterwards?|after\s+that|later|at\s+the\s+end|"
-                       r"when\s+(?:you(?:'re|\s+are)\s+)?(?:done|finished)))+$")
+_REASONS = re.compile(r"\s+(?:(?:before|because|since|so\s+that|so|while|as)\s+(?:it|they|he|she|we|i|you|the\s+\w+)\b|"
+                      r"until\s).*$")  # "... until I say so": how long, not what
+_TRAILERS = re.compile(  # urgency, thanks and endearments after the request ("..., quick", "..., dear")
+    r"(?:(?:^|\s+)(?:please|pls|for\s+me|now|right\s+now|again|as\s+well|too|right\s+away|at\s+once|asap|quick|"
+    r"quickly|immediately|thanks|thank\s+you|dear|mate|afterwards?|after|after\s+that|later|"
+    r"at\s+the\s+end|if\s+you\s+can|if\s+possible|when\s+you\s+(?:can|get\s+a\s+(?:chance|moment|minute))|"
+    r"when\s+(?:you(?:'re|\s+are)\s+)?(?:done|finished)))+$")
+_DASH = re.compile(r"\s+-+\s+|\s*[\u2013\u2014]+\s*")  # " - ", an en or em dash: between clauses, not in a word
 _RELATIVE = re.compile(
     r"\s+(?:(?:which|that|who)(?:'s|\s+(?:is|are|was|were|sits?|lies?|stands?))\s+(?:\w+ly\s+)?|"
     r"(?:located|sitting|lying|standing|kept|stored)\s+)(in|inside|on\s+top\s+of|on|at|near|next\s+to|by)\s+"
@@ -89,6 +97,10 @@ _ROBOT_COLON = re.compile(r"^(?P<robot>[^:]+?)\s*:\s*(?P<rest>.*)$")
 _CAUSATIVE = re.compile(r"^(?:have|let|make|get|tell|ask)\s+")  # "have the packer hold X": the packer holds X
 _ALSO = re.compile(r"^(?:and\s+)?(?:also\s+)?.+?\s+(?:too|as\s+well|also)$")  # "and the toy car too"
 _PRONOUN = re.compile(r"\b(?:it|them|they)\b")
+_NAME_ONLY = re.compile(  # "toy box", "in the toy box": a name of up to four words, a determiner only first
+    r"^(?:(?P<rel>into|in|onto|on|to)\s+)?(?P<target>(?:" + DETERMINER + r"\s+)?(?!" + DETERMINER
+    + r"\b)[a-z0-9]+(?:\s+(?!" + DETERMINER + r"\b)[a-z0-9]+){0,3})$")
+_ALONE_RELATIONS = {"into": "in", "in": "in", "onto": "on", "on": "on"}  # "in the toy box."
 
 
 def parse(text: str, robot_names: Iterable[str] = ()) -> list[Clause]:
@@ -96,13 +108,40 @@ def parse(text: str, robot_names: Iterable[str] = ()) -> list[Clause]:
     robots = sorted({normalize(r) for r in robot_names}, key=len, reverse=True)
     clauses: list[Clause] = []
     for sentence in _SENTENCES.split(_tidy(text)):
-        clauses += _parse_sentence(sentence, robots)
+        try:
+            clauses += _parse_sentence(sentence, robots)
+        except PlanningError:
+            if (alone := _place_alone(sentence, clauses)) is None:
+                raise
+            clauses.append(alone)
     if not clauses:
         raise PlanningError(f"cannot parse {text!r}: it holds no instruction; try 'bring the <object> to <place>'")
-    said = [c for c in clauses if c.verb != Verb.REMARK]  # "I cut my finger. Bring the plasters ...": context
-    if not said:
+    if all(c.verb == Verb.REMARK for c in clauses):
         raise unparsed(clauses[0].text)
-    return _implied(said)
+    # "I cut my finger. Bring the plasters ...": a remark is context, kept only for what it names ("my glasses")
+    return _parties(_implied([c for c in clauses if c.verb != Verb.REMARK or c.obj or c.target]))
+
+
+def _place_alone(sentence: str, before: list[Clause]) -> Clause | None:
+    """"The kids left the toy car on the table. Toy box, please.": a place alone puts what was just named there;
+    None when the sentence is no bare name or nothing was named."""
+    words = _clean(sentence)
+    named = next((c for c in reversed(before) if c.obj and c.verb in (*MOVES, Verb.FACT) and not c.wish), None)
+    match = _NAME_ONLY.match(words)
+    if named is None or match is None or starts_with_verb(words):
+        return None
+    return Clause(Verb.PLACE, words, obj=named.obj, target=match["target"], relation=_ALONE_RELATIONS.get(match["rel"]))
+
+
+def _parties(clauses: list[Clause]) -> list[Clause]:
+    """"Table one ordered the cheese. Take it over to them.": "them" (him, her) is who the wish named."""
+    party: str | None = None
+    for index, clause in enumerate(clauses):
+        if clause.wish and clause.verb == Verb.CARRY and clause.target != "me":
+            party = clause.target
+        elif party and clause.target in ("them", "him", "her"):
+            clauses[index] = replace(clause, target=party)
+    return clauses
 
 
 def _implied(clauses: list[Clause]) -> list[Clause]:
@@ -128,7 +167,7 @@ def _implied(clauses: list[Clause]) -> list[Clause]:
 
 def _tidy(text: str) -> str:
     """Normalized and spelled out, without quotes or "go and", relative clauses marked ("that is on" -> "~on")."""
-    text = _GO_AND.sub("", _QUOTES.sub(" ", spell_out(normalize(text))))
+    text = _GO_AND.sub("", _QUOTES.sub(" ", spell_out(normalize(_DASH.sub(" \u2014 ", text)))))
     # "the cup that is on the table" -> "the cup ~on the table": that "on" is no clause's preposition.
     text = _RELATIVE.sub(lambda m: _marked(m[1]), _THE_ONE.sub(", which is ", text))
     return _APPOSED.sub(lambda m: m[1] + _mark_relative(m[2]), text)
@@ -147,7 +186,7 @@ def _mark_relative(span: str) -> str:
 
 def _parse_sentence(sentence: str, robots: list[str]) -> list[Clause]:
     """Its clauses; a heading's ("ship the cups: load them ...") are context when the details ask for something."""
-    heading, details = _heading(sentence, robots)
+    heading, details = _heading(_dashed(sentence, robots), robots)
     topic, details = _topic(details, robots)
     clauses = _parse_commands(details, robots)
     if topic:
@@ -160,6 +199,15 @@ def _parse_sentence(sentence: str, robots: list[str]) -> list[Clause]:
         return clauses  # "tidy up: ...": a heading that says nothing the details do not
     asks = any(c.verb not in (Verb.FACT, Verb.REMARK) for c in clauses)
     return [replace(c, context=asks and c.verb in MOVES) for c in lead] + clauses
+
+
+def _dashed(sentence: str, robots: list[str]) -> str:
+    """A dash before a command ends a clause ("the ice cream is melting - get it into the freezer"); elsewhere it is
+    a pause ("batteries and cereal - all into the basket")."""
+    text, *rests = (piece.strip() for piece in sentence.split("\u2014"))
+    for rest in rests:
+        text = f"{text}, {rest}" if text and _opens(_clean(rest), robots) else f"{text} {rest}".strip()
+    return text
 
 
 def _heading(sentence: str, robots: list[str]) -> tuple[str | None, str]:

@@ -76,6 +76,7 @@ _QUALIFIER = re.compile(
     r"(?:located|sitting|lying|standing|kept|stored|found)\s+)?"
     r"(?:in|inside|on\s+top\s+of|on|at|from|by|near|next\s+to|beside|under|out\s+of)\s+(?P<where>.+)$"
 )
+_THERE = re.compile(r"^(?P<head>.+?)\s+(?P<where>there)$")  # "the floor rack there": at the place just named
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,9 @@ def split_list(phrase: str) -> list[str]:
 
 
 def split_qualifier(words: str) -> tuple[str, str | None]:
-    """"the cup that is on the table" -> ("the cup", "the table"); no location -> (words, None)."""
-    match = _QUALIFIER.match(words)
+    """"the cup that is on the table" -> ("the cup", "the table"), "the rack there" -> ("the rack", "there");
+    no location -> (words, None)."""
+    match = _QUALIFIER.match(words) or _THERE.match(words)
     return (match["head"], match["where"]) if match else (words, None)
 
 

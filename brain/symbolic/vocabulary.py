@@ -6,8 +6,9 @@ articles and plurals are tolerated and a unique last (or first) word is enough (
 narrows the choice ("the table in the pass" -> serving_table). Lists and quantities name several things
 ("the cup and the plate", "all the cups", "both cups", "a cup" -> any one); a name the scene has with
 "and" in it stays whole ("salt and pepper"). "it" means the last node of the right kind mentioned, "them"
-and "both" the last several, "there" the last destination; "the box" that could be several is the one named
-last ("put it in the small box, then close the box"), and "the lid" (or door) the container named last.
+and "both" the last several, "there" the last destination ("the rack there": the rack there); "the box" that
+could be several is the one named last ("put it in the small box, then close the box"), and "the lid" (or
+door) the container named last.
 A location may be a robot ("the basket on the drone"); one that fits no node is a note when the name alone
 is enough. Robots are named by name, by a word for their body ("the drone") or numbered ("the third
 drone" -> tote_drone_3); a delivery to a robot is that robot holding it, "in/on" a robot with a cargo
@@ -260,6 +261,8 @@ class Vocabulary:
         robot = self.recipient(phrase)
         if robot:
             return [robot]
+        if strip_articles(phrase) == "there":  # "the floor rack there": where the words were just now
+            return self._pronoun("there", phrase, ("place", *DESTINATION_KINDS), "place")
         names = self._exact(phrase)
         if names:
             return names

@@ -314,4 +314,4 @@ def test_facts_wishes_and_the_pronouns_after_them(text: str, clauses: list[tuple
 def test_a_topic_before_a_command_only_names_what_its_pronoun_means() -> None:
     assert parse("The cup on the table, can it go in the sink?", ROBOTS) == [
         Clause("fact", "the cup on the table", obj="the cup on the table", context=True),
-        Clause("place", "it go in the sink", obj="it", target="the sink", relation="in")]
+        Clause("place", "it go in the sink", obj="it", target="the sink", relation="in", wish=True)]
