@@ -71,6 +71,11 @@ class Vocabulary:
         self.notes: list[str] = []
         self._keys = [_Key(key, singular(key), n.name, alias) for n in world.nodes.values() if n.kind != "robot"
                       for key, alias in _keys_of(n.name, n.props.get("aliases"))]
+        self._by_text: dict[tuple[str, bool], set[str]] = {}  # (name as written, alias?) -> nodes
+        self._by_single: dict[tuple[str, bool], set[str]] = {}  # (its singular, alias?) -> nodes
+        for k in self._keys:
+            self._by_text.setdefault((k.text, k.alias), set()).add(k.name)
+            self._by_single.setdefault((k.single, k.alias), set()).add(k.name)
         self._robots = {normalize(r): r for r in world.robots}
         self._mentioned: list[str] = []
         self._group: list[str] = []
@@ -205,12 +210,10 @@ class Vocabulary:
 
     def _exact(self, words: str) -> list[str]:
         words = strip_articles(words)
-        for plural in (False, True):  # as written, then singular to singular
+        for index, key in ((self._by_text, words), (self._by_single, singular(words))):  # as written, then singular
             for alias in (False, True):  # a name beats an alias
-                found = sorted({k.name for k in self._keys if k.alias == alias and (
-                    k.single == singular(words) if plural else k.text == words)})
-                if found:
-                    return found
+                if found := index.get((key, alias)):
+                    return sorted(found)
         return []
 
     def _lookup(self, words: str, kinds: tuple[str, ...], role: str) -> list[str]:

@@ -48,6 +48,7 @@ class WorldState:
     props: dict[str, dict[str, Any]] = field(default_factory=dict)
     bodies: dict[str, Body] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
+    _has_passages: bool | None = field(default=None, repr=False, compare=False)  # cached; set_props clears it
 
     @classmethod
     def from_nodes(cls, nodes: Iterable[_NodeLike], bodies: Mapping[str, Body]) -> WorldState:
@@ -60,7 +61,7 @@ class WorldState:
 
     def copy(self) -> WorldState:
         return WorldState(dict(self.kind), dict(self.parent), dict(self.relation), dict(self.props),
-                          dict(self.bodies), {k: set(v) for k, v in self.children.items()})
+                          dict(self.bodies), {k: set(v) for k, v in self.children.items()}, self._has_passages)
 
     # -- where things are ---------------------------------------------------------------------
 
@@ -152,7 +153,10 @@ class WorldState:
     # -- travel ---------------------------------------------------------------------------------
 
     def has_passages(self) -> bool:
-        return any("passages" in self.props.get(n, {}) for n, k in self.kind.items() if k == "place")
+        """Whether any place has passages (else every place connects to every other)."""
+        if self._has_passages is None:
+            self._has_passages = any("passages" in self.props.get(n, {}) for n, k in self.kind.items() if k == "place")
+        return self._has_passages
 
     def passages(self, place: str) -> list[dict[str, Any]]:
         return list(self.prop(place, "passages", ()) or ())
@@ -172,7 +176,8 @@ class WorldState:
         """The quickest route from place ``start`` to every place it leads to (or until ``goal``)."""
         allowed = set(zones)
         if not self.has_passages():
-            places = [p for p, k in self.kind.items() if k == "place" and p != start and (not allowed or p in allowed)]
+            wanted = [goal] if goal is not None else self.kind
+            places = [p for p in wanted if self.kind.get(p) == "place" and p != start and (not allowed or p in allowed)]
             return {start: Route((start,)), **{p: Route((start, p), (), DEFAULT_TRAVEL_S) for p in places}}
         found: dict[str, Route] = {}
         frontier: list[tuple[float, str, tuple[str, ...], tuple[str, ...]]] = [(0.0, start, (start,), ())]
@@ -212,6 +217,8 @@ class WorldState:
 
     def set_props(self, name: str, props: dict[str, Any]) -> None:
         self.props[name] = {**self.props.get(name, {}), **props}
+        if "passages" in props:
+            self._has_passages = None
 
     def apply(self, effects: Iterable[Effect | dict[str, Any]]) -> None:
         """Apply effects as the slaver would (no guards: the rules checked them)."""
