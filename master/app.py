@@ -14,7 +14,15 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from master.api import EXTENSION, APIError, error_response, service
-from master.errors import BridgeTimeout, InvalidPlan, MasterError, PlanTimeout, TaskConflict, TaskNotFound
+from master.errors import (
+    BridgeTimeout,
+    InvalidPlan,
+    MasterError,
+    MemoryUnavailable,
+    PlanTimeout,
+    TaskConflict,
+    TaskNotFound,
+)
 from master.routes import BLUEPRINTS
 from master.service import MasterService
 
@@ -23,6 +31,7 @@ __all__ = ["create_app"]
 logger = logging.getLogger(__name__)
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_RUNNING_RETRY_AFTER_S = 5
 
 
 def create_app(service: MasterService) -> Flask:
@@ -53,7 +62,7 @@ def _require_token() -> ResponseReturnValue | None:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def api_error(e: APIError) -> ResponseReturnValue:
-        return error_response(e.status, e.message, **e.extra)
+        return error_response(e.status, e.message, e.headers, **e.extra)
 
     @app.errorhandler(MasterError)
     def master_error(e: MasterError) -> ResponseReturnValue:
@@ -89,7 +98,9 @@ def _master_error(e: MasterError) -> ResponseReturnValue:
         return error_response(504, str(e), task_id=e.task_id)
     if isinstance(e, BridgeTimeout):
         return error_response(504, str(e))
-    return error_response(503, str(e))
+    if isinstance(e, MemoryUnavailable):
+        return error_response(503, str(e), {"Retry-After": str(e.retry_after_s)}, redis=e.redis_state)
+    return error_response(503, str(e), {"Retry-After": str(NOT_RUNNING_RETRY_AFTER_S)})
 
 
 def _http_message(e: HTTPException) -> str:

@@ -12,10 +12,18 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 @dataclass
 class MasterConfig:
-    """How the master listens and schedules.
+    """How the master listens, serves and schedules.
 
     ``auth_token``: when set, every POST endpoint requires ``Authorization: Bearer <token>``;
     required when ``host`` is not a loopback address.
+
+    Serving (waitress): ``http_threads`` answer ordinary requests; each open ``/events`` stream
+    holds a thread of its own, up to ``max_event_streams`` (more get 503 with Retry-After), so
+    streams never starve requests. ``connection_limit`` caps open connections (further ones wait
+    in the listen backlog); ``channel_timeout_s`` closes a connection idle that long, a half-sent
+    request included (a half-sent request never holds a thread). ``redis_max_connections`` sizes
+    the master's Redis pool; a request waits ``redis_pool_timeout_s`` for a free connection, then
+    gets 503 (busy).
     """
 
     host: str = "127.0.0.1"
@@ -27,6 +35,12 @@ class MasterConfig:
     plan_timeout_s: float = 30.0
     offline_check_interval_s: float = 1.0
     bridge_timeout_s: float = 10.0
+    http_threads: int = 16
+    max_event_streams: int = 300
+    connection_limit: int = 1000
+    channel_timeout_s: float = 30.0
+    redis_max_connections: int = 50
+    redis_pool_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -34,8 +48,18 @@ class MasterConfig:
         _check_int("port", self.port, low=0, high=65535)
         _check_int("max_replans", self.max_replans, low=0, high=100)
         _check_int("max_body_bytes", self.max_body_bytes, low=1024, high=64 * 1024 * 1024)
-        for name in ("subtask_timeout_s", "plan_timeout_s", "offline_check_interval_s", "bridge_timeout_s"):
+        _check_int("http_threads", self.http_threads, low=1, high=1024)
+        _check_int("max_event_streams", self.max_event_streams, low=0, high=10_000)
+        _check_int("connection_limit", self.connection_limit, low=1, high=100_000)
+        _check_int("redis_max_connections", self.redis_max_connections, low=4, high=10_000)
+        for name in ("subtask_timeout_s", "plan_timeout_s", "offline_check_interval_s", "bridge_timeout_s",
+                     "channel_timeout_s", "redis_pool_timeout_s"):
             _check_positive(name, getattr(self, name))
+        if self.connection_limit < self.http_threads + self.max_event_streams:
+            raise ValueError(
+                f"connection_limit must be at least http_threads + max_event_streams: got {self.connection_limit} "
+                f"for connection_limit and {self.http_threads} + {self.max_event_streams}"
+            )
         if self.auth_token is not None and (not isinstance(self.auth_token, str) or not self.auth_token.strip()):
             raise ValueError("auth_token must be a non-empty string or None")
         if self.host not in LOOPBACK_HOSTS and self.auth_token is None:

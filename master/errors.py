@@ -6,6 +6,8 @@ __all__ = [
     "BridgeTimeout",
     "InvalidPlan",
     "MasterError",
+    "MemoryBusy",
+    "MemoryUnavailable",
     "PlanTimeout",
     "TaskConflict",
     "TaskNotFound",
@@ -45,3 +47,19 @@ class PlanTimeout(MasterError):
 
 class BridgeTimeout(MasterError):
     """The master's loop did not answer an HTTP request in time."""
+
+
+class MemoryUnavailable(MasterError):
+    """Redis could not be reached; the client should retry after ``retry_after_s`` (HTTP 503)."""
+
+    redis_state = "down"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class MemoryBusy(MemoryUnavailable):
+    """Redis is up but every connection of the master's pool stayed in use (HTTP 503, retry soon)."""
+
+    redis_state = "busy"

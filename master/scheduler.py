@@ -137,10 +137,23 @@ class Scheduler:
     # -- planning --------------------------------------------------------------------------
 
     async def _reserve(self, task_id: str) -> None:
-        taken = task_id in self._reserved or task_id in self._active
-        if taken or await self._mem.tasks.get(task_id) is not None:
-            raise TaskConflict(f"task id {task_id!r} is already taken; choose another or leave it out")
+        """Claim ``task_id`` for one publish; ``TaskConflict`` if another publish or a stored task has it.
+
+        The in-process claim is taken before the first await, so concurrent publishes of one id
+        cannot both pass the check.
+        """
+        conflict = TaskConflict(f"task id {task_id!r} is already taken; choose another or leave it out")
+        if task_id in self._reserved or task_id in self._active:
+            raise conflict
         self._reserved.add(task_id)
+        try:
+            stored = await self._mem.tasks.get(task_id)
+        except BaseException:
+            self._reserved.discard(task_id)
+            raise
+        if stored is not None:
+            self._reserved.discard(task_id)
+            raise conflict
 
     async def _world(self) -> WorldView:
         robots = await self._mem.robots.list()

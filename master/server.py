@@ -1,4 +1,4 @@
-"""Run the master: a threaded WSGI server in front of the service.
+"""Run the master: the production WSGI server waitress in front of the service.
 
 Example::
 
@@ -6,7 +6,13 @@ Example::
     curl -X POST localhost:5000/publish_task -H 'Content-Type: application/json' \\
          -d '{"task": "bring the apple to table 2"}'
 
-``serve()`` blocks until SIGTERM or SIGINT, then stops the HTTP server and the service.
+waitress reads every request in its one I/O thread and hands it to a worker thread only once it
+has fully arrived, so half-sent requests hold no thread; idle connections close after
+``channel_timeout_s`` and at most ``connection_limit`` are open. Its workers are ``http_threads``
+for requests plus one per allowed ``/events`` stream (``max_event_streams``).
+
+``serve()`` blocks until SIGTERM or SIGINT, then ends the event streams, stops the HTTP server and
+the service.
 """
 
 from __future__ import annotations
@@ -19,17 +25,23 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from werkzeug.serving import make_server
+from flask import Flask
+from waitress import wasyncore
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from brain.errors import BrainError
 from brain.planner import Planner
 from master.app import create_app
 from master.config import MasterConfig
+from master.log_format import configure_logging
 from master.service import MasterService
 
-__all__ = ["main", "serve", "build_planner"]
+__all__ = ["main", "serve", "build_planner", "http_server"]
 
 logger = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 10.0
+WAITRESS_BODY_FACTOR = 4  # waitress refuses bodies this many times over the limit; Flask the rest, in JSON
 
 
 def serve(config: MasterConfig, memory_url: str, prefix: str, planner: Planner,
@@ -39,24 +51,60 @@ def serve(config: MasterConfig, memory_url: str, prefix: str, planner: Planner,
     service = MasterService(config, memory_url, prefix, planner)
     service.start()
     try:
-        server = make_server(config.host, config.port, create_app(service), threaded=True)
+        server = http_server(create_app(service), config)
     except OSError:
         service.stop()
         raise
     stop_event = stop_event or threading.Event()
     restore = _on_signals(stop_event.set)
-    worker = threading.Thread(target=server.serve_forever, name="master-http", daemon=True)
-    worker.start()
-    logger.info("master listening on http://%s:%d", config.host, server.server_port)
+    io_thread = threading.Thread(target=server.run, name="master-http", daemon=True)
+    io_thread.start()
+    logger.info("master listening on http://%s:%d", config.host, server.effective_port)
     try:
         stop_event.wait()
     finally:
         logger.info("master stopping")
-        server.shutdown()
-        worker.join(10)
-        server.server_close()
+        service.end_streams()  # open /events streams return, freeing their threads
+        _close_http(server, io_thread)
         service.stop()
         restore()
+
+
+def http_server(app: Flask, config: MasterConfig) -> BaseWSGIServer:
+    """A bound, not yet running waitress server for ``app``, sized and timed from ``config``."""
+    server = create_server(
+        app,
+        host=config.host,
+        port=config.port,
+        ipv4=":" not in config.host,  # one family, so "localhost" is one listener as before
+        ipv6=":" in config.host,
+        threads=config.http_threads + config.max_event_streams,
+        connection_limit=config.connection_limit,
+        channel_timeout=config.channel_timeout_s,
+        cleanup_interval=max(1, min(30, int(config.channel_timeout_s / 2))),
+        channel_request_lookahead=1,  # keeps reading during a response, so a gone client is noticed
+        max_request_body_size=WAITRESS_BODY_FACTOR * config.max_body_bytes,
+        asyncore_use_poll=True,  # select() stops at 1024 file descriptors
+        ident="roboos-master",
+    )
+    if isinstance(server, MultiSocketServer):  # a host name with several addresses of one family
+        server.close()
+        raise OSError(f"host {config.host!r} resolves to several addresses; give one of them")
+    return server
+
+
+def _close_http(server: BaseWSGIServer, io_thread: threading.Thread) -> None:
+    """Close every connection and the listener from waitress's own I/O thread, then stop the workers.
+
+    Its loop runs while its channel map is not empty; emptying the map in that thread (through the
+    trigger, waitress's way to run code there) ends it without racing its poll.
+    """
+    if io_thread.is_alive():
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    io_thread.join(STOP_TIMEOUT_S)
+    if io_thread.is_alive():
+        logger.error("the HTTP server did not stop within %g s", STOP_TIMEOUT_S)
+    server.task_dispatcher.shutdown(timeout=STOP_TIMEOUT_S / 2)
 
 
 def _on_signals(handler: Callable[[], None]) -> Callable[[], None]:
@@ -107,6 +155,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds between liveness checks of robots with running subtasks")
     parser.add_argument("--bridge-timeout", type=float, default=defaults.bridge_timeout_s,
                         help="seconds an HTTP handler waits on the scheduler loop")
+    parser.add_argument("--http-threads", type=int, default=defaults.http_threads,
+                        help="worker threads for requests (each /events stream has one more of its own)")
+    parser.add_argument("--max-event-streams", type=int, default=defaults.max_event_streams,
+                        help="open /events streams allowed; more get 503")
+    parser.add_argument("--connection-limit", type=int, default=defaults.connection_limit,
+                        help="open HTTP connections allowed; more wait in the listen backlog")
+    parser.add_argument("--channel-timeout", type=float, default=defaults.channel_timeout_s,
+                        help="seconds before an idle or half-sent connection is closed")
+    parser.add_argument("--redis-max-connections", type=int, default=defaults.redis_max_connections,
+                        help="size of the master's Redis connection pool")
+    parser.add_argument("--redis-pool-timeout", type=float, default=defaults.redis_pool_timeout_s,
+                        help="seconds a request waits for a free Redis connection before 503")
     parser.add_argument("--planner", choices=Planner.available(), default="symbolic")
     parser.add_argument("--llm-config", default=None,
                         help="JSON file of LLM settings for --planner llm or llm_goals (keys as in the llm: section)")
@@ -120,12 +180,15 @@ def config_from_args(args: argparse.Namespace) -> MasterConfig:
                         subtask_timeout_s=args.subtask_timeout, max_replans=args.max_replans,
                         plan_timeout_s=args.plan_timeout, max_body_bytes=args.max_body_bytes,
                         offline_check_interval_s=args.offline_check_interval,
-                        bridge_timeout_s=args.bridge_timeout)
+                        bridge_timeout_s=args.bridge_timeout, http_threads=args.http_threads,
+                        max_event_streams=args.max_event_streams, connection_limit=args.connection_limit,
+                        channel_timeout_s=args.channel_timeout, redis_max_connections=args.redis_max_connections,
+                        redis_pool_timeout_s=args.redis_pool_timeout)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     try:
         config = config_from_args(args)
     except ValueError as e:

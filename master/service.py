@@ -1,7 +1,9 @@
 """The master's service: one asyncio loop in one background thread, bridged from Flask threads.
 
-The loop owns the ``SharedMemory`` connection, the scheduler and the planner. Flask views run in
-the WSGI server's threads and reach the loop with ``call(coro)``, which waits a bounded time.
+The loop owns the ``SharedMemory`` connection, the scheduler, the event feed and the planner.
+Flask views run in the WSGI server's threads and reach the loop with ``call(coro)``, which waits a
+bounded time and turns Redis being unreachable or its pool being busy into ``MemoryUnavailable``
+/ ``MemoryBusy`` (503 with Retry-After), never a bare Redis error.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from brain.planner import Planner
 from master.config import MasterConfig
-from master.errors import BridgeTimeout, MasterError
+from master.errors import BridgeTimeout, MasterError, MemoryBusy, MemoryUnavailable
+from master.event_feed import EventFeed
 from master.scheduler import Scheduler
 from memory import SharedMemory
 from memory.shared_memory import redact_url
@@ -27,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 START_TIMEOUT_S = 15.0
+BUSY_RETRY_AFTER_S = 1
+DOWN_RETRY_AFTER_S = 5
 
 
 class MasterService:
@@ -43,6 +52,7 @@ class MasterService:
         self._startup_error: BaseException | None = None
         self._memory: SharedMemory | None = None
         self._scheduler: Scheduler | None = None
+        self._feed: EventFeed | None = None
 
     @property
     def memory(self) -> SharedMemory:
@@ -55,6 +65,12 @@ class MasterService:
         if self._scheduler is None:
             raise MasterError("the master service is not running; call start() first")
         return self._scheduler
+
+    @property
+    def feed(self) -> EventFeed:
+        if self._feed is None:
+            raise MasterError("the master service is not running; call start() first")
+        return self._feed
 
     @property
     def planner_name(self) -> str:
@@ -94,6 +110,11 @@ class MasterService:
         self._ready.clear()
         logger.info("master service stopped")
 
+    def end_streams(self) -> None:
+        """End every open ``/events`` stream and refuse new ones (any thread; before stopping)."""
+        if self._feed is not None:
+            self._feed.close()
+
     def call(self, coro: Coroutine[Any, Any, T], timeout_s: float | None = None) -> T:
         """Run ``coro`` on the service's loop and wait for it (from any other thread)."""
         loop = self._loop
@@ -107,6 +128,10 @@ class MasterService:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise BridgeTimeout(f"the master did not answer within {timeout_s:g} s") from None
+        except MaxConnectionsError as e:
+            raise MemoryBusy(f"the master is busy: {e}; retry shortly", BUSY_RETRY_AFTER_S) from e
+        except (RedisConnectionError, RedisTimeoutError) as e:
+            raise MemoryUnavailable(f"shared memory unreachable: {e}", DOWN_RETRY_AFTER_S) from e
 
     def _run(self) -> None:
         try:
@@ -120,9 +145,13 @@ class MasterService:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
-            self._memory = await SharedMemory.connect(self.memory_url, prefix=self.prefix)
+            self._memory = await SharedMemory.connect(
+                self.memory_url, prefix=self.prefix, max_connections=self.config.redis_max_connections,
+                pool_timeout_s=self.config.redis_pool_timeout_s)
             self._scheduler = Scheduler(self._memory, self.planner, self.config)
             await self._scheduler.start()
+            self._feed = EventFeed(self._memory.events, self.config.max_event_streams)
+            await self._feed.start()
         except Exception as e:
             self._startup_error = e
             await self._close()
@@ -133,9 +162,9 @@ class MasterService:
         await self._close()
 
     async def _close(self) -> None:
-        if self._scheduler is not None:
-            await self._scheduler.stop()
-            self._scheduler = None
+        stopping = [part.stop() for part in (self._scheduler, self._feed) if part is not None]
+        await asyncio.gather(*stopping)
+        self._scheduler = self._feed = None
         if self._memory is not None:
             await self._memory.close()
             self._memory = None

@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.connection import BlockingConnectionPool, Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError, RedisError
 
 from memory.errors import SharedMemoryError
 from memory.events import DEFAULT_EVENT_MAXLEN, EventLog
@@ -22,11 +25,13 @@ from memory.scene_graph import SceneGraph
 from memory.streams import DEFAULT_STREAM_MAXLEN, WorkStreams
 from memory.tasks import TaskStore
 
-__all__ = ["SharedMemory", "redact_url"]
+__all__ = ["BoundedPool", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_POOL_TIMEOUT_S", "SharedMemory", "redact_url"]
 
 logger = logging.getLogger(__name__)
 
 _CLEAR_BATCH = 500
+DEFAULT_MAX_CONNECTIONS = 100
+DEFAULT_POOL_TIMEOUT_S = 5.0
 
 
 def redact_url(url: str) -> str:
@@ -39,6 +44,25 @@ def redact_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+class BoundedPool(BlockingConnectionPool):
+    """A blocking pool whose wait for a free connection ends in ``MaxConnectionsError``.
+
+    redis-py's ``BlockingConnectionPool`` raises a plain ``ConnectionError`` after its timeout,
+    the same type as "Redis is down"; callers need to tell "busy" (every connection in use,
+    retry soon) from "unreachable", so the timeout gets redis-py's own pool-exhaustion type.
+    """
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Connection:
+        try:
+            return await super().get_connection(*args, **kwargs)
+        except RedisConnectionError as e:
+            if not isinstance(e.__cause__, asyncio.TimeoutError):
+                raise
+            raise MaxConnectionsError(
+                f"all {self.max_connections} Redis connections stayed in use for {self.timeout:g} s"
+            ) from e
 
 
 class SharedMemory:
@@ -73,20 +97,25 @@ class SharedMemory:
         event_maxlen: int = DEFAULT_EVENT_MAXLEN,
         stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
         max_connections: int | None = None,
+        pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
     ) -> SharedMemory:
         """Connect and check with PING; ``SharedMemoryError`` saying what to do when Redis is unreachable.
 
-        ``max_connections`` caps the pool (redis-py's default is 100): a process sharing one
-        ``SharedMemory`` among many slavers needs about two per slaver (blocking read, heartbeat).
+        The pool is bounded and blocking: a command waits up to ``pool_timeout_s`` for a free
+        connection, then raises ``MaxConnectionsError`` (busy, unlike ``ConnectionError``: down).
+        ``max_connections`` (default 100) sizes it: every blocking stream read holds one for its
+        whole wait, so a process sharing one ``SharedMemory`` among many slavers needs about two
+        per slaver (blocking read, heartbeat).
         """
         shown = redact_url(url)
         try:
-            redis = aioredis.from_url(
+            pool = BoundedPool.from_url(
                 url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s,
-                max_connections=max_connections,
+                max_connections=max_connections or DEFAULT_MAX_CONNECTIONS, timeout=pool_timeout_s,
             )
         except ValueError as e:
             raise SharedMemoryError(f"invalid Redis URL {shown!r}: {e}") from e
+        redis = aioredis.Redis.from_pool(pool)
         try:
             await redis.ping()
         except (RedisError, OSError) as e:

@@ -11,9 +11,9 @@ from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 
 from master.api import error_response, service, success
-from master.errors import MasterError
+from master.errors import BridgeTimeout, MasterError, MemoryBusy, MemoryUnavailable
+from master.service import BUSY_RETRY_AFTER_S
 from master.service import MasterService
-from memory import SharedMemory
 
 __all__ = ["bp", "OPENAPI_PATH"]
 
@@ -25,21 +25,34 @@ HEALTH_TIMEOUT_S = 3.0
 
 @bp.get("/health")
 def health() -> ResponseReturnValue:
+    """200 with ``redis: up``; else 503 with Retry-After and ``redis``: ``busy`` (the master is
+    overloaded: no free pool connection, or its loop did not answer, in time; Redis is not known
+    to be down) or ``down`` (unreachable, or the master is not running)."""
     svc = service()
     try:
-        svc.call(_ping(svc.memory), HEALTH_TIMEOUT_S)
+        svc.call(_ping(svc), HEALTH_TIMEOUT_S)
+    except BridgeTimeout as e:
+        return error_response(503, f"the master is busy: {e}", {"Retry-After": str(BUSY_RETRY_AFTER_S)},
+                              redis="busy", planner=svc.planner_name)
+    except MemoryUnavailable as e:
+        return error_response(503, str(e), {"Retry-After": str(e.retry_after_s)}, redis=e.redis_state,
+                              planner=svc.planner_name)
     except MasterError as e:
-        return error_response(503, f"shared memory unreachable: {e}", redis="down", planner=svc.planner_name)
+        return error_response(503, f"shared memory unreachable: {e}", {"Retry-After": "5"}, redis="down",
+                              planner=svc.planner_name)
     return jsonify({"status": "ok", "message": "ok", "redis": "up", "planner": svc.planner_name})
 
 
-async def _ping(memory: SharedMemory) -> None:
+async def _ping(svc: MasterService) -> None:
+    """PING through the pool; Redis errors propagate so that ``call`` can tell busy from down."""
+    redis = svc.memory.redis
     try:
-        answered = await asyncio.wait_for(memory.ping(), HEALTH_TIMEOUT_S - 0.5)
+        await asyncio.wait_for(redis.ping(), HEALTH_TIMEOUT_S - 0.5)
     except TimeoutError:
+        if not redis.connection_pool.can_get_connection():
+            raise MemoryBusy(f"all {redis.connection_pool.max_connections} Redis connections are in use",
+                             BUSY_RETRY_AFTER_S) from None
         raise MasterError("Redis did not answer PING in time") from None
-    if not answered:
-        raise MasterError("Redis does not answer PING")
 
 
 @bp.get("/system_status")
@@ -59,6 +72,7 @@ async def _system_data(svc: MasterService) -> dict[str, Any]:
         "tasks_active": svc.scheduler.active_count,
         "scene_version": await svc.memory.scene.version(),
         "planner": svc.planner_name,
+        "event_streams": svc.feed.subscriber_count,
     }
 
 

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
-from master.api import APIError, json_object, json_type, reject_unknown_keys, service, success
+from master.api import APIError, json_object, json_type, query_int, reject_unknown_keys, service, success
 from master.dag import subtask_list
 from master.errors import InvalidPlan, PlanTimeout
 from memory.profiles import TaskRecord
@@ -18,7 +18,8 @@ __all__ = ["bp", "PublishRequest", "parse_publish"]
 
 bp = Blueprint("tasks", __name__)
 
-TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+TASK_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"  # also in openapi.yaml
+TASK_ID = re.compile(TASK_ID_PATTERN, re.ASCII)
 MAX_TASKS_PER_REQUEST = 20
 MAX_LIST_LIMIT = 500
 
@@ -53,8 +54,9 @@ def parse_publish(data: dict[str, Any]) -> PublishRequest:
         raise APIError(400, f"'refresh' must be a boolean, got {json_type(refresh)}")
     task_id = data.get("task_id")
     if task_id is not None:
-        if not isinstance(task_id, str) or not TASK_ID.match(task_id):
-            raise APIError(400, f"'task_id' must be a string of 1-64 letters, digits or ._:- , got {task_id!r}")
+        if not isinstance(task_id, str) or not TASK_ID.fullmatch(task_id):
+            raise APIError(400, f"'task_id' must be a string matching {TASK_ID_PATTERN} (1-64 ASCII letters, "
+                                f"digits or ._:- , starting with a letter or digit), got {task_id!r}")
         if len(tasks) > 1:
             raise APIError(400, "'task_id' names one task; leave it out when 'task' lists several")
     return PublishRequest([t.strip() for t in tasks], as_list, refresh, task_id)
@@ -91,11 +93,9 @@ def publish_task() -> ResponseReturnValue:
 
 @bp.get("/tasks")
 def list_tasks() -> ResponseReturnValue:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST_LIMIT:
-        raise APIError(400, f"'limit' must be an integer from 1 to {MAX_LIST_LIMIT}, got {raw!r}")
+    limit = query_int("limit", default=50, low=1, high=MAX_LIST_LIMIT)
     svc = service()
-    records = svc.call(svc.memory.tasks.list(limit=int(raw)))
+    records = svc.call(svc.memory.tasks.list(limit=limit))
     return success(f"{len(records)} tasks", data=[r.to_dict() for r in records])
 
 

@@ -18,6 +18,11 @@ from master.config import MasterConfig
         ({"auth_token": "  "}, "auth_token must be a non-empty string"),
         ({"host": "0.0.0.0"}, "auth_token is required when host is '0.0.0.0'"),
         ({"max_body_bytes": 10}, "max_body_bytes must be between 1024"),
+        ({"http_threads": 0}, "http_threads must be between 1"),
+        ({"redis_max_connections": 2}, "redis_max_connections must be between 4"),
+        ({"channel_timeout_s": -1}, "channel_timeout_s must be greater than 0"),
+        ({"connection_limit": 100}, "connection_limit must be at least http_threads [+] max_event_streams: "
+                                    "got 100 for connection_limit and 16 [+] 300"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(kwargs: dict, message: str) -> None:
@@ -38,10 +43,13 @@ def test_every_config_field_has_a_command_line_flag() -> None:
 
     argv = ["--port", "5055", "--auth-token", "tok", "--subtask-timeout", "12", "--max-replans", "5",
             "--plan-timeout", "40", "--max-body-bytes", "4096", "--offline-check-interval", "0.5",
-            "--bridge-timeout", "7", "--host", "localhost"]
+            "--bridge-timeout", "7", "--host", "localhost", "--http-threads", "8", "--max-event-streams", "20",
+            "--connection-limit", "64", "--channel-timeout", "9", "--redis-max-connections", "12",
+            "--redis-pool-timeout", "2.5"]
     config = config_from_args(parse_args(argv))
     expected = MasterConfig(host="localhost", port=5055, auth_token="tok", subtask_timeout_s=12.0, max_replans=5,
                             plan_timeout_s=40.0, max_body_bytes=4096, offline_check_interval_s=0.5,
-                            bridge_timeout_s=7.0)
+                            bridge_timeout_s=7.0, http_threads=8, max_event_streams=20, connection_limit=64,
+                            channel_timeout_s=9.0, redis_max_connections=12, redis_pool_timeout_s=2.5)
     assert config == expected
     assert all(getattr(config, f.name) != getattr(MasterConfig(), f.name) for f in fields(MasterConfig))
