@@ -58,6 +58,8 @@ def _step_errors(step: PlanStep, world: WorldView) -> list[str]:
         known = ", ".join(sorted(world.robots)) or "none"
         return [f"{where}: unknown robot '{step.robot_name}'; known robots: {known}"]
     errors = [] if robot.online else [f"{where}: robot '{robot.name}' is offline"]
+    if robot.online and robot.degraded:
+        errors.append(f"{where}: robot '{robot.name}' cannot take work: {robot.degraded}")
     if step.subtask_order < 1:
         errors.append(f"{where}: subtask_order must be 1 or more, got {step.subtask_order}")
     if not step.subtask.strip() and not step.actions:

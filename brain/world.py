@@ -51,6 +51,7 @@ class RobotView:
     embodiment: str
     online: bool = True
     status: str = "idle"
+    degraded: str = ""  # why it cannot take work though online (its skill server is unreachable)
     position: str | None = None  # the scene node it is at (a place or a piece of furniture)
     holding: tuple[str, ...] = ()
     skills: dict[str, SkillView] = field(default_factory=dict)
@@ -66,6 +67,7 @@ class RobotView:
             embodiment=profile.get("embodiment", ""),
             online=bool(data.get("online", "profile" not in data)),
             status=data.get("status", "idle"),
+            degraded=data.get("degraded") or "",
             position=data.get("position"),
             holding=tuple(data.get("holding") or ()),
             skills={s.name: s for s in skills},
@@ -212,7 +214,8 @@ class WorldView:
         return [self.robots[n] for n in sorted(self.robots) if self.robots[n].has_kind(kind)]
 
     def online_robots(self) -> list[RobotView]:
-        return [self.robots[n] for n in sorted(self.robots) if self.robots[n].online]
+        """Robots that can take work: online and not degraded, by name."""
+        return [r for n in sorted(self.robots) if (r := self.robots[n]).online and not r.degraded]
 
 
 def _with_scene_state(robot: RobotView, nodes: dict[str, NodeView]) -> RobotView:

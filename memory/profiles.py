@@ -106,7 +106,8 @@ class RobotRecord:
     """A robot as seen now: profile, state and liveness.
 
     ``position`` and ``holding`` are derived from the scene graph (the robot's node and the
-    nodes ``held_by`` it), so they can never disagree with it.
+    nodes ``held_by`` it), so they can never disagree with it. ``degraded`` says why a robot that
+    is alive cannot take work (its skill server is unreachable); empty when it can.
     """
 
     profile: RobotProfile
@@ -116,6 +117,7 @@ class RobotRecord:
     holding: list[str] = field(default_factory=list)
     current_subtask: str | None = None
     last_heartbeat: float = 0.0
+    degraded: str = ""
 
     @property
     def name(self) -> str:
@@ -136,6 +138,7 @@ class RobotRecord:
             holding=list(data.get("holding") or []),
             current_subtask=data.get("current_subtask"),
             last_heartbeat=float(data.get("last_heartbeat", 0.0)),
+            degraded=data.get("degraded") or "",
         )
 
 

@@ -1,7 +1,7 @@
 """The robot registry: profiles, status and per-robot liveness, joined with the scene graph.
 
-A robot is a hash (``profile`` JSON, ``status``, ``current_subtask``, ``last_heartbeat``) plus a
-liveness key with a TTL refreshed by its heartbeat; its position and what it holds are read from the
+A robot is a hash (``profile`` JSON, ``status``, ``current_subtask``, ``last_heartbeat``,
+``degraded``: why it cannot take work though alive, empty when it can) plus a liveness key with a TTL refreshed by its heartbeat; its position and what it holds are read from the
 scene graph in the same MULTI/EXEC, so they never disagree with it.
 """
 
@@ -56,7 +56,7 @@ class RobotRegistry:
     async def register(
         self, profile: RobotProfile, start_place: str | None = None, *, ttl_s: float = DEFAULT_LIVENESS_TTL_S
     ) -> None:
-        """Store the profile (status idle), mark the robot alive for ``ttl_s``, and give it a scene
+        """Store the profile (status idle, not degraded), mark the robot alive for ``ttl_s``, and give it a scene
         node at ``start_place`` unless the scene already has one (a restarted slaver keeps its place)."""
         name, now = profile.name, time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -66,6 +66,7 @@ class RobotRegistry:
                     "profile": json.dumps(profile.to_dict()),
                     "status": "idle",
                     "current_subtask": "",
+                    "degraded": "",
                     "last_heartbeat": repr(now),
                     "registered_at": repr(now),
                 },
@@ -99,6 +100,16 @@ class RobotRegistry:
         fields = ["status", status, "current_subtask", current_subtask or ""]
         if not await self._update(keys=[self._keys.robot(name)], args=fields):
             raise SharedMemoryError(f"unknown robot {name!r}: register it first")
+
+    async def set_degraded(self, name: str, reason: str | None) -> None:
+        """Mark the robot alive but unable to take work (``reason``, e.g. its skill server is
+        unreachable), or clear the mark with None; recorded as ``robot_degraded`` / ``robot_recovered``."""
+        if not await self._update(keys=[self._keys.robot(name)], args=["degraded", reason or ""]):
+            raise SharedMemoryError(f"unknown robot {name!r}: register it first")
+        if reason:
+            await self._events.append("robot_degraded", robot=name, reason=reason)
+        else:
+            await self._events.append("robot_recovered", robot=name)
 
     async def mark_offline(self, name: str) -> None:
         """Drop the robot's liveness now (a clean shutdown) and record it."""
@@ -152,6 +163,7 @@ def _record(row: dict[str, str], online: bool, scene: SceneSnapshot) -> RobotRec
         position=scene.place_of(profile.name) if profile.name in scene.nodes else None,
         holding=sorted(n.name for n in scene.children(profile.name, "held_by")),
         current_subtask=row.get("current_subtask") or None,
+        degraded=row.get("degraded", ""),
         last_heartbeat=float(row.get("last_heartbeat") or 0.0),
     )
 

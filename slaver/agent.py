@@ -3,7 +3,8 @@
 It registers its robot with the skills' full JSON schemas, heartbeats, reports any subtask a
 previous run left unfinished as interrupted (never re-running it), then serves its subtask
 stream: runs the given tool calls, applies their effects to the scene graph atomically, posts
-the result and only then acknowledges the subtask.
+the result and only then acknowledges the subtask. While the skill server is unreachable the robot
+is marked degraded and its subtasks fail at once (see ``slaver.circuit``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from memory.messages import (
 )
 from memory.profiles import RobotProfile
 from skills.client import SkillClient, SkillUnavailable
+from slaver.circuit import Backoff, SkillCircuit
 from slaver.config import SlaverConfig
 from slaver.errors import SkillServerUnreachable
 from slaver.skill_link import SkillLink
@@ -99,6 +101,8 @@ class Slaver:
         elif not isinstance(skills, SkillLink):
             skills = SkillLink.fixed(skills)
         self._link = skills
+        backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s)
+        self._circuit = SkillCircuit(skills, self._mark_degraded, backoff)
         self._stepper = stepper
         self.profile: RobotProfile | None = None
         self.ready = asyncio.Event()  # set once the robot is registered and serving
@@ -118,7 +122,11 @@ class Slaver:
                     await heartbeat
                 await self._go_offline()
         finally:
+            await self._circuit.aclose()
             await self._link.aclose()
+
+    async def _mark_degraded(self, reason: str | None) -> None:
+        await self._mem.robots.set_degraded(self.name, reason)
 
     async def _go_offline(self) -> None:
         try:
@@ -157,6 +165,7 @@ class Slaver:
                     logger.warning("robot=%s unknown to shared memory (wiped?); registering again", self.name)
                     await self._mem.robots.register(self.profile, self.config.start_place,
                                                     ttl_s=self.config.liveness_ttl_s)
+                    await self._circuit.remark()
             except UNREACHABLE as exc:  # keep beating: shared memory may come back
                 logger.error("robot=%s heartbeat failed: %r", self.name, exc)
 
@@ -293,6 +302,9 @@ class Slaver:
         if blocker is not None:
             run.fail(*blocker)
             return False
+        if self._circuit.is_open:
+            run.fail(f"{_describe(call)} not run: {self._circuit.why}; reconnecting in the background")
+            return False
         timeout_s = min(deadline - time.monotonic(), self.config.default_call_timeout_s)
         logger.info("robot=%s task=%s subtask=%s calling %s", self.name, msg.task_id,
                     msg.subtask_id, _describe(call))
@@ -300,6 +312,7 @@ class Slaver:
             outcome = await self._call(call, timeout_s)
         except (SkillUnavailable, SkillServerUnreachable) as exc:
             await self._link.reset()
+            await self._circuit.trip(str(exc))  # marks the robot degraded before the failure is posted
             run.fail(f"{_describe(call)} not run: {exc}")
             return False
         run.outcomes.append(outcome)

@@ -29,6 +29,9 @@ class SlaverConfig:
     read_block_ms: int = 1000
     default_call_timeout_s: float = 30.0
     connect_timeout_s: float = 15.0
+    # After the skill server is found unreachable: reconnect after 0.5 s, doubling up to 30 s (jittered).
+    reconnect_initial_s: float = 0.5
+    reconnect_max_s: float = 30.0
     max_steps: int = 20  # bound on step-planner actions for a subtask given without tool calls
 
     def __post_init__(self) -> None:
@@ -41,13 +44,19 @@ class SlaverConfig:
                 "set one of skill_command (stdio) and skill_url (HTTP), not both; "
                 f"got skill_command={self.skill_command!r} and skill_url={self.skill_url!r}"
             )
-        for name in ("heartbeat_interval_s", "liveness_ttl_s", "default_call_timeout_s", "connect_timeout_s"):
+        for name in ("heartbeat_interval_s", "liveness_ttl_s", "default_call_timeout_s", "connect_timeout_s",
+                     "reconnect_initial_s"):
             if getattr(self, name) <= 0:
                 raise SlaverConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.liveness_ttl_s <= self.heartbeat_interval_s:
             raise SlaverConfigError(
                 f"liveness_ttl_s must be greater than heartbeat_interval_s, got {self.liveness_ttl_s} "
                 f"for liveness_ttl_s and {self.heartbeat_interval_s} for heartbeat_interval_s"
+            )
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise SlaverConfigError(
+                f"reconnect_max_s must be >= reconnect_initial_s, got {self.reconnect_max_s} "
+                f"for reconnect_max_s and {self.reconnect_initial_s} for reconnect_initial_s"
             )
         if self.read_block_ms <= 0:
             raise SlaverConfigError(f"read_block_ms must be > 0, got {self.read_block_ms}")

@@ -34,7 +34,7 @@ class Ability:
 
 @dataclass
 class Fleet:
-    """The usable robots (online, not avoided) and their bookkeeping during one planning call."""
+    """The usable robots (online, not degraded, not avoided) and their bookkeeping during one planning call."""
 
     world: WorldView
     state: WorldState
@@ -52,6 +52,8 @@ class Fleet:
         for robot in self.world.robots.values():
             if not robot.online:
                 self.unusable[robot.name] = "it is offline"
+            elif robot.degraded:
+                self.unusable[robot.name] = robot.degraded  # "its skill server is unreachable"
             self.busy_s.setdefault(robot.name, 2 * MANIPULATION_S if robot.status == "busy" else 0.0)
 
     def _ability(self, robot: RobotView) -> Ability:

@@ -84,7 +84,7 @@ class Reasons:
         if only:
             why = self.fleet.unusable.get(only, f"it cannot {what}")
             return f"{only} cannot {what}: {why}"
-        return f"no online robot can {what}"
+        return f"no online robot can {what}{self._unusable_note()}"
 
     def _unreachable(self, node: str, names: list[str], verb: str, only: str | None = None) -> str:
         """One sentence on why none of ``names`` can ``verb`` ``node``: nobody gets to its place, or

@@ -20,8 +20,9 @@ def robot_status() -> ResponseReturnValue:
         {
             "name": r.name,
             "embodiment": r.profile.embodiment,
-            "state": r.status,
+            "state": "offline" if r.degraded else r.status,  # RoboOS knows idle | busy | offline
             "online": r.online,
+            "degraded": r.degraded,
             "position": r.position,
             "holding": list(r.holding),
             "current_subtask": r.current_subtask,

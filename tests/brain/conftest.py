@@ -107,6 +107,7 @@ def build_world(
     props: dict[str, dict[str, Any]] | None = None,
     offline: set[str] | frozenset[str] = frozenset(),
     busy: set[str] | frozenset[str] = frozenset(),
+    degraded: set[str] | frozenset[str] = frozenset(),
     version: int = 7,
 ) -> WorldView:
     """The restaurant, with ``moves`` (node -> (parent, relation)) and ``props`` merged in."""
@@ -123,6 +124,7 @@ def build_world(
             position=nodes[p.name].parent,
             holding=sorted(n.name for n in nodes.values() if n.relation == "held_by" and n.parent == p.name),
             last_heartbeat=1_700_000_000.0,
+            degraded="its skill server is unreachable" if p.name in degraded else "",
         )
         for p in _profiles()
     ]

@@ -169,6 +169,13 @@ async def test_offline_robots_get_no_step(make_world: WorldFactory) -> None:
         await _plan("bring the plate to table 1", make_world(offline={"waiter"}))
 
 
+async def test_a_robot_whose_skill_server_is_unreachable_gets_no_step(make_world: WorldFactory) -> None:
+    with pytest.raises(PlanningError, match="waiter: its skill server is unreachable"):
+        await _plan("bring the plate to table 1", make_world(degraded={"waiter"}))
+    plan = await _plan("put the plate on the serving table", make_world(degraded={"pass_arm"}))
+    assert [s.robot_name for s in plan.steps] == ["runner"]
+
+
 async def test_a_full_hand_rules_a_robot_out(make_world: WorldFactory) -> None:
     world = make_world(moves={"cup": ("pass_arm", "held_by")})
     plan = await _plan("put the plate on the serving table", world)

@@ -41,6 +41,11 @@ def test_offline_robot_is_rejected(make_world: WorldFactory) -> None:
     assert errors == ["step s1: robot 'waiter' is offline"]
 
 
+def test_degraded_robot_is_rejected(make_world: WorldFactory) -> None:
+    errors = validate_plan(_plan(_step(robot="waiter")), make_world(degraded={"waiter"}))
+    assert errors == ["step s1: robot 'waiter' cannot take work: its skill server is unreachable"]
+
+
 def test_missing_skill_lists_what_the_robot_has(world: WorldView) -> None:
     errors = validate_plan(_plan(_step(robot="waiter", actions=[{"name": "open", "arguments": {"target": "fridge"}}])), world)
     assert errors == ["step s1 action 1: robot waiter has no skill 'open'; it has: grasp, put_down, walk_to"]

@@ -155,6 +155,16 @@ async def test_fleet_scene_health_and_status_views(shared_memory: SharedMemory, 
     assert system["scene_version"] == scene["version"] and system["uptime_s"] >= 0
 
 
+async def test_a_degraded_robot_reads_as_offline_in_the_roboos_status(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    await shared_memory.robots.set_degraded("r1", "its skill server is unreachable")
+    _, client = masters.start(FixedPlanner(PLAN))
+    status = {r["name"]: r for r in client.get("/robot_status").get_json()["data"]}
+    assert (status["r1"]["state"], status["r1"]["online"]) == ("offline", True)
+    assert status["r1"]["degraded"] == "its skill server is unreachable"
+    assert (status["r2"]["state"], status["r2"]["degraded"]) == ("idle", "")
+
+
 async def test_health_is_503_when_the_service_is_down(shared_memory: SharedMemory, masters) -> None:
     service, client = masters.start(FixedPlanner(PLAN))
     service.stop()

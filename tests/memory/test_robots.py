@@ -88,6 +88,23 @@ async def test_status_and_current_subtask(mem: SharedMemory) -> None:
         await mem.robots.set_status("ghost", "idle")
 
 
+async def test_a_degraded_mark_keeps_the_robot_online_until_cleared_or_registered_again(mem: SharedMemory) -> None:
+    await mem.robots.register(arm(), "kitchen")
+    await mem.robots.set_degraded("arm-1", "its skill server is unreachable")
+    record = await mem.robots.get("arm-1")
+    assert (record.online, record.status, record.degraded) == (True, "idle", "its skill server is unreachable")
+    assert type(record).from_dict(record.to_dict()) == record
+    await mem.robots.set_degraded("arm-1", None)
+    assert (await mem.robots.get("arm-1")).degraded == ""
+    await mem.robots.set_degraded("arm-1", "its skill server is unreachable")
+    await mem.robots.register(arm(), "kitchen")
+    assert (await mem.robots.get("arm-1")).degraded == ""
+    kinds = [e.kind for e in await mem.events.recent(10)]
+    assert kinds[-4:] == ["robot_degraded", "robot_recovered", "robot_degraded", "robot_registered"]
+    with pytest.raises(SharedMemoryError, match="unknown robot 'ghost'"):
+        await mem.robots.set_degraded("ghost", "its skill server is unreachable")
+
+
 async def test_liveness_expires_per_robot(mem: SharedMemory) -> None:
     await mem.robots.register(arm("arm-1"), "kitchen", ttl_s=0.3)
     await mem.robots.register(arm("arm-2"), "kitchen", ttl_s=30)

@@ -1,5 +1,5 @@
 """A slaver killed mid-subtask loses nothing, and a skill server that goes away fails subtasks
-clearly while the slaver keeps serving. Real processes: ``python -m slaver`` and ``python -m skills.sim``."""
+clearly and degrades the robot while the slaver keeps serving and reconnects. Real processes: ``python -m slaver`` and ``python -m skills.sim``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from pathlib import Path
 import anyio
 import pytest
 
+from brain.errors import PlanningError
+from brain.plan import Plan
+from brain.symbolic import SymbolicPlanner
+from brain.world import WorldView
 from memory import SharedMemory, SubtaskState
 from slaver import Slaver, SlaverConfig
 from tests.slaver.conftest import Results, dispatch, new_task, serving
@@ -127,14 +131,27 @@ async def test_a_slaver_killed_mid_subtask_reports_it_interrupted_on_restart_and
     assert log.read_text().count("slaver bot-k ready (6 skills)") == 2
 
 
-async def test_a_skill_server_that_goes_away_fails_subtasks_clearly_and_the_slaver_reconnects(
+async def plan(memory: SharedMemory, task: str) -> Plan:
+    """Plan ``task`` on the fleet and scene as the master reads them now."""
+    robots, scene = await memory.robots.list(), await memory.scene.snapshot()
+    return await SymbolicPlanner().plan(task, WorldView.from_dicts([r.to_dict() for r in robots], scene.to_dict()))
+
+
+async def degraded(memory: SharedMemory, robot: str, expected: str, timeout_s: float = 15.0) -> None:
+    with anyio.fail_after(timeout_s):
+        while (await memory.robots.get(robot)).degraded != expected:
+            await anyio.sleep(0.05)
+
+
+async def test_a_skill_server_that_goes_away_degrades_the_robot_until_the_slaver_reconnects(
     world: SharedMemory, results: Results, redis_url: str, key_prefix: str, tmp_path: Path
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
     http_sim = sim_command("bot-h", redis_url, key_prefix, "--transport", "streamable-http", "--port", str(port))
     config = SlaverConfig(robot="bot-h", embodiment="wheeled_dual_arm", start_place="kitchen", skill_url=url,
-                          read_block_ms=100, default_call_timeout_s=5.0, connect_timeout_s=5.0)
+                          read_block_ms=100, default_call_timeout_s=5.0, connect_timeout_s=5.0,
+                          reconnect_initial_s=0.05, reconnect_max_s=0.5)
     slaver = Slaver(config, world)
     await new_task(world, "t1")
     async with process(http_sim, tmp_path / "sim-1.log") as server:
@@ -147,14 +164,26 @@ async def test_a_skill_server_that_goes_away_fails_subtasks_clearly_and_the_slav
 
             await dispatch(world, "t1", "s2", "bot-h", ("navigate", {"target": "counter"}))
             down = await results.terminal("s2")
-            assert (await world.robots.get("bot-h")).online
+            record = await world.robots.get("bot-h")  # marked before the failure was posted
+            await dispatch(world, "t1", "s3", "bot-h", ("navigate", {"target": "counter"}))
+            still_down = await results.terminal("s3")
+            with pytest.raises(PlanningError, match="bot-h: its skill server is unreachable"):
+                await plan(world, "bring the cup to the counter")
 
             async with process(http_sim, tmp_path / "sim-2.log"):
                 await wait_listening(port)
-                await dispatch(world, "t1", "s3", "bot-h", ("navigate", {"target": "counter"}))
-                back = await results.terminal("s3")
+                await degraded(world, "bot-h", "")
+                await dispatch(world, "t1", "s4", "bot-h", ("navigate", {"target": "counter"}))
+                back = await results.terminal("s4")
+                replanned = await plan(world, "bring the cup to the counter")
 
     assert down.state == SubtaskState.FAILED
     assert down.reason.startswith("navigate(target=counter) not run: ") and url in down.reason
+    assert (record.online, record.degraded) == (True, "its skill server is unreachable")
+    assert still_down.state == SubtaskState.FAILED
+    assert still_down.reason.startswith("navigate(target=counter) not run: ") and url in still_down.reason
     assert back.state == SubtaskState.SUCCEEDED, back.reason
+    assert {s.robot_name for s in replanned.steps} == {"bot-h"}
     assert (await world.robots.get("bot-h")).position == "kitchen"
+    kinds = [e.kind for e in await world.events.recent(100) if e.kind.startswith("robot_")]
+    assert kinds[-3:] == ["robot_degraded", "robot_recovered", "robot_offline"]
