@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from memory.shared_memory import redact_url
 from slaver.errors import SlaverConfigError
 
 __all__ = ["SlaverConfig"]
@@ -65,7 +66,16 @@ class SlaverConfig:
 
     @property
     def skill_endpoint(self) -> str:
-        """The skill server's address for display: ``stdio:<command>`` or the URL."""
+        """The skill server's address for display: ``stdio:<command>`` or the URL, with the password
+        of any URL in them replaced (it is registered, shown by ``GET /robots`` and logged)."""
         if self.skill_url:
-            return self.skill_url
-        return "stdio:" + shlex.join(self.skill_command) if self.skill_command else ""
+            return redact_url(self.skill_url)
+        return "stdio:" + shlex.join(_redacted(a) for a in self.skill_command) if self.skill_command else ""
+
+
+def _redacted(argument: str) -> str:
+    """A command-line argument with the password of a URL in it replaced (``URL`` or ``--flag=URL``)."""
+    flag, equals, value = argument.partition("=")
+    if equals and flag.startswith("-"):
+        return f"{flag}={redact_url(value)}"
+    return redact_url(argument)

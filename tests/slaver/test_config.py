@@ -37,3 +37,14 @@ def test_bad_values_are_rejected_naming_the_field(fields: dict, message: str) ->
     values = {"robot": "a", "embodiment": "b", "skill_url": "http://h/mcp", **fields}
     with pytest.raises(SlaverConfigError, match=message):
         SlaverConfig(**values)
+
+
+def test_the_shown_skill_endpoint_hides_passwords() -> None:
+    stdio = SlaverConfig(robot="a", embodiment="b", skill_command=[
+        "python", "-m", "skills.sim", "--redis-url", "redis://:s3cret@127.0.0.1:6379/0",
+        "--redis-url=redis://user:s3cret@127.0.0.1:6379"])
+    assert "s3cret" not in stdio.skill_endpoint
+    assert "redis://:***@127.0.0.1:6379/0" in stdio.skill_endpoint
+    assert "--redis-url=redis://user:***@127.0.0.1:6379" in stdio.skill_endpoint
+    http = SlaverConfig(robot="a", embodiment="b", skill_url="http://robot:s3cret@10.0.0.5:8000/mcp")
+    assert http.skill_endpoint == "http://robot:***@10.0.0.5:8000/mcp"
