@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -177,22 +178,9 @@ class Stack:
         port = master.port or free_port()
         argv = python_module(
             "deploy.cli", "master",
-            "--host", master.host,
-            "--port", str(port),
+            *replace(master, port=port, plan_timeout_s=self.plan_timeout_s).to_argv(),
             "--redis-url", self.redis_url,
             "--prefix", self.config.prefix,
-            "--subtask-timeout", str(master.subtask_timeout_s),
-            "--max-replans", str(master.max_replans),
-            "--plan-timeout", str(self.plan_timeout_s),
-            "--max-body-bytes", str(master.max_body_bytes),
-            "--offline-check-interval", str(master.offline_check_interval_s),
-            "--bridge-timeout", str(master.bridge_timeout_s),
-            "--http-threads", str(master.http_threads),
-            "--max-event-streams", str(master.max_event_streams),
-            "--connection-limit", str(master.connection_limit),
-            "--channel-timeout", str(master.channel_timeout_s),
-            "--redis-max-connections", str(master.redis_max_connections),
-            "--redis-pool-timeout", str(master.redis_pool_timeout_s),
             "--planner", self.config.planner,
             "--log-level", self.config.log_level,
             *self._llm_config_args(),

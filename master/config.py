@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["MasterConfig", "LOOPBACK_HOSTS"]
+__all__ = ["FLAG_HELP", "MasterConfig", "LOOPBACK_HOSTS", "flag_of"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -68,6 +68,11 @@ class MasterConfig:
                 "set one, or bind to 127.0.0.1"
             )
 
+    def to_argv(self) -> list[str]:
+        """``roboos master`` flags for every field but ``auth_token`` (a secret stays out of argv:
+        the master reads ``ROBOOS_AUTH_TOKEN``)."""
+        return [arg for f in fields(self) if f.name != "auth_token" for arg in (flag_of(f.name), str(getattr(self, f.name)))]
+
     def redacted(self) -> dict[str, Any]:
         """The config as a dict for logging, with the token hidden."""
         data = asdict(self)
@@ -88,3 +93,23 @@ def _check_positive(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a number of seconds, got {value!r}")
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {value}")
+
+
+def flag_of(field_name: str) -> str:
+    """The command-line flag of a ``MasterConfig`` field: ``subtask_timeout_s`` -> ``--subtask-timeout``."""
+    return "--" + field_name.removesuffix("_s").replace("_", "-")
+
+
+FLAG_HELP = {  # the help of each field's flag, where the name does not say enough
+    "auth_token": "bearer token for POST endpoints (or ROBOOS_AUTH_TOKEN)",
+    "plan_timeout_s": "seconds planning may take before publish answers 504",
+    "max_body_bytes": "larger request bodies get 413",
+    "offline_check_interval_s": "seconds between liveness checks of robots with running subtasks",
+    "bridge_timeout_s": "seconds an HTTP handler waits on the scheduler loop",
+    "http_threads": "worker threads for requests (each /events stream has one more of its own)",
+    "max_event_streams": "open /events streams allowed; more get 503",
+    "connection_limit": "open HTTP connections allowed; more wait in the listen backlog",
+    "channel_timeout_s": "seconds before an idle or half-sent connection is closed",
+    "redis_max_connections": "size of the master's Redis connection pool",
+    "redis_pool_timeout_s": "seconds a request waits for a free Redis connection before 503",
+}

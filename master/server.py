@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import threading
+from dataclasses import fields
 from collections.abc import Callable
 from types import FrameType
 
@@ -32,7 +33,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from brain.errors import BrainError
 from brain.planner import Planner
 from master.app import create_app
-from master.config import MasterConfig
+from master.config import FLAG_HELP, MasterConfig, flag_of
 from master.log_format import configure_logging
 from master.service import MasterService
 
@@ -138,35 +139,14 @@ def build_planner(name: str, llm_config: str | None = None) -> Planner:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="roboos master", description="Run the RoboOS master (HTTP API and scheduler).")
-    defaults = MasterConfig()
-    parser.add_argument("--host", default=defaults.host)
-    parser.add_argument("--port", type=int, default=defaults.port)
+    for f in fields(MasterConfig):
+        default = getattr(MasterConfig, f.name)
+        if f.name == "auth_token":
+            default = os.environ.get("ROBOOS_AUTH_TOKEN")
+        kind = str if default is None else type(default)
+        parser.add_argument(flag_of(f.name), dest=f.name, type=kind, default=default, help=FLAG_HELP.get(f.name))
     parser.add_argument("--redis-url", default=os.environ.get("ROBOOS_REDIS_URL", "redis://127.0.0.1:6379"))
     parser.add_argument("--prefix", default="roboos:", help="key prefix of this deployment in Redis")
-    parser.add_argument("--auth-token", default=os.environ.get("ROBOOS_AUTH_TOKEN"),
-                        help="bearer token for POST endpoints (or ROBOOS_AUTH_TOKEN)")
-    parser.add_argument("--subtask-timeout", type=float, default=defaults.subtask_timeout_s)
-    parser.add_argument("--max-replans", type=int, default=defaults.max_replans)
-    parser.add_argument("--plan-timeout", type=float, default=defaults.plan_timeout_s,
-                        help="seconds planning may take before publish answers 504")
-    parser.add_argument("--max-body-bytes", type=int, default=defaults.max_body_bytes,
-                        help="larger request bodies get 413")
-    parser.add_argument("--offline-check-interval", type=float, default=defaults.offline_check_interval_s,
-                        help="seconds between liveness checks of robots with running subtasks")
-    parser.add_argument("--bridge-timeout", type=float, default=defaults.bridge_timeout_s,
-                        help="seconds an HTTP handler waits on the scheduler loop")
-    parser.add_argument("--http-threads", type=int, default=defaults.http_threads,
-                        help="worker threads for requests (each /events stream has one more of its own)")
-    parser.add_argument("--max-event-streams", type=int, default=defaults.max_event_streams,
-                        help="open /events streams allowed; more get 503")
-    parser.add_argument("--connection-limit", type=int, default=defaults.connection_limit,
-                        help="open HTTP connections allowed; more wait in the listen backlog")
-    parser.add_argument("--channel-timeout", type=float, default=defaults.channel_timeout_s,
-                        help="seconds before an idle or half-sent connection is closed")
-    parser.add_argument("--redis-max-connections", type=int, default=defaults.redis_max_connections,
-                        help="size of the master's Redis connection pool")
-    parser.add_argument("--redis-pool-timeout", type=float, default=defaults.redis_pool_timeout_s,
-                        help="seconds a request waits for a free Redis connection before 503")
     parser.add_argument("--planner", choices=Planner.available(), default="symbolic")
     parser.add_argument("--llm-config", default=None,
                         help="JSON file of LLM settings for --planner llm or llm_goals (keys as in the llm: section)")
@@ -176,14 +156,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def config_from_args(args: argparse.Namespace) -> MasterConfig:
     """Every ``MasterConfig`` field from its flag; ``ValueError`` names a bad one."""
-    return MasterConfig(host=args.host, port=args.port, auth_token=args.auth_token,
-                        subtask_timeout_s=args.subtask_timeout, max_replans=args.max_replans,
-                        plan_timeout_s=args.plan_timeout, max_body_bytes=args.max_body_bytes,
-                        offline_check_interval_s=args.offline_check_interval,
-                        bridge_timeout_s=args.bridge_timeout, http_threads=args.http_threads,
-                        max_event_streams=args.max_event_streams, connection_limit=args.connection_limit,
-                        channel_timeout_s=args.channel_timeout, redis_max_connections=args.redis_max_connections,
-                        redis_pool_timeout_s=args.redis_pool_timeout)
+    return MasterConfig(**{f.name: getattr(args, f.name) for f in fields(MasterConfig)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,3 +53,11 @@ def test_every_config_field_has_a_command_line_flag() -> None:
                             channel_timeout_s=9.0, redis_max_connections=12, redis_pool_timeout_s=2.5)
     assert config == expected
     assert all(getattr(config, f.name) != getattr(MasterConfig(), f.name) for f in fields(MasterConfig))
+
+
+def test_the_flags_a_config_writes_read_back_as_the_same_config() -> None:
+    from master.server import config_from_args, parse_args
+
+    config = MasterConfig(port=0, subtask_timeout_s=12.5, max_replans=4, http_threads=8, channel_timeout_s=3.0)
+    assert config_from_args(parse_args(config.to_argv())) == config
+    assert "--auth-token" not in MasterConfig(auth_token="t0ken").to_argv()
