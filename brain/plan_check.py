@@ -3,8 +3,10 @@
 ``validate_plan`` checks a plan's shape (robots, skills, arguments, dependencies); this module runs
 the plan's grounded actions, in dependency order, against a copy of the world with the world
 model's rules (``memory.world``: the same ones the simulated robots and the planner obey: zones and
-doors, reach and stations, free grippers, payload, closed and full containers). Then, when the task text parses into goals (the symbolic parser and grounding), it checks that the
-end state meets every goal::
+doors, reach and stations, free grippers, payload, closed and full containers), and once more in
+another order the dependencies allow, so that a missing dependency shows. Then, when the task text
+parses into goals (the symbolic parser and grounding), it checks that the end state meets every
+goal::
 
     check = check_plan(plan, world, task)
     check.errors        # ["step s2 (waiter) action 1 put_down(item=bread, surface=table_1): waiter ..."]
@@ -24,9 +26,9 @@ from brain.plan import Plan, PlanStep
 from brain.symbolic.actions import call_roles
 from brain.symbolic.goals import Deliver, Goal, Hold, SetOpen
 from brain.symbolic.grounding import build_goals
-from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
 from brain.symbolic.state import SimState, simulated
+from brain.symbolic.vocabulary import Vocabulary
 from brain.world import WorldView
 from memory.world import ACTION_KINDS, RuleViolation, act, effects_of
 

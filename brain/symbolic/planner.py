@@ -26,11 +26,11 @@ from brain.symbolic.chains import Hop, find_chain
 from brain.symbolic.fleet import Fleet
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
 from brain.symbolic.grounding import build_goals
-from brain.symbolic.vocabulary import Vocabulary
 from brain.symbolic.parser import parse
 from brain.symbolic.reasons import Reasons
 from brain.symbolic.state import simulated
 from brain.symbolic.steps import StepBook
+from brain.symbolic.vocabulary import Vocabulary
 from brain.world import WorldView
 from memory.world import Route
 
