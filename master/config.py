@@ -34,6 +34,7 @@ class MasterConfig:
     max_body_bytes: int = 64 * 1024
     plan_timeout_s: float = 30.0
     offline_check_interval_s: float = 1.0
+    offline_grace_s: float = 3.0
     bridge_timeout_s: float = 10.0
     http_threads: int = 16
     max_event_streams: int = 300
@@ -52,7 +53,7 @@ class MasterConfig:
         _check_int("max_event_streams", self.max_event_streams, low=0, high=10_000)
         _check_int("connection_limit", self.connection_limit, low=1, high=100_000)
         _check_int("redis_max_connections", self.redis_max_connections, low=4, high=10_000)
-        for name in ("subtask_timeout_s", "plan_timeout_s", "offline_check_interval_s", "bridge_timeout_s",
+        for name in ("subtask_timeout_s", "plan_timeout_s", "offline_check_interval_s", "offline_grace_s", "bridge_timeout_s",
                      "channel_timeout_s", "redis_pool_timeout_s"):
             _check_positive(name, getattr(self, name))
         if self.connection_limit < self.http_threads + self.max_event_streams:
@@ -105,6 +106,7 @@ FLAG_HELP = {  # the help of each field's flag, where the name does not say enou
     "plan_timeout_s": "seconds planning may take before publish answers 504",
     "max_body_bytes": "larger request bodies get 413",
     "offline_check_interval_s": "seconds between liveness checks of robots with running subtasks",
+    "offline_grace_s": "seconds a robot with work must stay offline (Redis answering) before its work fails",
     "bridge_timeout_s": "seconds an HTTP handler waits on the scheduler loop",
     "http_threads": "worker threads for requests (each /events stream has one more of its own)",
     "max_event_streams": "open /events streams allowed; more get 503",

@@ -17,12 +17,17 @@ import asyncio
 import logging
 import time
 import uuid
+from copy import deepcopy
+from dataclasses import replace
 from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.errors import PlanningError
 from brain.plan import Plan
-from brain.planner import Planner, ReplanContext
 from brain.plan_check import check_plan_effects
+from brain.planner import Planner, ReplanContext
 from brain.validation import validate_plan
 from brain.world import WorldView
 from master.config import MasterConfig
@@ -36,7 +41,14 @@ from master.dag import (
 from master.deadlines import Deadlines
 from master.errors import InvalidPlan, PlanTimeout, TaskConflict, TaskNotFound
 from memory import SharedMemory
-from memory.messages import TERMINAL_TASK_STATES, SubtaskMessage, SubtaskResult, SubtaskState, TaskState
+from memory.events import encode_event
+from memory.messages import (
+    TERMINAL_TASK_STATES,
+    SubtaskMessage,
+    SubtaskResult,
+    SubtaskState,
+    TaskState,
+)
 from memory.profiles import SubtaskRecord, TaskRecord
 
 __all__ = ["Scheduler", "CONSUMER"]
@@ -47,6 +59,10 @@ CONSUMER = "master"
 MAX_BLOCK_MS = 500
 STOP_GRACE_S = 2.0
 ERROR_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 5.0
+RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
+# Redis unreachable: wait and catch up, instead of failing what is in flight.
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class Scheduler:
@@ -61,6 +77,7 @@ class Scheduler:
         self._replans: dict[str, asyncio.Task[None]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._next_offline_check = 0.0
+        self._offline_since: dict[str, float] = {}
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -110,10 +127,8 @@ class Scheduler:
             record.subtasks = {s.subtask_id: s for s in subtasks_from_plan(plan, 0)}
             record.state = TaskState.RUNNING
             async with self._lock:
-                await self._mem.tasks.create(record)
+                await self._mem.tasks.create(record, [_created_event(record), _task_event(record)])
                 self._active[task_id] = record
-                await self._created_event(record)
-                await self._task_event(record)
                 await self._advance(record)
             logger.info("task %s: planned %d subtasks", task_id, len(record.subtasks))
             return record
@@ -184,9 +199,8 @@ class Scheduler:
         record.state = TaskState.FAILED
         record.reason = reason
         record.finished_at = time.time()
-        await self._mem.tasks.create(record)  # recorded terminal: never active, never dispatched
-        await self._created_event(record)
-        await self._task_event(record)
+        # recorded terminal: never active, never dispatched
+        await self._mem.tasks.create(record, [_created_event(record), _task_event(record)])
         logger.warning("task %s: rejected: %s", record.task_id, reason)
 
     # -- the DAG ---------------------------------------------------------------------------
@@ -216,8 +230,8 @@ class Scheduler:
             self._replans[record.task_id] = asyncio.create_task(self._replan(record, failed))
 
     async def _dispatch(self, record: TaskRecord, sub: SubtaskRecord) -> None:
-        sub.dispatched_at = time.time()
-        await self._set_subtask(record, sub, SubtaskState.DISPATCHED)
+        """Queue the subtask on its robot's stream and record it dispatched, in one step."""
+        dispatched = replace(sub, state=SubtaskState.DISPATCHED, reason="", dispatched_at=time.time())
         timeout = self._config.subtask_timeout_s
         message = SubtaskMessage(
             task_id=record.task_id,
@@ -227,10 +241,11 @@ class Scheduler:
             actions=list(sub.actions),
             timeout_s=timeout,
             attempt=sub.attempt,
-            dispatched_at=sub.dispatched_at,
+            dispatched_at=dispatched.dispatched_at,
         )
-        await self._mem.streams.dispatch(message)
-        self._deadlines.push(sub.dispatched_at + timeout, record.task_id, sub.subtask_id, sub.dispatched_at)
+        await self._mem.streams.dispatch(message, dispatched, _subtask_event(record, dispatched))
+        sub.state, sub.reason, sub.dispatched_at = dispatched.state, "", dispatched.dispatched_at
+        self._deadlines.push(self._due(sub), record.task_id, sub.subtask_id, sub.dispatched_at)
         logger.info("task %s: dispatched %s to %s", record.task_id, sub.subtask_id, sub.robot)
 
     async def _replan(self, record: TaskRecord, failed: SubtaskRecord) -> None:
@@ -288,8 +303,7 @@ class Scheduler:
             record.subtasks[sub.subtask_id] = sub
         record.reasoning = plan.reasoning_explanation
         record.plan_info.setdefault("replans", []).append({"planner": plan.planner, "after": failed.subtask_id})
-        await self._mem.tasks.save(record)
-        await self._mem.events.append(
+        event = encode_event(
             "replan",
             task_id=record.task_id,
             robot=failed.robot,
@@ -298,27 +312,37 @@ class Scheduler:
             reason=failed.reason,
             subtasks=[s.subtask_id for s in current_subtasks(record)],
         )
+        await self._mem.tasks.save(record, [event])
         logger.info("task %s: replan %d after %s", record.task_id, record.replans, _describe(failed))
         await self._advance(record)
 
     async def _finish(self, record: TaskRecord, state: TaskState, reason: str) -> None:
-        for sub in record.subtasks.values():
+        """End the task: open subtasks cancelled, the record and every event written in one step
+        (the task in memory changes only once that write succeeded)."""
+        now = time.time()
+        done = deepcopy(record)
+        events = []
+        for sub in done.subtasks.values():
             if not sub.state.terminal:
-                sub.finished_at = time.time()
-                await self._set_subtask(record, sub, SubtaskState.CANCELLED, reason)
-        record.state = state
-        record.reason = reason
-        record.finished_at = time.time()
-        await self._mem.tasks.save(record)  # a terminal record leaves the active set
+                sub.state, sub.reason, sub.finished_at = SubtaskState.CANCELLED, reason, now
+                events.append(_subtask_event(done, sub))
+        done.state, done.reason, done.finished_at = state, reason, now
+        await self._mem.tasks.save(done, [*events, _task_event(done)])  # terminal: leaves the active set
+        record.subtasks, record.state, record.reason, record.finished_at = done.subtasks, state, reason, now
         self._active.pop(record.task_id, None)
-        await self._task_event(record)
         logger.info("task %s: %s %s", record.task_id, state, reason)
 
     # -- results, deadlines, liveness --------------------------------------------------------
 
     async def _results_loop(self) -> None:
+        outage = _Outage()
+        catch_up = False
         while not self._stopping:
             try:
+                if catch_up or outage.since is not None:
+                    await self._catch_up()  # what failed half-way, from what Redis holds
+                    outage.over()
+                    catch_up = False
                 entries = await self._mem.streams.read_results(CONSUMER, self._block_ms())
                 for msg_id, result in entries:
                     await self.handle_result(result)
@@ -327,8 +351,12 @@ class Scheduler:
                 await self._check_offline()
             except asyncio.CancelledError:
                 raise
+            except UNREACHABLE as exc:
+                self._offline_since.clear()  # liveness seen during an outage says nothing
+                await asyncio.sleep(outage.failed(exc))
             except Exception:
                 logger.exception("results loop: step failed; carrying on")
+                catch_up = True
                 await asyncio.sleep(ERROR_BACKOFF_S)  # back off instead of spinning on a broken connection
 
     def _block_ms(self) -> int:
@@ -347,20 +375,30 @@ class Scheduler:
                 return
             if result.state == SubtaskState.RUNNING:
                 if sub.state == SubtaskState.DISPATCHED:
-                    sub.started_at = result.started_at or time.time()
-                    await self._set_subtask(record, sub, SubtaskState.RUNNING)
+                    await self._set_subtask(record, sub, SubtaskState.RUNNING,
+                                            started_at=result.started_at or time.time())
                 return
             if result.state not in (SubtaskState.SUCCEEDED, SubtaskState.FAILED, SubtaskState.INTERRUPTED):
                 logger.warning("task %s: %s reported state %s; ignored", result.task_id, sub.subtask_id, result.state)
                 return
-            sub.started_at = sub.started_at or result.started_at or None
-            sub.finished_at = result.finished_at or time.time()
             outcomes = [o.to_dict() for o in result.outcomes]
-            await self._set_subtask(record, sub, result.state, result.reason, outcomes=outcomes)
+            await self._set_subtask(record, sub, result.state, result.reason,
+                                    started_at=sub.started_at or result.started_at or None,
+                                    finished_at=result.finished_at or time.time(), outcomes=outcomes)
             await self._advance(record)
 
+    def _due(self, sub: SubtaskRecord) -> float:
+        """When an in-flight subtask times out: ``subtask_timeout_s`` in its robot's queue; once
+        started, ``subtask_timeout_s`` of running (the slaver stops itself then) plus a grace for
+        its report to arrive."""
+        timeout = self._config.subtask_timeout_s
+        if sub.state == SubtaskState.RUNNING and sub.started_at:
+            return sub.started_at + timeout + min(RUNNING_GRACE_S, timeout)
+        return (sub.dispatched_at or time.time()) + timeout
+
     async def _expire_deadlines(self) -> None:
-        expired = self._deadlines.pop_expired(time.time())
+        now = time.time()
+        expired = self._deadlines.pop_expired(now)
         if not expired:
             return
         async with self._lock:
@@ -369,8 +407,18 @@ class Scheduler:
                 sub = record.subtasks.get(deadline.subtask_id) if record else None
                 if sub is None or sub.state not in IN_FLIGHT_STATES or sub.dispatched_at != deadline.dispatched_at:
                     continue
-                reason = f"no result within {self._config.subtask_timeout_s:g} s"
-                await self._fail(record, sub, SubtaskState.TIMED_OUT, reason)
+                if (due := self._due(sub)) > now:  # it started meanwhile: its run has its own time
+                    self._deadlines.push(due, deadline.task_id, deadline.subtask_id, deadline.dispatched_at)
+                    continue
+                timeout = self._config.subtask_timeout_s
+                if sub.state == SubtaskState.DISPATCHED:
+                    # A slaver may claim it this very moment: time it out only if nobody has.
+                    reason = f"not started within {timeout:g} s (its robot was busy or not serving)"
+                    if not await self._fail(record, sub, SubtaskState.TIMED_OUT, reason, unless_claimed=True):
+                        due = now + timeout + min(RUNNING_GRACE_S, timeout)  # claimed: its RUNNING report is on its way
+                        self._deadlines.push(due, deadline.task_id, deadline.subtask_id, deadline.dispatched_at)
+                else:
+                    await self._fail(record, sub, SubtaskState.TIMED_OUT, f"no result within {timeout:g} s of starting")
 
     async def _check_offline(self) -> None:
         now = time.monotonic()
@@ -380,22 +428,44 @@ class Scheduler:
         if not self._active:
             return
         online = await self._mem.robots.online_names()
+        gone = self._gone_for_good(online, now)
+        if not gone:
+            return
         async with self._lock:
             for record in list(self._active.values()):
                 for sub in current_subtasks(record):
-                    if sub.state in IN_FLIGHT_STATES and sub.robot not in online:
+                    if sub.state in IN_FLIGHT_STATES and sub.robot in gone:
                         await self._fail(record, sub, SubtaskState.FAILED, f"robot {sub.robot} went offline")
 
-    async def _fail(self, record: TaskRecord, sub: SubtaskRecord, state: SubtaskState, reason: str) -> None:
+    def _gone_for_good(self, online: set[str], now: float) -> set[str]:
+        """Robots with work in flight seen offline for at least ``offline_grace_s`` while Redis
+        answered (a robot whose liveness lapsed during a Redis outage gets time to beat again)."""
+        busy = {s.robot for r in self._active.values() for s in current_subtasks(r) if s.state in IN_FLIGHT_STATES}
+        offline = busy - online
+        self._offline_since = {r: self._offline_since.get(r, now) for r in offline}
+        return {r for r, since in self._offline_since.items() if now - since >= self._config.offline_grace_s}
+
+    async def _fail(
+        self, record: TaskRecord, sub: SubtaskRecord, state: SubtaskState, reason: str, *, unless_claimed: bool = False
+    ) -> bool:
+        """Record the subtask's failure and take the task's next step; False when nothing was
+        written (the task already ended, or ``unless_claimed`` and a slaver has started it)."""
         if self._active.get(record.task_id) is not record or sub.state.terminal:
-            return  # an earlier failure in the same pass already finished the task
-        sub.finished_at = time.time()
-        await self._set_subtask(record, sub, state, reason)
+            return False  # an earlier failure in the same pass already finished the task
+        if not await self._set_subtask(record, sub, state, reason, unless_claimed=unless_claimed,
+                                       finished_at=time.time()):
+            return False
         await self._advance(record)
+        return True
 
     # -- resume ------------------------------------------------------------------------------
 
     async def _resume(self) -> None:
+        """Load the active tasks a previous master left, then catch up with their results.
+
+        A subtask recorded dispatched is on its robot's stream (both are written in one step),
+        so nothing needs queueing again; its deadline is restored.
+        """
         for task_id in await self._mem.tasks.active_ids():
             record = await self._mem.tasks.get(task_id)
             if record is None or record.state in TERMINAL_TASK_STATES:
@@ -403,8 +473,14 @@ class Scheduler:
             self._active[task_id] = record
             for sub in record.subtasks.values():
                 if sub.state in IN_FLIGHT_STATES and sub.dispatched_at is not None:
-                    at = sub.dispatched_at + self._config.subtask_timeout_s
-                    self._deadlines.push(at, task_id, sub.subtask_id, sub.dispatched_at)
+                    self._deadlines.push(self._due(sub), task_id, sub.subtask_id, sub.dispatched_at)
+        await self._catch_up()
+        if self._active:
+            logger.info("resumed %d active tasks", len(self._active))
+
+    async def _catch_up(self) -> None:
+        """Handle the results read but never acknowledged (a crash, an outage mid-way), then take
+        each active task's next step (a dispatch an outage interrupted is made now)."""
         for msg_id, result in await self._mem.streams.pending_results(CONSUMER):
             await self.handle_result(result)
             await self._mem.streams.ack_result(msg_id)
@@ -412,32 +488,61 @@ class Scheduler:
             for record in list(self._active.values()):
                 if self._active.get(record.task_id) is record:
                     await self._advance(record)
-        if self._active:
-            logger.info("resumed %d active tasks", len(self._active))
 
     # -- records and events --------------------------------------------------------------------
 
     async def _set_subtask(
-        self, record: TaskRecord, sub: SubtaskRecord, state: SubtaskState, reason: str = "", **data: Any
-    ) -> None:
-        sub.state = state
-        sub.reason = reason
-        await self._mem.tasks.save_subtask(record.task_id, sub)
-        await self._mem.events.append(
-            "subtask_state",
-            task_id=record.task_id,
-            robot=sub.robot,
-            subtask_id=sub.subtask_id,
-            state=str(state),
-            reason=reason,
-            **data,
-        )
+        self, record: TaskRecord, sub: SubtaskRecord, state: SubtaskState, reason: str = "", *,
+        unless_claimed: bool = False, started_at: float | None = None, finished_at: float | None = None,
+        outcomes: list[dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record the subtask's new state and its event in one write; ``sub`` changes only once it
+        succeeded. False (nothing changed) when ``unless_claimed`` and a slaver has started it."""
+        changed = replace(sub, state=state, reason=reason, started_at=started_at or sub.started_at,
+                          finished_at=finished_at or sub.finished_at)
+        extra = {"outcomes": outcomes} if outcomes is not None else {}
+        event = _subtask_event(record, changed, **extra)
+        if not await self._mem.tasks.save_subtask(record.task_id, changed, event, unless_claimed=unless_claimed):
+            return False
+        sub.state, sub.reason, sub.started_at, sub.finished_at = state, reason, changed.started_at, changed.finished_at
+        return True
 
-    async def _created_event(self, record: TaskRecord) -> None:
-        await self._mem.events.append("task_created", task_id=record.task_id, text=record.text)
 
-    async def _task_event(self, record: TaskRecord) -> None:
-        await self._mem.events.append("task_state", task_id=record.task_id, state=str(record.state), reason=record.reason)
+def _subtask_event(record: TaskRecord, sub: SubtaskRecord, **data: Any) -> str:
+    return encode_event("subtask_state", task_id=record.task_id, robot=sub.robot, subtask_id=sub.subtask_id,
+                        state=str(sub.state), reason=sub.reason, **data)
+
+
+def _created_event(record: TaskRecord) -> str:
+    return encode_event("task_created", task_id=record.task_id, text=record.text)
+
+
+def _task_event(record: TaskRecord) -> str:
+    return encode_event("task_state", task_id=record.task_id, state=str(record.state), reason=record.reason)
+
+
+class _Outage:
+    """How long Redis has been unreachable for the results loop: one warning when it goes, one
+    line when it is back, and a growing pause between tries meanwhile."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self._pause = ERROR_BACKOFF_S
+
+    def failed(self, exc: BaseException) -> float:
+        """Note a failed try; the seconds to wait before the next."""
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning("shared memory unreachable (%s); retrying with backoff, tasks stay as they are", exc)
+            self._pause = ERROR_BACKOFF_S
+        else:
+            self._pause = min(self._pause * 2, MAX_BACKOFF_S)
+        return self._pause
+
+    def over(self) -> None:
+        if self.since is not None:
+            logger.info("shared memory reachable again after %.1f s; caught up", time.monotonic() - self.since)
+        self.since = None
 
 
 def _plan_errors(plan: Plan, world: WorldView, text: str) -> list[str]:

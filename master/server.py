@@ -22,8 +22,8 @@ import logging
 import os
 import signal
 import threading
-from dataclasses import fields
 from collections.abc import Callable
+from dataclasses import fields
 from types import FrameType
 
 from flask import Flask

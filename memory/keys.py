@@ -58,6 +58,10 @@ class Keys:
         """Hash: ``meta`` (task JSON without subtasks) and ``sub:<subtask_id>`` per subtask."""
         return f"{self.prefix}task:{task_id}"
 
+    def task_claims(self, task_id: str) -> str:
+        """Hash: subtask id -> lease token of the slaver that started it (see ``WorkStreams.claim``)."""
+        return f"{self.prefix}task:{task_id}:claims"
+
     @property
     def task_index(self) -> str:
         """Sorted set: task id scored by creation time."""

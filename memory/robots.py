@@ -1,7 +1,10 @@
 """The robot registry: profiles, status and per-robot liveness, joined with the scene graph.
 
 A robot is a hash (``profile`` JSON, ``status``, ``current_subtask``, ``last_heartbeat``,
-``degraded``: why it cannot take work though alive, empty when it can) plus a liveness key with a TTL refreshed by its heartbeat; its position and what it holds are read from the
+``degraded``: why it cannot take work though alive, empty when it can) plus a liveness key with
+a TTL refreshed by its heartbeat. The liveness key is also the robot's lease: it holds the token of
+the one slaver serving the robot, so a second slaver cannot serve it too (``acquire``), and one
+whose lease was taken over learns it at its next heartbeat. Its position and what it holds are read from the
 scene graph in the same MULTI/EXEC, so they never disagree with it.
 """
 
@@ -19,18 +22,41 @@ from memory.keys import Keys
 from memory.profiles import RobotProfile, RobotRecord, SceneNode, SceneSnapshot
 from memory.scene_graph import SceneGraph, decode_snapshot
 
-__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "RobotRegistry"]
+__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "RobotRegistry", "SHARED_LEASE"]
 
 logger = logging.getLogger(__name__)
 
 ROBOT_STATUSES = frozenset({"idle", "busy"})
 DEFAULT_LIVENESS_TTL_S = 10.0
+# The lease of callers that do not fence (tools, tests): every such caller holds the same one.
+SHARED_LEASE = "1"
 
-# KEYS: robot hash, liveness key. ARGV: ttl ms, now. Returns 0 when the robot is not registered.
+# The liveness key is also the robot's lease: its value is the token of the one slaver serving the
+# robot. KEYS: liveness key. ARGV: token, ttl ms. Takes the lease when it is free or already ours;
+# returns the holder's token when another slaver holds it, else "".
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return holder end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ''
+"""
+
+# KEYS: robot hash, liveness key. ARGV: ttl ms, now, token. Returns 0 when the robot is not
+# registered, -1 when another slaver holds its lease (this one was fenced out), else 1.
 _HEARTBEAT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[3] then return -1 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[1])
 redis.call('HSET', KEYS[1], 'last_heartbeat', ARGV[2])
+return 1
+"""
+
+# KEYS: liveness key. ARGV: token. Drops the lease if it is ours; returns 0 when another holds it.
+_RELEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
 return 1
 """
 
@@ -50,15 +76,28 @@ class RobotRegistry:
         self._keys = keys
         self._scene = scene
         self._events = events
+        self._acquire = redis.register_script(_ACQUIRE)
         self._heartbeat = redis.register_script(_HEARTBEAT)
+        self._release = redis.register_script(_RELEASE)
         self._update = redis.register_script(_UPDATE_IF_REGISTERED)
 
+    async def acquire(self, name: str, lease: str, ttl_s: float) -> str | None:
+        """Take ``name``'s lease (its liveness key) for ``ttl_s``: None when taken (or already held
+        by ``lease``), else the token of the slaver holding it."""
+        holder = await self._acquire(keys=[self._keys.alive(name)], args=[lease, _ttl_ms(ttl_s)])
+        return holder or None
+
     async def register(
-        self, profile: RobotProfile, start_place: str | None = None, *, ttl_s: float = DEFAULT_LIVENESS_TTL_S
+        self, profile: RobotProfile, start_place: str | None = None, *, ttl_s: float = DEFAULT_LIVENESS_TTL_S,
+        lease: str = SHARED_LEASE,
     ) -> None:
-        """Store the profile (status idle, not degraded), mark the robot alive for ``ttl_s``, and give it a scene
-        node at ``start_place`` unless the scene already has one (a restarted slaver keeps its place)."""
+        """Store the profile (status idle, not degraded), mark the robot alive for ``ttl_s`` under
+        ``lease``, and give it a scene node at ``start_place`` unless the scene already has one (a
+        restarted slaver keeps its place). ``SharedMemoryError`` when another slaver holds the lease."""
         name, now = profile.name, time.time()
+        holder = await self.acquire(name, lease, ttl_s)
+        if holder is not None:
+            raise SharedMemoryError(f"robot {name!r} is served by another slaver (lease {holder!r})")
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 self._keys.robot(name),
@@ -72,7 +111,6 @@ class RobotRegistry:
                 },
             )
             pipe.sadd(self._keys.robots, name)
-            pipe.set(self._keys.alive(name), "1", px=_ttl_ms(ttl_s))
             await pipe.execute()
         await self._ensure_node(profile, start_place)
         logger.info("robot %s registered (%s) at %s", name, profile.embodiment, start_place)
@@ -86,11 +124,16 @@ class RobotRegistry:
         if not created:
             await self._events.append("robot_registered", robot=profile.name, node=None, **info)
 
-    async def heartbeat(self, name: str, ttl_s: float) -> bool:
-        """Keep ``name`` alive for ``ttl_s`` more seconds; False if it is not registered (register again)."""
+    async def heartbeat(self, name: str, ttl_s: float, lease: str = SHARED_LEASE) -> bool:
+        """Keep ``name`` alive for ``ttl_s`` more seconds; False if it is not registered (register again).
+
+        ``SharedMemoryError`` when another slaver holds the robot's lease: this one must stop serving.
+        """
         alive = await self._heartbeat(
-            keys=[self._keys.robot(name), self._keys.alive(name)], args=[_ttl_ms(ttl_s), repr(time.time())]
+            keys=[self._keys.robot(name), self._keys.alive(name)], args=[_ttl_ms(ttl_s), repr(time.time()), lease]
         )
+        if alive == -1:
+            raise SharedMemoryError(f"robot {name!r} is now served by another slaver: its lease was taken over")
         return bool(alive)
 
     async def set_status(self, name: str, status: str, current_subtask: str | None = None) -> None:
@@ -111,9 +154,11 @@ class RobotRegistry:
         else:
             await self._events.append("robot_recovered", robot=name)
 
-    async def mark_offline(self, name: str) -> None:
-        """Drop the robot's liveness now (a clean shutdown) and record it."""
-        await self._redis.delete(self._keys.alive(name))
+    async def mark_offline(self, name: str, lease: str = SHARED_LEASE) -> None:
+        """Drop the robot's liveness now (a clean shutdown) and record it; nothing when another
+        slaver holds the lease by now."""
+        if not await self._release(keys=[self._keys.alive(name)], args=[lease]):
+            return
         await self._events.append("robot_offline", robot=name)
         logger.info("robot %s marked offline", name)
 

@@ -16,9 +16,12 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from memory.errors import SharedMemoryError
+from memory.events import DEFAULT_EVENT_MAXLEN
 from memory.keys import Keys
 from memory.messages import SubtaskMessage, SubtaskResult
+from memory.profiles import SubtaskRecord
 from memory.robots import ROBOT_STATUSES
+from memory.tasks import META, subtask_field, terminal_states_arg
 
 __all__ = ["DEFAULT_STREAM_MAXLEN", "MASTER_GROUP", "SLAVER_GROUP", "WorkStreams"]
 
@@ -30,16 +33,23 @@ MASTER_GROUP = "master"
 
 M = TypeVar("M")
 
+# Creates a stream's consumer group unless it exists (used by the scripts below).
+_ENSURE_GROUP = """
+local function ensure_group(key, group)
+  local created = redis.pcall('XGROUP', 'CREATE', key, group, '0', 'MKSTREAM')
+  if type(created) == 'table' and created['err'] and not string.find(created['err'], 'BUSYGROUP') then
+    error(created['err'])
+  end
+end
+"""
+
 # KEYS: results stream, the robot's subtask stream, robot hash.
 # ARGV: results group, maxlen, result JSON, subtasks group, entry id to ack ("" = none), then robot
 #       hash field/value pairs (none = leave the robot alone).
 # Posts, then acks, then sets the fields: a failing command stops the script, so an entry is never
 # acked before its result is in. Returns {result entry id, 0 if the robot is not registered else 1}.
-_REPORT = """
-local created = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
-if type(created) == 'table' and created['err'] and not string.find(created['err'], 'BUSYGROUP') then
-  return redis.error_reply(created['err'])
-end
+_REPORT = _ENSURE_GROUP + """
+ensure_group(KEYS[1], ARGV[1])
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
 if ARGV[5] ~= '' then
   redis.call('XACK', KEYS[2], ARGV[4], ARGV[5])
@@ -53,6 +63,69 @@ if #ARGV > 5 then
   end
 end
 return {id, registered}
+"""
+
+
+# KEYS: task hash, the robot's subtask stream, event stream.
+# ARGV: subtask field, subtask record JSON, subtasks group, maxlen, message JSON, event JSON, event maxlen.
+# The record, the stream entry and the event are written together, so a master that dies here
+# leaves either nothing or a subtask that is both recorded dispatched and on its robot's stream.
+# Idempotent: a subtask already recorded past waiting (an earlier dispatch whose reply was lost) is
+# not queued again. Returns the entry id, "" when it was already dispatched, false when the task
+# does not exist.
+_DISPATCH = _ENSURE_GROUP + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored and cjson.decode(stored)['state'] ~= 'waiting' then return '' end
+ensure_group(KEYS[2], ARGV[3])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'data', ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[6])
+return id
+"""
+
+# KEYS: task hash, the robot's subtask stream, results stream, robot hash, the robot's lease (liveness key),
+#       the task's claims hash.
+# ARGV: meta field, subtask field, subtask id, robot, attempt, lease token, entry id, subtasks
+#       group, results group, maxlen, RUNNING result JSON, terminal task states (",a,b,"), subtask id.
+# A slaver starts a subtask only through this script: its lease must be current, the task live,
+# the subtask the one the master recorded (same robot and attempt), still dispatched and claimed
+# by nobody. Then it records the claim, posts the RUNNING result and marks the robot busy.
+# Returns {1, ''} or {0, why}; an entry refused for a reason other than its lease or an earlier
+# claim is acknowledged here (stale or forged: it must never run).
+_CLAIM = _ENSURE_GROUP + """
+if redis.call('GET', KEYS[5]) ~= ARGV[6] then return {0, 'lease'} end
+local meta = redis.call('HGET', KEYS[1], ARGV[1])
+local raw = redis.call('HGET', KEYS[1], ARGV[2])
+local why = nil
+if not meta or not raw then
+  why = 'unknown'
+else
+  local task = cjson.decode(meta)
+  local sub = cjson.decode(raw)
+  if sub['robot'] ~= ARGV[4] or tonumber(sub['attempt']) ~= tonumber(ARGV[5]) then
+    why = 'unknown'
+  elseif string.find(ARGV[12], ',' .. task['state'] .. ',', 1, true) then
+    why = 'task ' .. task['state']
+  elseif sub['state'] ~= 'dispatched' and sub['state'] ~= 'running' then
+    why = 'subtask ' .. sub['state']
+  elseif redis.call('HEXISTS', KEYS[6], ARGV[3]) == 1 then
+    return {0, 'claimed'}
+  elseif sub['state'] ~= 'dispatched' then
+    why = 'subtask ' .. sub['state']
+  end
+end
+if why then
+  redis.call('XACK', KEYS[2], ARGV[8], ARGV[7])
+  return {0, why}
+end
+redis.call('HSET', KEYS[6], ARGV[3], ARGV[6])
+ensure_group(KEYS[3], ARGV[9])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '*', 'data', ARGV[11])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HSET', KEYS[4], 'status', 'busy', 'current_subtask', ARGV[13])
+end
+return {1, ''}
 """
 
 
@@ -131,12 +204,18 @@ def _raise_unless_busygroup(result: Any) -> None:
 class WorkStreams:
     """Subtasks to robots and results back to the master, each read through a consumer group."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, maxlen: int = DEFAULT_STREAM_MAXLEN) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, maxlen: int = DEFAULT_STREAM_MAXLEN,
+        event_maxlen: int = DEFAULT_EVENT_MAXLEN,
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self.maxlen = maxlen
+        self._event_maxlen = event_maxlen
         self._results = _GroupStream(redis, keys.results, MASTER_GROUP, SubtaskResult.from_dict, maxlen)
         self._report = redis.register_script(_REPORT)
+        self._dispatch = redis.register_script(_DISPATCH)
+        self._claim = redis.register_script(_CLAIM)
 
     def _subtasks(self, robot: str) -> _GroupStream[SubtaskMessage]:
         return _GroupStream(redis=self._redis, key=self._keys.subtasks(robot), group=SLAVER_GROUP,
@@ -144,11 +223,39 @@ class WorkStreams:
 
     # -- subtasks (master -> slaver) ---------------------------------------------------------
 
-    async def dispatch(self, msg: SubtaskMessage) -> str:
-        """Append a subtask to its robot's stream; returns the entry id."""
-        entry_id = await self._subtasks(msg.robot).add(msg.to_dict())
+    async def dispatch(self, msg: SubtaskMessage, record: SubtaskRecord, event: str) -> str:
+        """Append a subtask to its robot's stream, record it (``record``, state dispatched) in its
+        task and append ``event``, all in one step; returns the entry id ("" when an earlier call
+        already dispatched it: nothing is queued twice).
+
+        ``SharedMemoryError`` if the task does not exist (nothing is written then).
+        """
+        keys = [self._keys.task(msg.task_id), self._keys.subtasks(msg.robot), self._keys.events]
+        args = [subtask_field(record.subtask_id), json.dumps(record.to_dict()), SLAVER_GROUP, self.maxlen,
+                json.dumps(msg.to_dict()), event, self._event_maxlen]
+        entry_id = await self._dispatch(keys=keys, args=args)
+        if entry_id is None:
+            raise SharedMemoryError(f"unknown task {msg.task_id!r}: create it before dispatching its subtasks")
         logger.debug("dispatched %s/%s to %s as %s", msg.task_id, msg.subtask_id, msg.robot, entry_id)
         return entry_id
+
+    async def claim(self, entry_id: str, msg: SubtaskMessage, lease: str, running: SubtaskResult) -> str | None:
+        """Start the subtask ``msg`` (entry ``entry_id``) for the slaver holding ``lease``; None when it
+        may run (the claim is recorded, ``running`` posted and the robot marked busy), else why not:
+
+        - ``"lease"``: this slaver no longer holds its robot (another one took over): leave the entry;
+        - ``"claimed"``: a slaver started it before (the one before a crash): report it interrupted;
+        - anything else (``"unknown"``, ``"task failed"``, ``"subtask timed_out"`` ...): a stale or
+          forged entry, already acknowledged; it must not run.
+        """
+        task = self._keys.task(msg.task_id)
+        keys = [task, self._keys.subtasks(msg.robot), self._keys.results, self._keys.robot(msg.robot),
+                self._keys.alive(msg.robot), self._keys.task_claims(msg.task_id)]
+        args = [META, subtask_field(msg.subtask_id), msg.subtask_id, msg.robot, msg.attempt, lease,
+                entry_id, SLAVER_GROUP, MASTER_GROUP, self.maxlen, json.dumps(running.to_dict()),
+                terminal_states_arg(), msg.subtask_id]
+        claimed, why = await self._claim(keys=keys, args=args)
+        return None if int(claimed) else str(why)
 
     async def read_subtasks(
         self, robot: str, consumer: str, block_ms: int, count: int = 1

@@ -1,10 +1,16 @@
 """The slaver: one agent per robot, carrying out the subtasks the master dispatches to it.
 
-It registers its robot with the skills' full JSON schemas, heartbeats, reports any subtask a
-previous run left unfinished as interrupted (never re-running it), then serves its subtask
-stream: runs the given tool calls, applies their effects to the scene graph atomically, posts
-the result and only then acknowledges the subtask. While the skill server is unreachable the robot
-is marked degraded and its subtasks fail at once (see ``slaver.circuit``).
+It takes its robot's lease (one slaver per robot: a second one waits for the lease to lapse or
+refuses to start), registers the robot with the skills' full JSON schemas, heartbeats, then serves
+its subtask stream. It starts a subtask only by claiming it (``WorkStreams.claim``: the subtask
+must be the one the master recorded, still dispatched and started by nobody, so stale and forged
+entries never run), checks before every further action that the claim still holds (the master
+may have given the subtask up), runs the tool calls, applies their effects to the scene graph
+atomically, posts the result and only then acknowledges the subtask. A subtask a previous run
+started and left unfinished is reported interrupted, never re-run; one it read but never started
+runs now. While the skill server is unreachable the robot is marked degraded and its subtasks
+fail at once (see ``slaver.circuit``); while Redis is unreachable the slaver waits for it
+(bounded by the subtask's time) instead of giving up the subtask.
 """
 
 from __future__ import annotations
@@ -12,29 +18,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.errors import BrainError
-from memory import SceneConflict, SharedMemory
-from memory.messages import (
-    TERMINAL_TASK_STATES,
-    SubtaskMessage,
-    SubtaskResult,
-    SubtaskState,
-    TaskState,
-    ToolCall,
-    ToolOutcome,
-)
+from memory import SceneConflict, SharedMemory, SharedMemoryError
+from memory.messages import SubtaskMessage, SubtaskResult, SubtaskState, ToolCall, ToolOutcome
 from memory.profiles import RobotProfile
 from skills.client import SkillClient, SkillUnavailable
 from slaver.circuit import Backoff, SkillCircuit
 from slaver.config import SlaverConfig
-from slaver.errors import SkillServerUnreachable
+from slaver.errors import RobotTaken, SkillServerUnreachable
 from slaver.skill_link import SkillLink
 
 if TYPE_CHECKING:
@@ -48,8 +50,32 @@ LEFTOVER_REASON = "interrupted: the slaver stopped while running this subtask; n
 STOPPED_REASON = "interrupted: the slaver was stopped before finishing this subtask; not re-run"
 LOST_MEMORY_REASON = "interrupted: the slaver lost shared memory while running this subtask; not re-run"
 RETRY_AFTER_S = 1.0  # pause before serving again after losing shared memory
-# Shared memory is unreachable: serve again when it answers; what was mid-way stays pending.
+# Shared memory is unreachable: wait for it (bounded); what was mid-way stays pending.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+REPORT_PATIENCE_S = 60.0  # how long past its deadline a finished subtask's result waits for Redis
+MAX_RETRY_PAUSE_S = 2.0
+HEARTBEAT_STOP_S = 5.0
+T = TypeVar("T")
+
+
+def new_lease() -> str:
+    """A token naming this slaver process: ``host:pid:nonce``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_is_alive_here(holder: str) -> bool:
+    """Whether the lease ``holder`` names a process on this host that is still running."""
+    host, _, rest = holder.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _Event(Protocol):
@@ -104,33 +130,47 @@ class Slaver:
         backoff = Backoff(config.reconnect_initial_s, config.reconnect_max_s)
         self._circuit = SkillCircuit(skills, self._mark_degraded, backoff)
         self._stepper = stepper
+        self.lease = new_lease()
         self.profile: RobotProfile | None = None
         self.ready = asyncio.Event()  # set once the robot is registered and serving
+        self._quit = asyncio.Event()  # ends the heartbeat
+        self._taken_over: str | None = None  # set when another slaver took the robot's lease
 
     async def run(self, stop: _Event) -> None:
-        """Register, heartbeat, report leftovers, then serve subtasks until ``stop`` is set."""
+        """Take the robot's lease, register, heartbeat, resume what was pending, then serve
+        subtasks until ``stop`` is set. ``RobotTaken`` when another slaver serves the robot (at
+        start, or when it took the lease over while this one was cut off)."""
         try:
             self.profile = await self._register()
             heartbeat = asyncio.create_task(self._heartbeat_loop(), name=f"heartbeat-{self.name}")
             try:
-                await self._report_leftovers(LEFTOVER_REASON)
+                await self._resume_pending(LEFTOVER_REASON)
                 self.ready.set()
                 await self._serve(stop)
             finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
-                await self._go_offline()
+                await self._stop_heartbeat(heartbeat)
+                if self._taken_over is None:
+                    await self._go_offline()
         finally:
             await self._circuit.aclose()
             await self._link.aclose()
+        if self._taken_over is not None:
+            raise RobotTaken(self._taken_over)
+
+    async def _stop_heartbeat(self, heartbeat: asyncio.Task[None]) -> None:
+        """End the heartbeat between beats (cancelling a Redis call mid-way can hang redis-py)."""
+        self._quit.set()
+        try:
+            await asyncio.wait_for(heartbeat, HEARTBEAT_STOP_S)
+        except TimeoutError:
+            logger.warning("robot=%s heartbeat did not stop within %.0f s; abandoned", self.name, HEARTBEAT_STOP_S)
 
     async def _mark_degraded(self, reason: str | None) -> None:
         await self._mem.robots.set_degraded(self.name, reason)
 
     async def _go_offline(self) -> None:
         try:
-            await self._mem.robots.mark_offline(self.name)
+            await self._mem.robots.mark_offline(self.name, self.lease)
         except UNREACHABLE as exc:  # its liveness key expires on its own
             logger.error("robot=%s could not mark itself offline: %r", self.name, exc)
         else:
@@ -151,46 +191,68 @@ class Slaver:
             skill_endpoint=self._link.endpoint,
             capabilities=capabilities,
         )
-        await self._mem.robots.register(profile, self.config.start_place, ttl_s=self.config.liveness_ttl_s)
+        await self._take_lease()
+        await self._mem.robots.register(profile, self.config.start_place, ttl_s=self.config.liveness_ttl_s,
+                                        lease=self.lease)
         logger.info("robot=%s registered with %d skills: %s", self.name, len(skills),
                     ", ".join(s.name for s in skills))
         return profile
 
+    async def _take_lease(self) -> None:
+        """Hold the robot's lease, waiting (up to one liveness TTL) for a dead slaver's to lapse;
+        ``RobotTaken`` at once when its holder runs on this host, or when it never lapses."""
+        ttl = self.config.liveness_ttl_s
+        deadline = time.monotonic() + ttl + 0.5
+        while (holder := await self._mem.robots.acquire(self.name, self.lease, ttl)) is not None:
+            if _holder_is_alive_here(holder):
+                raise RobotTaken(f"robot {self.name} is already served by another slaver on this host "
+                                 f"(lease {holder}); stop that one first")
+            if time.monotonic() >= deadline:
+                raise RobotTaken(f"robot {self.name} is served by another slaver that is still heartbeating "
+                                 f"(lease {holder}); stop that one first")
+            logger.info("robot=%s waiting up to %.1f s for the lease of an earlier slaver (%s) to lapse",
+                        self.name, deadline - time.monotonic(), holder)
+            await asyncio.sleep(min(0.2, ttl / 4))
+
     async def _heartbeat_loop(self) -> None:
         assert self.profile is not None
-        while True:
-            await asyncio.sleep(self.config.heartbeat_interval_s)
+        failing = False
+        while not self._quit.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quit.wait(), self.config.heartbeat_interval_s)
+            if self._quit.is_set():
+                return
             try:
-                if not await self._mem.robots.heartbeat(self.name, self.config.liveness_ttl_s):
+                if not await self._mem.robots.heartbeat(self.name, self.config.liveness_ttl_s, self.lease):
                     logger.warning("robot=%s unknown to shared memory (wiped?); registering again", self.name)
                     await self._mem.robots.register(self.profile, self.config.start_place,
-                                                    ttl_s=self.config.liveness_ttl_s)
+                                                    ttl_s=self.config.liveness_ttl_s, lease=self.lease)
                     await self._circuit.remark()
+                if failing:
+                    logger.info("robot=%s heartbeat reaches shared memory again", self.name)
+                failing = False
+            except SharedMemoryError as exc:  # fenced out: another slaver took the robot over
+                logger.error("robot=%s stops serving: %s", self.name, exc)
+                self._taken_over = str(exc)
+                return
             except UNREACHABLE as exc:  # keep beating: shared memory may come back
-                logger.error("robot=%s heartbeat failed: %r", self.name, exc)
+                if not failing:
+                    logger.error("robot=%s heartbeat failed: %r; retrying every %.1f s", self.name, exc,
+                                 self.config.heartbeat_interval_s)
+                failing = True
 
-    async def _report_leftovers(self, reason: str) -> None:
-        """Report every subtask delivered to this robot but never acknowledged, and ack it."""
+    async def _resume_pending(self, reason: str) -> None:
+        """Handle every subtask delivered to this robot and never acknowledged: one never started
+        runs now; one started before (by an earlier run, or by this one before Redis went away) is
+        reported interrupted with ``reason``; stale ones are dropped by the claim."""
         for msg_id, msg in await self._mem.streams.pending_subtasks(self.name, consumer=self.name):
-            if await self._already_reported(msg):
-                logger.info("robot=%s task=%s subtask=%s already reported; acknowledging",
-                            self.name, msg.task_id, msg.subtask_id)
-                await self._mem.streams.ack_subtask(self.name, msg_id)
-            else:
-                now = time.time()
-                await self._post(msg, _Run().fail(reason, SubtaskState.INTERRUPTED), now, now, ack_id=msg_id)
-
-    async def _already_reported(self, msg: SubtaskMessage) -> bool:
-        """Whether the master already holds a terminal result for this attempt (post, then crash)."""
-        record = await self._mem.tasks.get(msg.task_id)
-        sub = record.subtasks.get(msg.subtask_id) if record else None
-        return sub is not None and sub.attempt == msg.attempt and sub.state.terminal
+            await self._handle(msg_id, msg, _NEVER, started_reason=reason)
 
     # -- serving ----------------------------------------------------------------------------
 
     async def _serve(self, stop: _Event) -> None:
         logger.info("robot=%s serving its subtask stream", self.name)
-        while not stop.is_set():
+        while not stop.is_set() and self._taken_over is None:
             try:
                 batch = await self._mem.streams.read_subtasks(
                     self.name, consumer=self.name, block_ms=self.config.read_block_ms
@@ -201,26 +263,65 @@ class Slaver:
                 logger.error("robot=%s lost shared memory: %r; retrying", self.name, exc)
                 await asyncio.sleep(RETRY_AFTER_S)
                 with contextlib.suppress(*UNREACHABLE):
-                    await self._report_leftovers(LOST_MEMORY_REASON)
+                    await self._resume_pending(LOST_MEMORY_REASON)
 
-    async def _handle(self, msg_id: str, msg: SubtaskMessage, stop: _Event) -> None:
-        state = await self._mem.tasks.state(msg.task_id)
-        if state in TERMINAL_TASK_STATES:
-            logger.info("robot=%s task=%s subtask=%s skipped: task is %s",
-                        self.name, msg.task_id, msg.subtask_id, state)
-            await self._mem.streams.ack_subtask(self.name, msg_id)
-            return
+    async def _handle(
+        self, msg_id: str, msg: SubtaskMessage, stop: _Event, *, started_reason: str = LEFTOVER_REASON
+    ) -> None:
+        """Claim the subtask and run it; report it interrupted (``started_reason``) when a slaver
+        started it before; skip it when the claim refuses it."""
         started = time.time()
-        await self._post(msg, _Run(state=SubtaskState.RUNNING), started, 0.0, status="busy")
-        run = await self._execute(msg, stop, state)
-        await self._post(msg, run, started, time.time(), ack_id=msg_id, status="idle")
+        running = self._result(msg, _Run(state=SubtaskState.RUNNING), started, 0.0)
+        refused = await self._mem.streams.claim(msg_id, msg, self.lease, running)
+        if refused == "claimed":
+            await self._post(msg, _Run().fail(started_reason, SubtaskState.INTERRUPTED), started, started,
+                             ack_id=msg_id)
+            return
+        if refused is not None:
+            logger.info("robot=%s task=%s subtask=%s not run: %s", self.name, msg.task_id, msg.subtask_id,
+                        _REFUSALS.get(refused, refused))
+            return
+        logger.info("robot=%s task=%s subtask=%s %s", self.name, msg.task_id, msg.subtask_id, SubtaskState.RUNNING)
+        deadline = time.monotonic() + msg.timeout_s
+        run = await self._execute(msg, stop, deadline)
+        await self._reachable("reporting the result", deadline + REPORT_PATIENCE_S, lambda: self._post(
+            msg, run, started, time.time(), ack_id=msg_id, status="idle"))
+
+    async def _reachable(self, doing: str, until: float, op: Callable[[], Awaitable[T]]) -> T:
+        """``op()``, tried again while Redis is unreachable, until monotonic time ``until``."""
+        pause, warned = 0.1, False
+        while True:
+            try:
+                result = await op()
+            except UNREACHABLE as exc:
+                if time.monotonic() + pause >= until:
+                    raise
+                if not warned:
+                    logger.warning("robot=%s shared memory unreachable while %s (%r); waiting for it",
+                                   self.name, doing, exc)
+                    warned = True
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, MAX_RETRY_PAUSE_S)
+                continue
+            if warned:
+                logger.info("robot=%s shared memory reachable again; carrying on %s", self.name, doing)
+            return result
 
     async def _post(
         self, msg: SubtaskMessage, run: _Run, started: float, finished: float, *,
         ack_id: str | None = None, status: str | None = None,
     ) -> None:
         """Post the result, then ack ``ack_id`` and set the robot's ``status``, in one round trip."""
-        result = SubtaskResult(
+        result = self._result(msg, run, started, finished)
+        current = msg.subtask_id if status == "busy" else None
+        await self._mem.streams.report(result, ack_id=ack_id, status=status, current_subtask=current)
+        level = logging.WARNING if run.state in (SubtaskState.FAILED, SubtaskState.INTERRUPTED) else logging.INFO
+        suffix = f": {run.reason}" if run.reason else ""
+        logger.log(level, "robot=%s task=%s subtask=%s %s%s", self.name, msg.task_id, msg.subtask_id,
+                   run.state, suffix)
+
+    def _result(self, msg: SubtaskMessage, run: _Run, started: float, finished: float) -> SubtaskResult:
+        return SubtaskResult(
             task_id=msg.task_id,
             subtask_id=msg.subtask_id,
             robot=self.name,
@@ -231,32 +332,22 @@ class Slaver:
             finished_at=finished,
             attempt=msg.attempt,
         )
-        current = msg.subtask_id if status == "busy" else None
-        await self._mem.streams.report(result, ack_id=ack_id, status=status, current_subtask=current)
-        level = logging.WARNING if run.state in (SubtaskState.FAILED, SubtaskState.INTERRUPTED) else logging.INFO
-        suffix = f": {run.reason}" if run.reason else ""
-        logger.log(level, "robot=%s task=%s subtask=%s %s%s", self.name, msg.task_id, msg.subtask_id,
-                   run.state, suffix)
 
     # -- running one subtask ----------------------------------------------------------------
 
-    async def _execute(self, msg: SubtaskMessage, stop: _Event, task_state: TaskState | None) -> _Run:
-        """Run the subtask; ``task_state`` was just read, so the first action need not read it again."""
-        deadline = time.monotonic() + msg.timeout_s
+    async def _execute(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> _Run:
+        """Run the claimed subtask (the claim checked it just now: the first action needs no fence check)."""
         if msg.actions:
-            return await self._run_actions(msg, stop, deadline, task_state)
+            return await self._run_actions(msg, stop, deadline)
         if self._stepper is not None:
             return await self._run_steps(msg, stop, deadline)
         return _Run().fail("no tool calls given and no step planner configured")
 
-    async def _run_actions(
-        self, msg: SubtaskMessage, stop: _Event, deadline: float, task_state: TaskState | None
-    ) -> _Run:
+    async def _run_actions(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> _Run:
         run = _Run()
-        for call in msg.actions:
-            if not await self._act(msg, call, run, stop, deadline, task_state):
+        for index, call in enumerate(msg.actions):
+            if not await self._act(msg, call, run, stop, deadline, fenced=index == 0):
                 break
-            task_state = None  # read it again before the next action
         return run
 
     async def _run_steps(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> _Run:
@@ -275,7 +366,7 @@ class Slaver:
                             msg.task_id, msg.subtask_id, decision.ok, decision.summary)
                 return _finished(run, decision)
             call = ToolCall(decision.name or "", dict(decision.arguments))
-            if not await self._act(msg, call, run, stop, deadline):
+            if not await self._act(msg, call, run, stop, deadline, fenced=not run.outcomes):
                 return run
         return run.fail(f"the step planner did not finish within {self.config.max_steps} steps")
 
@@ -291,14 +382,13 @@ class Slaver:
         }
 
     async def _act(
-        self, msg: SubtaskMessage, call: ToolCall, run: _Run, stop: _Event, deadline: float,
-        task_state: TaskState | None = None,
+        self, msg: SubtaskMessage, call: ToolCall, run: _Run, stop: _Event, deadline: float, *, fenced: bool = False
     ) -> bool:
         """Run one tool call and apply its effects; False (``run`` marked failed) to stop here.
 
-        ``task_state``: the task's state if it was read just now (else it is read here).
+        ``fenced``: the claim was checked just now (else it is checked here first).
         """
-        blocker = await self._blocker(msg, stop, deadline, task_state)
+        blocker = await self._blocker(msg, stop, deadline, fenced)
         if blocker is not None:
             run.fail(*blocker)
             return False
@@ -345,7 +435,9 @@ class Slaver:
         if not outcome.effects:
             return None
         try:
-            version = await self._mem.scene.apply(outcome.effects, robot=self.name, task_id=msg.task_id)
+            version = await self._reachable(f"applying the effects of {call.name}", time.monotonic() + REPORT_PATIENCE_S,
+                                            lambda: self._mem.scene.apply(outcome.effects, robot=self.name,
+                                                                          task_id=msg.task_id))
         except SceneConflict as exc:
             return f"{_describe(call)} succeeded but its effects conflict with the scene: {exc}"
         logger.info("robot=%s task=%s applied %d effects of %s (scene version %d)", self.name,
@@ -353,20 +445,37 @@ class Slaver:
         return None
 
     async def _blocker(
-        self, msg: SubtaskMessage, stop: _Event, deadline: float, state: TaskState | None = None
+        self, msg: SubtaskMessage, stop: _Event, deadline: float, fenced: bool = False
     ) -> tuple[str, SubtaskState] | None:
-        """Why the next action must not run: the slaver stops, the task ended, or time is up."""
+        """Why the next action must not run: the slaver stops or was taken over, the claim no
+        longer holds (the task ended, the master gave the subtask up), or time is up."""
         if stop.is_set():
             return STOPPED_REASON, SubtaskState.INTERRUPTED
-        if state is None:
-            state = await self._mem.tasks.state(msg.task_id)
-        if state == TaskState.CANCELLED:
-            return "task cancelled", SubtaskState.FAILED
-        if state in TERMINAL_TASK_STATES:
-            return f"task already {state}", SubtaskState.FAILED
+        if self._taken_over is not None:
+            return f"interrupted: {self._taken_over}", SubtaskState.INTERRUPTED
+        if not fenced:
+            why = await self._reachable("checking its claim", deadline,
+                                        lambda: self._mem.tasks.fence(msg.task_id, msg.subtask_id, self.lease))
+            if why is not None:
+                return why, SubtaskState.FAILED
         if deadline - time.monotonic() <= 0:
             return f"timed out after {msg.timeout_s:g} s", SubtaskState.FAILED
         return None
+
+
+class _NeverSet:
+    """A stop event that is never set (subtasks resumed at start-up run to their end)."""
+
+    def is_set(self) -> bool:
+        return False
+
+
+_NEVER = _NeverSet()
+
+_REFUSALS = {  # what a claim's refusal means, for the log
+    "lease": "another slaver holds this robot now",
+    "unknown": "no task records this subtask for this robot and attempt (stale or forged entry)",
+}
 
 
 def _describe(call: ToolCall) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SlaverConfigError", "SlaverError", "SkillServerUnreachable"]
+__all__ = ["RobotTaken", "SlaverConfigError", "SlaverError", "SkillServerUnreachable"]
 
 
 class SlaverError(Exception):
@@ -15,3 +15,7 @@ class SlaverConfigError(SlaverError, ValueError):
 
 class SkillServerUnreachable(SlaverError):
     """The robot's skill server could not be reached (not started, crashed, wrong address)."""
+
+
+class RobotTaken(SlaverError):
+    """Another slaver serves this robot (it holds the robot's lease): two must never run its subtasks."""

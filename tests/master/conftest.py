@@ -32,7 +32,8 @@ class Masters:
     started: list[MasterService] = field(default_factory=list)
 
     def start(self, planner: Planner, **config: Any) -> tuple[MasterService, FlaskClient]:
-        defaults = {"subtask_timeout_s": 10.0, "max_replans": 1, "offline_check_interval_s": 0.2, "plan_timeout_s": 5.0}
+        defaults = {"subtask_timeout_s": 10.0, "max_replans": 1, "offline_check_interval_s": 0.2, "plan_timeout_s": 5.0,
+                    "offline_grace_s": 0.5}
         service = MasterService(MasterConfig(**{**defaults, **config}), self.redis_url, self.prefix, planner)
         service.start()
         self.started.append(service)

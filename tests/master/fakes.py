@@ -16,6 +16,7 @@ from brain.world import WorldView
 from memory import SharedMemory
 from memory.messages import TERMINAL_TASK_STATES, SubtaskMessage, SubtaskResult, SubtaskState, TaskState
 from memory.profiles import ActionSemantics, RobotProfile, SceneNode, SkillSpec, TaskRecord
+from memory.robots import SHARED_LEASE
 
 PLACE = {"type": "object", "properties": {"place": {"type": "string"}}, "required": ["place"]}
 OBJECT = {"type": "object", "properties": {"object": {"type": "string"}}, "required": ["object"]}
@@ -81,7 +82,8 @@ def succeed_after(delay_s: float) -> Behaviour:
 
 @dataclass
 class FakeSlaver:
-    """A stand-in for a robot's slaver: reads its stream, reports RUNNING and a result, acks.
+    """A stand-in for a robot's slaver: reads its stream, claims the subtask (which reports it
+    RUNNING), reports a result, acks.
 
     ``behave`` returns the terminal state and reason, or None to never answer. ``runs`` records
     (subtask_id, start, end) in time.monotonic().
@@ -91,6 +93,7 @@ class FakeSlaver:
     robot: str
     behave: Behaviour
     runs: list[tuple[str, float, float]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (subtask_id, why) the claim refused
     heartbeat_ttl_s: float | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _running: bool = True
@@ -122,12 +125,15 @@ class FakeSlaver:
     async def _work(self) -> None:
         while self._running:
             for msg_id, msg in await self.mem.streams.read_subtasks(self.robot, self.robot, block_ms=200):
-                await self._run(msg)
+                await self._run(msg_id, msg)
                 await self.mem.streams.ack_subtask(self.robot, msg_id)
 
-    async def _run(self, msg: SubtaskMessage) -> None:
+    async def _run(self, msg_id: str, msg: SubtaskMessage) -> None:
         start = time.monotonic()
-        await self.mem.streams.post_result(self._result(msg, SubtaskState.RUNNING, ""))
+        refused = await self.mem.streams.claim(msg_id, msg, SHARED_LEASE, self._result(msg, SubtaskState.RUNNING, ""))
+        if refused is not None:
+            self.refused.append((msg.subtask_id, refused))
+            return
         outcome = await self.behave(msg)
         if outcome is None:
             return

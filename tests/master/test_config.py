@@ -43,12 +43,14 @@ def test_every_config_field_has_a_command_line_flag() -> None:
 
     argv = ["--port", "5055", "--auth-token", "tok", "--subtask-timeout", "12", "--max-replans", "5",
             "--plan-timeout", "40", "--max-body-bytes", "4096", "--offline-check-interval", "0.5",
+                "--offline-grace", "4",
             "--bridge-timeout", "7", "--host", "localhost", "--http-threads", "8", "--max-event-streams", "20",
             "--connection-limit", "64", "--channel-timeout", "9", "--redis-max-connections", "12",
             "--redis-pool-timeout", "2.5"]
     config = config_from_args(parse_args(argv))
     expected = MasterConfig(host="localhost", port=5055, auth_token="tok", subtask_timeout_s=12.0, max_replans=5,
                             plan_timeout_s=40.0, max_body_bytes=4096, offline_check_interval_s=0.5,
+                                offline_grace_s=4.0,
                             bridge_timeout_s=7.0, http_threads=8, max_event_streams=20, connection_limit=64,
                             channel_timeout_s=9.0, redis_max_connections=12, redis_pool_timeout_s=2.5)
     assert config == expected

@@ -3,6 +3,7 @@ robots going offline, cancel and restart. Fake slavers use the real work streams
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -117,7 +118,7 @@ async def test_timeout_takes_the_failure_path(shared_memory: SharedMemory, maste
             await s.stop()
     assert record.state == TaskState.SUCCEEDED, record.reason
     assert record.subtasks["s1"].state == SubtaskState.TIMED_OUT
-    assert record.subtasks["s1"].reason == "no result within 0.5 s"
+    assert record.subtasks["s1"].reason == "no result within 0.5 s of starting"
     assert record.subtasks["r1-s1"].state == SubtaskState.SUCCEEDED
 
 
@@ -139,6 +140,50 @@ async def test_robot_going_offline_fails_its_subtask_and_is_avoided(shared_memor
     assert record.subtasks["s1"].state == SubtaskState.FAILED
     assert record.subtasks["s1"].reason == "robot r1 went offline"
     assert planner.contexts[1].avoid_robots == {"r1"}
+
+
+async def test_a_robot_back_within_the_offline_grace_keeps_its_subtask(shared_memory: SharedMemory, masters) -> None:
+    """A liveness key that lapsed (e.g. a Redis restart outlived it) and is renewed within
+    ``offline_grace_s`` fails nothing."""
+    await setup_world(shared_memory, ttl_s=30.0)
+    planner = FixedPlanner(plan_of(step("s1", "r1")))
+    _, client = masters.start(planner, offline_grace_s=2.0)
+    slaver = FakeSlaver(shared_memory, "r1", succeed_after(1.5)).start()
+    try:
+        task_id = (await publish(client))["task_id"]
+        await wait_subtask(shared_memory, task_id, "s1", SubtaskState.RUNNING)
+        await shared_memory.redis.delete(shared_memory.keys.alive("r1"))
+        await asyncio.sleep(0.6)  # several offline checks see it gone
+        await shared_memory.robots.heartbeat("r1", 30.0)
+        record = await wait_terminal(shared_memory, task_id)
+    finally:
+        await slaver.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert record.replans == 0
+
+
+async def test_a_subtask_timed_out_in_the_queue_never_runs_later(shared_memory: SharedMemory, masters) -> None:
+    await setup_world(shared_memory)
+    planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "r2")))
+    _, client = masters.start(planner, subtask_timeout_s=0.5)
+    r2 = FakeSlaver(shared_memory, "r2", succeed_after(0)).start()
+    try:  # r1's slaver is not reading its stream: s1 waits there until the master gives it up
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        await r2.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert record.subtasks["s1"].state == SubtaskState.TIMED_OUT
+    assert record.subtasks["s1"].reason.startswith("not started within 0.5 s")
+    late = FakeSlaver(shared_memory, "r1", succeed_after(0)).start()  # r1 comes back and reads s1
+    try:
+        with anyio.fail_after(5):
+            while not late.refused:
+                await asyncio.sleep(0.05)
+    finally:
+        await late.stop()
+    assert late.refused == [("s1", "task succeeded")]  # refused by the claim, acknowledged, never run
+    assert late.runs == []
+    assert await shared_memory.streams.pending_subtasks("r1", "r1") == []
 
 
 async def test_invalid_replan_fails_the_task(shared_memory: SharedMemory, masters) -> None:
@@ -185,7 +230,7 @@ async def test_a_restarted_master_finishes_the_task(shared_memory: SharedMemory,
     # The master is down while r1 does s1 and reports it.
     [(msg_id, msg)] = await shared_memory.streams.read_subtasks("r1", "r1", block_ms=1000)
     slaver = FakeSlaver(shared_memory, "r1", succeed_after(0))
-    await slaver._run(msg)
+    await slaver._run(msg_id, msg)
     await shared_memory.streams.ack_subtask("r1", msg_id)
     masters.start(planner)
     finisher = FakeSlaver(shared_memory, "r2", succeed_after(0)).start()

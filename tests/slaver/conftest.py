@@ -16,6 +16,7 @@ from memory import SceneNode, SharedMemory, SubtaskMessage, SubtaskResult, Subta
 from skills.client import SkillClient
 from skills.sim import build_sim_server
 from slaver import SkillLink, Slaver, SlaverConfig
+from tests.work import record_and_dispatch
 
 WORLD = [
     SceneNode("kitchen", "place"),
@@ -71,7 +72,7 @@ async def dispatch(memory: SharedMemory, task_id: str, subtask_id: str, robot: s
                    *actions: tuple[str, dict[str, Any]], timeout_s: float = 30.0) -> SubtaskMessage:
     msg = SubtaskMessage(task_id=task_id, subtask_id=subtask_id, robot=robot, text=f"subtask {subtask_id}",
                          actions=[ToolCall(name, args) for name, args in actions], timeout_s=timeout_s)
-    await memory.streams.dispatch(msg)
+    await record_and_dispatch(memory, msg)
     return msg
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -10,10 +11,11 @@ import pytest
 
 from brain.errors import BrainError
 from brain.step import StepDecision, Stepper
-from memory import SharedMemory, SubtaskRecord, SubtaskState, TaskState
+from memory import SharedMemory, SubtaskRecord, SubtaskResult, SubtaskState, TaskState
 from skills.client import SkillClient
 from skills.sim import build_sim_server
 from slaver import SkillLink
+from slaver.errors import RobotTaken
 from tests.slaver.conftest import Results, dispatch, new_task, serving
 from tests.slaver.toy_skills import build_trusting_server
 
@@ -65,7 +67,11 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
 ) -> None:
     order: list[str] = []
     streams = world.streams
-    report, ack = streams.report, streams.ack_subtask
+    report, ack, claim = streams.report, streams.ack_subtask, streams.claim
+
+    async def spy_claim(entry_id, msg, lease, running):
+        order.append(f"claim, post {running.state}")
+        return await claim(entry_id, msg, lease, running)
 
     async def spy_report(result, **kwargs):  # record the order the slaver talks to the streams in
         order.append(f"post {result.state}")
@@ -77,7 +83,7 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
         order.append("ack")
         return await ack(robot, msg_id)
 
-    streams.report, streams.ack_subtask = spy_report, spy_ack
+    streams.report, streams.ack_subtask, streams.claim = spy_report, spy_ack, spy_claim
     await new_task(world, "t1")
     async with serving(make_slaver(start="dining_room")):
         version = await world.scene.version()  # the robot's node is in
@@ -91,7 +97,7 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
         assert await world.streams.pending_subtasks("bot-1", consumer="bot-1") == []
 
     assert results.states("s1") == [SubtaskState.RUNNING, SubtaskState.SUCCEEDED]
-    assert order == ["post running", "post succeeded", "ack"]
+    assert order == ["claim, post running", "post succeeded", "ack"]
     assert [o.name for o in result.outcomes] == ["navigate", "pick", "navigate", "place"]
     assert all(o.ok for o in result.outcomes) and result.robot == "bot-1" and result.attempt == 0
     assert 0 < result.started_at <= result.finished_at
@@ -180,26 +186,35 @@ async def test_a_subtask_that_outlives_its_timeout_fails_with_the_time(
     assert result.reason.startswith("timed out after 0.3 s in navigate(target=counter): timed out after 0.")
 
 
-async def test_leftovers_are_reported_interrupted_acked_and_never_run(
+async def test_leftovers_started_before_are_reported_interrupted_and_never_run_unstarted_ones_run(
     make_slaver, world: SharedMemory, results: Results
 ) -> None:
     await new_task(world, "t1")
-    await dispatch(world, "t1", "s-lost", "bot-1", ("navigate", {"target": "table_1"}))
-    await dispatch(world, "t1", "s-done", "bot-1", ("navigate", {"target": "table_1"}))
-    # A previous run of this robot's slaver took both and acknowledged neither; the master had
-    # already recorded s-done's terminal result (the slaver died between posting and acking).
-    delivered = await world.streams.read_subtasks("bot-1", consumer="bot-1", block_ms=100, count=2)
-    assert [m.subtask_id for _, m in delivered] == ["s-lost", "s-done"]
+    for sid in ("s-lost", "s-done", "s-unstarted"):
+        await dispatch(world, "t1", sid, "bot-1", ("navigate", {"target": "table_1"}))
+    # A previous run of this robot's slaver took all three and acknowledged none: it had started
+    # s-lost; the master had already recorded s-done's terminal result (the slaver died between
+    # posting and acking); it died before starting s-unstarted. Its lease has lapsed since.
+    await world.robots.acquire("bot-1", "old-run", ttl_s=5.0)
+    delivered = await world.streams.read_subtasks("bot-1", consumer="bot-1", block_ms=100, count=3)
+    assert [m.subtask_id for _, m in delivered] == ["s-lost", "s-done", "s-unstarted"]
+    entry_id, lost = delivered[0]
+    running = SubtaskResult("t1", "s-lost", "bot-1", SubtaskState.RUNNING)
+    assert await world.streams.claim(entry_id, lost, "old-run", running) is None
     await world.tasks.save_subtask("t1", SubtaskRecord("s-done", "bot-1", "x", state=SubtaskState.SUCCEEDED))
+    await world.robots.mark_offline("bot-1", "old-run")
+    await results.until(lambda seen: len(seen) == 1)  # the old run's RUNNING report
 
     async with serving(make_slaver()):
-        result = await results.terminal("s-lost")
+        lost_result = await results.terminal("s-lost")
+        unstarted = await results.terminal("s-unstarted")
         assert await world.streams.pending_subtasks("bot-1", consumer="bot-1") == []
 
-    assert result.state == SubtaskState.INTERRUPTED and "not re-run" in result.reason
-    assert results.states("s-lost") == [SubtaskState.INTERRUPTED]
+    assert lost_result.state == SubtaskState.INTERRUPTED and "not re-run" in lost_result.reason
+    assert results.states("s-lost") == [SubtaskState.RUNNING, SubtaskState.INTERRUPTED]
     assert results.states("s-done") == []
-    assert (await world.robots.get("bot-1")).position == "kitchen"
+    assert unstarted.state == SubtaskState.SUCCEEDED
+    assert (await world.robots.get("bot-1")).position == "dining_room"  # s-unstarted moved it
 
 
 async def test_a_subtask_without_tool_calls_needs_a_step_planner(
@@ -334,3 +349,49 @@ async def test_a_step_planner_fault_fails_the_subtask_and_the_slaver_keeps_servi
     assert (broken.state, broken.reason) == (
         SubtaskState.FAILED, "the step planner failed: model endpoint http://127.0.0.1:9/v1 unreachable")
     assert fine.state == SubtaskState.SUCCEEDED
+
+
+async def test_a_second_slaver_for_a_served_robot_refuses_to_start(make_slaver, world: SharedMemory) -> None:
+    async with serving(make_slaver()):
+        second = make_slaver()
+        with anyio.fail_after(5), pytest.raises(RobotTaken, match="already served by another slaver on this host"):
+            await second.run(asyncio.Event())
+        assert (await world.robots.get("bot-1")).online  # the first one still serves it
+
+
+async def test_a_slaver_waits_for_a_remote_lease_and_refuses_while_it_is_renewed(
+    make_slaver, world: SharedMemory
+) -> None:
+    await world.robots.acquire("bot-1", "far-host:123:abc", ttl_s=0.6)  # lapses: its slaver is gone
+    async with serving(make_slaver(liveness_ttl_s=0.6, heartbeat_interval_s=0.2)):
+        assert (await world.robots.get("bot-1")).online
+    renewing = True
+
+    async def renew() -> None:  # a slaver on another host that keeps beating
+        while renewing:
+            await world.redis.set(world.keys.alive("bot-1"), "far-host:123:abc", px=600)
+            await asyncio.sleep(0.1)
+
+    beat = asyncio.create_task(renew())
+    try:
+        with anyio.fail_after(5), pytest.raises(RobotTaken, match="still heartbeating"):
+            await make_slaver(liveness_ttl_s=0.6, heartbeat_interval_s=0.2).run(asyncio.Event())
+    finally:
+        renewing = False
+        await beat
+
+
+async def test_a_slaver_whose_lease_was_taken_over_stops_serving(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    slaver = make_slaver(liveness_ttl_s=0.6, heartbeat_interval_s=0.1)
+    task = asyncio.create_task(slaver.run(asyncio.Event()))
+    with anyio.fail_after(10):
+        await slaver.ready.wait()
+        await world.redis.set(world.keys.alive("bot-1"), "usurper:1:x", px=5000)
+        with pytest.raises(RobotTaken, match="served by another slaver"):
+            await task
+    await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "table_1"}))
+    assert await results.until(lambda seen: True, timeout_s=1) == []  # nobody ran it
+    assert await world.redis.get(world.keys.alive("bot-1")) == "usurper:1:x"  # not dropped on the way out
