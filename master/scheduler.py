@@ -185,12 +185,12 @@ class Scheduler:
             await self._reject(record, message)
             raise PlanTimeout(record.task_id, message) from None
         except PlanningError as e:
-            message = f"the planner could not plan the task: {e}"
+            message = f"the planner could not plan the task: {e}{_unavailable(world)}"
             await self._reject(record, message)
             raise InvalidPlan(record.task_id, message) from e
         errors = _plan_errors(plan, world, record.text)
         if errors:
-            message = "the plan is invalid: " + "; ".join(errors)
+            message = "the plan is invalid: " + "; ".join(errors) + _unavailable(world)
             await self._reject(record, message)
             raise InvalidPlan(record.task_id, message, errors)
         return plan
@@ -511,6 +511,15 @@ class Scheduler:
 def _subtask_event(record: TaskRecord, sub: SubtaskRecord, **data: Any) -> str:
     return encode_event("subtask_state", task_id=record.task_id, robot=sub.robot, subtask_id=sub.subtask_id,
                         state=str(sub.state), reason=sub.reason, **data)
+
+
+def _unavailable(world: WorldView) -> str:
+    """What a planning failure may come from: robots not online (e.g. a task published before the
+    slavers registered), as a clause to append; "" when every registered robot is online."""
+    if not world.robots:
+        return "; no robot has registered yet (are the slavers started?)"
+    offline = sorted(n for n, r in world.robots.items() if not r.online)
+    return f"; not online (yet): {', '.join(offline)}" if offline else ""
 
 
 def _created_event(record: TaskRecord) -> str:

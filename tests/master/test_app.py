@@ -11,7 +11,7 @@ import yaml
 from brain.errors import PlanningError
 from memory import SharedMemory
 from memory.messages import TaskState
-from tests.master.fakes import FixedPlanner, plan_of, setup_world, step
+from tests.master.fakes import SCENE, FixedPlanner, plan_of, setup_world, step
 
 pytestmark = pytest.mark.anyio
 
@@ -78,7 +78,15 @@ async def test_an_offline_robot_and_a_planning_error_are_refused(shared_memory: 
     await shared_memory.robots.mark_offline("r2")
     _, client = masters.start(FixedPlanner(plan_of(step("s1", "r2")), PlanningError("no robot can reach the moon")))
     assert "offline" in error_of(client.post("/publish_task", json={"task": "a"}), 422)
-    assert "no robot can reach the moon" in error_of(client.post("/publish_task", json={"task": "b"}), 422)
+    refused = error_of(client.post("/publish_task", json={"task": "b"}), 422)
+    assert "no robot can reach the moon; not online (yet): r2" in refused
+
+
+async def test_a_task_published_before_any_slaver_registered_says_so(shared_memory: SharedMemory, masters) -> None:
+    await shared_memory.scene.load(SCENE)
+    _, client = masters.start(FixedPlanner(PlanningError("no robot can carry apple")))
+    refused = error_of(client.post("/publish_task", json={"task": "bring the apple"}), 422)
+    assert refused.endswith("no robot can carry apple; no robot has registered yet (are the slavers started?)")
 
 
 BAD_PUBLISH = [
@@ -93,6 +101,7 @@ BAD_PUBLISH = [
     (json.dumps({"task": "x", "colour": 1, "zz": 2}).encode(), "unknown keys: colour, zz"),
     (json.dumps({"task": "x", "refresh": "yes"}).encode(), "'refresh' must be a boolean, got string"),
     (json.dumps({"task": "x", "task_id": 12}).encode(), "'task_id' must be a string"),
+    (json.dumps({"task": "x", "task_id": None}).encode(), "'task_id' must be a string"),
     (json.dumps({"task": "x", "task_id": "a b/c"}).encode(), "'task_id' must be a string"),
     (json.dumps({"task": ["a", "b"], "task_id": "t1"}).encode(), "leave it out"),
 ]
@@ -134,6 +143,8 @@ async def test_a_configured_token_guards_every_post(shared_memory: SharedMemory,
     ok = client.post("/publish_task", json={"task": "x"}, headers={"Authorization": "Bearer s3cret"})
     assert ok.status_code == 200
     assert client.get("/robot_status").status_code == 200  # reads stay open
+    assert "not allowed" in error_of(client.put("/tasks"), 405)  # no route: the same answer with or without it
+    assert "no such endpoint" in error_of(client.delete("/nowhere"), 404)
 
 
 async def test_fleet_scene_health_and_status_views(shared_memory: SharedMemory, masters) -> None:
@@ -190,6 +201,25 @@ async def test_events_stream_as_server_sent_events(shared_memory: SharedMemory, 
     assert kinds[:3] == ["task_created", "task_state", "subtask_state"]
     data = json.loads(frames[0].split("data: ", 1)[1])
     assert data["task_id"] == task_id and data["kind"] == "task_created"
+
+
+async def test_last_event_id_wins_over_since_and_an_empty_since_is_refused(shared_memory: SharedMemory,
+                                                                           masters) -> None:
+    await setup_world(shared_memory)
+    _, client = masters.start(FixedPlanner(PLAN))
+    first = client.post("/publish_task", json={"task": "x"}).get_json()["task_id"]
+    second = client.post("/publish_task", json={"task": "y"}).get_json()["task_id"]
+    last_of_first = [e.id for e in await shared_memory.events.after("0", block_ms=0) if e.task_id == first][-1]
+    # a reconnecting EventSource keeps its URL (since=0) and sends the last id it saw
+    response = client.get("/events?since=0", headers={"Last-Event-ID": last_of_first}, buffered=False)
+    chunks, text = response.response, ""
+    for _ in range(20):  # bounded: each chunk comes within one blocking read (1 s)
+        text += next(chunks).decode()
+        if "event: task_created" in text:
+            break
+    response.close()
+    assert f'"task_id":"{second}"' in text and f'"task_id":"{first}"' not in text
+    assert "'since'" in error_of(client.get("/events?since="), 400)
 
 
 def test_openapi_lists_exactly_the_routes(redis_url: str, key_prefix: str, masters) -> None:
