@@ -17,7 +17,7 @@ import time
 import redis.asyncio as aioredis
 
 from memory.errors import SharedMemoryError
-from memory.events import EventLog
+from memory.events import EventLog, encode_event
 from memory.keys import Keys
 from memory.profiles import RobotProfile, RobotRecord, SceneNode, SceneSnapshot
 from memory.scene_graph import SceneGraph, decode_snapshot
@@ -60,10 +60,14 @@ redis.call('DEL', KEYS[1])
 return 1
 """
 
-# KEYS: robot hash. ARGV: field, value pairs. Returns 0 when the robot is not registered.
+# KEYS: robot hash, event stream. ARGV: event JSON ("" = none), event maxlen, then field, value
+# pairs. The fields and the event are written together. Returns 0 when the robot is not registered.
 _UPDATE_IF_REGISTERED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+if ARGV[1] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[1])
+end
 return 1
 """
 
@@ -141,18 +145,17 @@ class RobotRegistry:
             expected = sorted(ROBOT_STATUSES)
             raise SharedMemoryError(f"unknown robot status {status!r}: expected one of {expected}")
         fields = ["status", status, "current_subtask", current_subtask or ""]
-        if not await self._update(keys=[self._keys.robot(name)], args=fields):
+        if not await self._update(keys=[self._keys.robot(name), self._keys.events], args=["", 0, *fields]):
             raise SharedMemoryError(f"unknown robot {name!r}: register it first")
 
     async def set_degraded(self, name: str, reason: str | None) -> None:
         """Mark the robot alive but unable to take work (``reason``, e.g. its skill server is
         unreachable), or clear the mark with None; recorded as ``robot_degraded`` / ``robot_recovered``."""
-        if not await self._update(keys=[self._keys.robot(name)], args=["degraded", reason or ""]):
+        event = encode_event("robot_degraded", robot=name, reason=reason) if reason else encode_event(
+            "robot_recovered", robot=name)
+        args = [event, self._events.maxlen, "degraded", reason or ""]
+        if not await self._update(keys=[self._keys.robot(name), self._keys.events], args=args):
             raise SharedMemoryError(f"unknown robot {name!r}: register it first")
-        if reason:
-            await self._events.append("robot_degraded", robot=name, reason=reason)
-        else:
-            await self._events.append("robot_recovered", robot=name)
 
     async def mark_offline(self, name: str, lease: str = SHARED_LEASE) -> None:
         """Drop the robot's liveness now (a clean shutdown) and record it; nothing when another

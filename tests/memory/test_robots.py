@@ -163,3 +163,23 @@ async def test_unknown_robot_reads_as_none(mem: SharedMemory) -> None:
     assert await mem.robots.get("ghost") is None
     assert await mem.robots.list() == []
     assert await mem.robots.online_names() == set()
+
+
+async def test_the_liveness_key_is_a_lease_one_slaver_holds(shared_memory: SharedMemory) -> None:
+    robots = shared_memory.robots
+    profile = RobotProfile("arm-1", "fixed_single_arm")
+    await robots.register(profile, lease="a", ttl_s=5.0)
+    assert await robots.acquire("arm-1", "a", ttl_s=5.0) is None  # already ours
+    assert await robots.acquire("arm-1", "b", ttl_s=5.0) == "a"
+    with pytest.raises(SharedMemoryError, match="served by another slaver"):
+        await robots.register(profile, lease="b", ttl_s=5.0)
+    await robots.mark_offline("arm-1", "b")  # not b's to drop
+    assert (await robots.get("arm-1")).online
+    await shared_memory.redis.set(shared_memory.keys.alive("arm-1"), "b", px=5000)  # b took over
+    with pytest.raises(SharedMemoryError, match="lease was taken over"):
+        await robots.heartbeat("arm-1", 5.0, "a")
+    assert await robots.heartbeat("arm-1", 5.0, "b")
+    await robots.mark_offline("arm-1", "b")
+    assert not (await robots.get("arm-1")).online
+    assert await robots.heartbeat("arm-1", 5.0, "a")  # a lapsed lease is free again
+    assert await shared_memory.redis.get(shared_memory.keys.alive("arm-1")) == "a"
