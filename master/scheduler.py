@@ -339,6 +339,8 @@ class Scheduler:
         catch_up = False
         while not self._stopping:
             try:
+                if outage.since is not None:
+                    await self._resync()  # Redis may have restarted and lost its last writes
                 if catch_up or outage.since is not None:
                     await self._catch_up()  # what failed half-way, from what Redis holds
                     outage.over()
@@ -478,6 +480,26 @@ class Scheduler:
         if self._active:
             logger.info("resumed %d active tasks", len(self._active))
 
+    async def _resync(self) -> None:
+        """After an outage, write again what Redis lost of the active tasks.
+
+        A restarted Redis replays its append-only file only up to the last fsync (about a second
+        before a crash). A task it lost is recorded again; a subtask recorded dispatched here but
+        waiting (or absent) there never reached its robot's stream: it goes back to waiting, to be
+        dispatched again by the catch-up.
+        """
+        async with self._lock:
+            for task_id, record in list(self._active.items()):
+                stored = await self._mem.tasks.get(task_id)
+                lost = [sub for sub in record.subtasks.values() if _dispatch_lost(sub, stored)]
+                if stored is not None and not lost:
+                    continue
+                for sub in lost:
+                    sub.state, sub.dispatched_at = SubtaskState.WAITING, None
+                await self._mem.tasks.save(record)
+                logger.warning("task %s: Redis had lost %s; recorded again (%d dispatches to repeat)", task_id,
+                               "the task" if stored is None else "recent changes", len(lost))
+
     async def _catch_up(self) -> None:
         """Handle the results read but never acknowledged (a crash, an outage mid-way), then take
         each active task's next step (a dispatch an outage interrupted is made now)."""
@@ -511,6 +533,14 @@ class Scheduler:
 def _subtask_event(record: TaskRecord, sub: SubtaskRecord, **data: Any) -> str:
     return encode_event("subtask_state", task_id=record.task_id, robot=sub.robot, subtask_id=sub.subtask_id,
                         state=str(sub.state), reason=sub.reason, **data)
+
+
+def _dispatch_lost(sub: SubtaskRecord, stored: TaskRecord | None) -> bool:
+    """Whether the master dispatched ``sub`` but Redis (``stored``) does not hold that dispatch."""
+    if sub.state != SubtaskState.DISPATCHED:
+        return False
+    there = stored.subtasks.get(sub.subtask_id) if stored is not None else None
+    return there is None or there.state == SubtaskState.WAITING
 
 
 def _unavailable(world: WorldView) -> str:

@@ -129,7 +129,12 @@ class TaskStore:
 
     async def fence(self, task_id: str, subtask_id: str, lease: str) -> str | None:
         """Why the slaver holding ``lease`` must not take the next step of this subtask (the task
-        ended, the master gave the subtask up, another slaver holds it), or None: one round trip."""
+        ended, the master gave the subtask up, another slaver holds it), or None: one round trip.
+
+        A claim that is missing although the subtask is live was lost by Redis (a restart replays
+        the append-only file only up to its last fsync): it is recorded again, unless another
+        slaver claimed the subtask meanwhile.
+        """
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hmget(self._keys.task(task_id), [META, subtask_field(subtask_id)])
             pipe.hget(self._keys.task_claims(task_id), subtask_id)
@@ -139,11 +144,15 @@ class TaskStore:
         state = TaskState(json.loads(meta)["state"])
         if state in TERMINAL_TASK_STATES:
             return "task cancelled" if state == TaskState.CANCELLED else f"task already {state}"
-        if claim != lease:
-            return "another slaver holds this subtask now"
         sub_state = SubtaskState(json.loads(sub).get("state", SubtaskState.WAITING))
         if sub_state.terminal:
             return f"the master recorded this subtask as {sub_state}"
+        if claim is None and await self._redis.hsetnx(self._keys.task_claims(task_id), subtask_id, lease):
+            logger.warning("task %s subtask %s: its claim was lost (Redis restarted?); recorded again", task_id,
+                           subtask_id)
+            return None
+        if claim != lease:
+            return "another slaver holds this subtask now"
         return None
 
     async def set_state(self, task_id: str, state: TaskState, reason: str = "") -> None:

@@ -4,6 +4,7 @@ and recovers on its own."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -14,7 +15,8 @@ from master.service import MasterService
 from memory import SharedMemory
 from memory.server import EmbeddedRedis
 from tests.master.conftest import free_port
-from tests.master.fakes import FixedPlanner, plan_of, setup_world, step
+from memory.messages import SubtaskState, TaskState
+from tests.master.fakes import FakeSlaver, FixedPlanner, plan_of, setup_world, step, succeed_after, wait_terminal
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +33,7 @@ async def wait_healthy(client: httpx.AsyncClient) -> httpx.Response:
 
 async def test_redis_down_gives_503_with_retry_after_then_the_master_recovers(tmp_path: Path, masters,
                                                                              key_prefix: str) -> None:
-    redis = EmbeddedRedis(tmp_path / "redis", port=free_port()).start()  # a fixed port survives a restart
+    redis = EmbeddedRedis(tmp_path / "redis", port=free_port(), auth=False).start()  # a fixed port survives a restart
     try:
         memory = await SharedMemory.connect(redis.url, prefix=key_prefix)
         await setup_world(memory, ttl_s=300)
@@ -81,3 +83,36 @@ async def test_a_busy_pool_gives_503_busy_not_down(shared_memory: SharedMemory, 
     finally:
         await asyncio.to_thread(service.call, release(service, held), 10)
     assert client.get("/health").status_code == 200
+
+
+async def test_a_dispatch_redis_lost_in_a_restart_is_made_again(tmp_path: Path, masters, key_prefix: str) -> None:
+    """Redis replays its append-only file only up to the last fsync: a dispatch it lost (the record
+    back at waiting, nothing on the robot's stream) is made again once Redis answers, and the
+    task finishes instead of waiting out its timeout."""
+    redis = EmbeddedRedis(tmp_path / "redis", port=free_port(), auth=False).start()
+    try:
+        memory = await SharedMemory.connect(redis.url, prefix=key_prefix)
+        await setup_world(memory, ttl_s=300)
+        with masters.serve(FixedPlanner(PLAN), redis_url=redis.url, subtask_timeout_s=120.0) as base:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                task_id = (await client.post("/publish_task", json={"task": "x"})).json()["task_id"]
+                # What a crash between the dispatch and the next fsync leaves behind:
+                record = await memory.tasks.get(task_id)
+                await memory.tasks.save_subtask(task_id, replace(record.subtasks["s1"], state=SubtaskState.WAITING))
+                await memory.redis.delete(memory.keys.subtasks("r1"))
+                await memory.close()
+                redis.stop()
+                await asyncio.sleep(1.0)  # the master's results loop sees the outage
+                redis.start()
+                await wait_healthy(client)
+                memory = await SharedMemory.connect(redis.url, prefix=key_prefix)
+                slaver = FakeSlaver(memory, "r1", succeed_after(0)).start()
+                try:
+                    done = await wait_terminal(memory, task_id, timeout_s=RECOVERY_S)
+                finally:
+                    await slaver.stop()
+        assert done.state == TaskState.SUCCEEDED, done.reason
+        assert [run[0] for run in slaver.runs] == ["s1"]
+        await memory.close()
+    finally:
+        redis.stop()

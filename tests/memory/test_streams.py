@@ -254,3 +254,15 @@ async def test_the_master_times_out_a_queued_subtask_only_if_nobody_claimed_it(s
     assert (await mem.tasks.get("t1")).subtasks["s1"].state == SubtaskState.DISPATCHED
     assert await mem.tasks.save_subtask("t1", replace(timed_out, subtask_id="s2"), unless_claimed=True)
     assert await mem.tasks.fence("t1", "s2", "slaver-a") == "another slaver holds this subtask now"
+
+
+async def test_a_claim_redis_lost_is_recorded_again_by_its_holder(shared_memory: SharedMemory) -> None:
+    mem = shared_memory
+    await mem.robots.register(RobotProfile("arm-1", "fixed_single_arm"), lease="slaver-a")
+    await record_and_dispatch(mem, subtask(1))
+    [(entry_id, got)] = await mem.streams.read_subtasks("arm-1", "arm-1", block_ms=100)
+    assert await mem.streams.claim(entry_id, got, "slaver-a", running(got)) is None
+    await mem.redis.delete(mem.keys.task_claims("t1"))  # a restart replayed the file up to before the claim
+    assert await mem.tasks.fence("t1", "s1", "slaver-a") is None
+    assert await mem.redis.hget(mem.keys.task_claims("t1"), "s1") == "slaver-a"
+    assert await mem.tasks.fence("t1", "s1", "slaver-b") == "another slaver holds this subtask now"
