@@ -253,7 +253,7 @@ async def test_the_master_times_out_a_queued_subtask_only_if_nobody_claimed_it(s
     assert not await mem.tasks.save_subtask("t1", timed_out, unless_claimed=True)
     assert (await mem.tasks.get("t1")).subtasks["s1"].state == SubtaskState.DISPATCHED
     assert await mem.tasks.save_subtask("t1", replace(timed_out, subtask_id="s2"), unless_claimed=True)
-    assert await mem.tasks.fence("t1", "s2", "slaver-a") == "another slaver holds this subtask now"
+    assert await mem.tasks.fence("t1", "s2", "slaver-a") == "the master recorded this subtask as timed_out"
 
 
 async def test_a_claim_redis_lost_is_recorded_again_by_its_holder(shared_memory: SharedMemory) -> None:
