@@ -252,15 +252,24 @@ class Slaver:
 
     async def _serve(self, stop: _Event) -> None:
         logger.info("robot=%s serving its subtask stream", self.name)
+        failing = False
         while not stop.is_set() and self._taken_over is None:
             try:
                 batch = await self._mem.streams.read_subtasks(
                     self.name, consumer=self.name, block_ms=self.config.read_block_ms
                 )
+                if failing:
+                    logger.info("robot=%s shared memory reachable again; serving", self.name)
+                    failing = False
+                if not batch:  # idle: entries a fenced-out slaver of this robot read and left behind
+                    await self._resume_pending(LEFTOVER_REASON)
                 for msg_id, msg in batch:
                     await self._handle(msg_id, msg, stop)
             except UNREACHABLE as exc:
-                logger.error("robot=%s lost shared memory: %r; retrying", self.name, exc)
+                if not failing:
+                    logger.error("robot=%s lost shared memory: %r; retrying every %.0f s", self.name, exc,
+                                 RETRY_AFTER_S)
+                failing = True
                 await asyncio.sleep(RETRY_AFTER_S)
                 with contextlib.suppress(*UNREACHABLE):
                     await self._resume_pending(LOST_MEMORY_REASON)
@@ -280,6 +289,8 @@ class Slaver:
         if refused is not None:
             logger.info("robot=%s task=%s subtask=%s not run: %s", self.name, msg.task_id, msg.subtask_id,
                         _REFUSALS.get(refused, refused))
+            if refused == "lease":  # fenced out: stop reading, the lease holder will find the entry pending
+                self._taken_over = f"robot {self.name} is now served by another slaver: its lease was taken over"
             return
         logger.info("robot=%s task=%s subtask=%s %s", self.name, msg.task_id, msg.subtask_id, SubtaskState.RUNNING)
         deadline = time.monotonic() + msg.timeout_s

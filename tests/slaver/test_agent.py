@@ -395,3 +395,19 @@ async def test_a_slaver_whose_lease_was_taken_over_stops_serving(
     await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "table_1"}))
     assert await results.until(lambda seen: True, timeout_s=1) == []  # nobody ran it
     assert await world.redis.get(world.keys.alive("bot-1")) == "usurper:1:x"  # not dropped on the way out
+
+
+async def test_an_entry_left_pending_by_a_fenced_out_slaver_runs_when_the_holder_is_idle(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    await new_task(world, "t1")
+    await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "table_1"}))
+    key = world.keys.subtasks("bot-1")
+    [[_, [[entry_id, _]]]] = await world.redis.xreadgroup("slavers", "zombie", {key: ">"}, count=1)
+    async with serving(make_slaver()):
+        # Another process of this robot read it and lost the lease before claiming it: the entry
+        # sits in the robot's pending list, never delivered to the slaver serving the robot now.
+        await world.redis.xclaim(key, "slavers", "bot-1", 0, [entry_id])
+        result = await results.terminal("s1")
+    assert result.state == SubtaskState.SUCCEEDED
+    assert results.states("s1") == [SubtaskState.RUNNING, SubtaskState.SUCCEEDED]
