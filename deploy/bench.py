@@ -78,7 +78,7 @@ async def _bench(args: argparse.Namespace, out: TextIO) -> int:
     with tempfile.TemporaryDirectory(prefix="roboos-bench-") as tmp, contextlib.ExitStack() as stack:
         redis_url = args.redis_url
         if not redis_url:
-            redis_url = stack.enter_context(EmbeddedRedis(Path(tmp) / "redis")).url
+            redis_url = stack.enter_context(EmbeddedRedis(Path(tmp) / "redis", auth=False)).url  # throwaway
         launcher = stack.enter_context(Launcher(Path(tmp) / "logs"))
         print(f"bench: Redis {redis_url}; starting the master...", file=out, flush=True)
         await _handoff_bench(args, out, redis_url, launcher)

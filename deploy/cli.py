@@ -3,7 +3,7 @@
 Examples::
 
     roboos demo --scene restaurant            # start the stack, run the demo task, check, stop
-    roboos up --scene household               # start the stack and keep it running
+    roboos up --scene household               # start the stack and keep it running (data in run/data)
     roboos task "bring the cup to table 2"    # publish to a running master and follow it live
     roboos status                             # robots, tasks and scene version of a running master
     roboos bench dispatch                     # the system's own overhead, in milliseconds
@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from deploy.errors import DeployError
@@ -73,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the whole stack for a scene and keep it running")
     _stack_options(up)
+    up.add_argument("--data-dir", type=Path, default=None,
+                    help="the embedded Redis' data (append-only file, password), kept across restarts "
+                         "(default: <run_dir>/data)")
+    up.add_argument("--reset-scene", action="store_true",
+                    help="load the scene even when Redis already holds a world (default: keep that world)")
     up.set_defaults(handler=_up)
 
     demo = sub.add_parser("demo", help="start the stack, run a scene's demo task, check the result, stop")
@@ -157,7 +163,8 @@ def _up(args: argparse.Namespace) -> int:
     from deploy.stack import Stack
 
     config, scene = _load(args)
-    with Stack(config, scene) as stack:
+    data_dir = args.data_dir or config.run_dir / "data"
+    with Stack(config, scene, data_dir=data_dir, reset_scene=args.reset_scene) as stack:
         return wait_forever(stack, sys.stdout)
 
 

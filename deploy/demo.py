@@ -1,4 +1,4 @@
-"""Run a scene's demo task on a fresh stack and check the world ends as the scene expects."""
+"""Run a scene's demo task on a fresh stack and check the world ends as the scene expects; keep a stack up."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from deploy.config import RoboOSConfig
+from deploy.errors import LaunchError
 from deploy.follow import MasterClient, TaskFollower, summary
 from deploy.stack import Stack
 from memory.profiles import SceneSnapshot
@@ -21,7 +22,7 @@ def run_demo(config: RoboOSConfig, scene: SceneProfile, task: DemoTask, out: Tex
     """Start the stack, run ``task``, print progress and a summary; 0 only if it all held."""
     print(f"starting the {scene.name} stack: {len(scene.fleet)} robots "
           f"({', '.join(f'{r.name}/{r.embodiment}/{r.transport}' for r in scene.fleet)})", file=out, flush=True)
-    with Stack(config, scene) as stack:
+    with Stack(config, scene, reset_scene=True) as stack:  # a fresh Redis folder, and the scene loaded anew
         print(f"master at {stack.master_url}, Redis at {stack.redis_url}, logs in {stack.launcher.log_dir}",
               file=out, flush=True)
         client = MasterClient(stack.master_url, token=config.master.auth_token,
@@ -50,14 +51,18 @@ def check_expectations(client: MasterClient, task: DemoTask) -> list[str]:
     return [str(e) for e in task.expect if not e.met(nodes)]
 
 
-def wait_forever(stack: Stack, out: TextIO) -> int:
-    """Keep the stack up until Ctrl-C; return non-zero if a component dies on its own."""
-    print(f"RoboOS is up: master at {stack.master_url}, Redis at {stack.redis_url}, "
+def wait_forever(stack: Stack, out: TextIO, poll_s: float = 0.2) -> int:
+    """Keep the stack up until Ctrl-C, restarting what crashes; 1 once a component keeps crashing."""
+    print(stack.scene_note, file=out)
+    data = f" (data in {stack.redis.data_dir})" if stack.redis is not None else ""
+    print(f"RoboOS is up: master at {stack.master_url}, Redis at {stack.redis_url}{data}, "
           f"logs in {stack.launcher.log_dir}. Ctrl-C stops everything.", file=out, flush=True)
     while True:
-        dead = stack.dead_components()
-        if dead:
-            print(f"component(s) exited: {', '.join(dead)}; see their logs in {stack.launcher.log_dir}; "
-                  "stopping", file=out, flush=True)
+        try:
+            notes = stack.supervise()
+        except LaunchError as e:
+            print(f"{e}\nstopping; see the logs in {stack.launcher.log_dir}", file=out, flush=True)
             return 1
-        time.sleep(1.0)
+        for note in notes:
+            print(note, file=out, flush=True)
+        time.sleep(poll_s)

@@ -1,7 +1,10 @@
-"""Start components as processes, wait until they are ready, stop them all on the way out.
+"""Start components as processes, wait until they are ready, restart those that crash, stop them all.
 
 Processes are started from argument lists (never through a shell), each in its own process
-group, with stdout and stderr going to ``<log_dir>/<name>.log``.
+group, with stdout and stderr going to ``<log_dir>/<name>.log``. Each child gets SIGTERM when
+the launching process dies (Linux), so even a kill -9 of the launcher leaves no orphans.
+``supervise()``, called now and then, restarts a component that exited on its own (same argv and
+environment, its log appended to) with exponential backoff, and gives up on one that keeps crashing.
 """
 
 from __future__ import annotations
@@ -14,18 +17,65 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from deploy.errors import LaunchError
+from memory.server import die_with_parent
 
-__all__ = ["Launcher", "Process", "free_port", "http_ready", "log_line_ready", "port_ready", "python_module"]
+__all__ = [
+    "Launcher", "Process", "RestartPolicy", "Restarts", "free_port", "http_ready", "log_line_ready", "port_ready",
+    "python_module",
+]
 
 logger = logging.getLogger(__name__)
 
 ReadyCheck = Callable[["Process"], bool]
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a crashed component is restarted: after ``initial_s``, doubling up to ``max_s`` while it keeps
+    crashing (back to ``initial_s`` once it has stayed up ``stable_s``); after ``max_restarts`` restarts
+    within ``window_s`` the launcher gives up on it."""
+
+    initial_s: float = 0.5
+    max_s: float = 30.0
+    stable_s: float = 60.0
+    max_restarts: int = 5
+    window_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.initial_s <= self.max_s:
+            raise ValueError(f"need 0 < initial_s <= max_s, got {self.initial_s} for initial_s and {self.max_s} "
+                             "for max_s")
+        if self.max_restarts < 0:
+            raise ValueError(f"max_restarts must be >= 0, got {self.max_restarts}")
+
+
+@dataclass
+class Restarts:
+    """One component's restart history under ``policy``."""
+
+    policy: RestartPolicy
+    count: int = 0
+    _streak: int = 0
+    _recent: list[float] = field(default_factory=list)
+
+    def next_delay(self, up_since: float, now: float) -> float | None:
+        """Seconds to wait before restarting a component that was up since ``up_since``; None: give up."""
+        if now - up_since >= self.policy.stable_s:
+            self._streak = 0
+        self._recent = [t for t in self._recent if now - t < self.policy.window_s]
+        if len(self._recent) >= self.policy.max_restarts:
+            return None
+        delay = min(self.policy.initial_s * 2**self._streak, self.policy.max_s)
+        self._streak += 1
+        self.count += 1
+        self._recent.append(now)
+        return delay
 
 
 @dataclass
@@ -34,6 +84,9 @@ class Process:
     argv: list[str]
     popen: subprocess.Popen[bytes]
     log_path: Path
+    restarts: Restarts
+    started_at: float = field(default_factory=time.monotonic)
+    restart_at: float | None = None  # set while a restart is pending
 
     @property
     def running(self) -> bool:
@@ -94,10 +147,13 @@ def log_line_ready(text: str) -> ReadyCheck:
 class Launcher:
     """Owns the processes of one stack; ``stop_all`` (or leaving the ``with``) ends them."""
 
-    def __init__(self, log_dir: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, log_dir: Path, *, env: dict[str, str] | None = None, restart: RestartPolicy | None = None
+    ) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.restart_policy = restart or RestartPolicy()
         self.processes: list[Process] = []
 
     def __enter__(self) -> Launcher:
@@ -116,26 +172,65 @@ class Launcher:
     ) -> Process:
         """Start ``argv`` and wait (at most ``timeout_s``) until ``ready`` says so."""
         log_path = self.log_dir / f"{name}.log"
-        log_file = log_path.open("wb")
-        try:
-            popen = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                start_new_session=True,
-            )
-        except OSError as e:
-            raise LaunchError(f"cannot start {name} ({argv[0]}): {e}") from e
-        finally:
-            log_file.close()
-        process = Process(name, list(argv), popen, log_path)
+        popen = self._spawn(name, list(argv), log_path, mode="wb")
+        process = Process(name, list(argv), popen, log_path, Restarts(self.restart_policy))
         self.processes.append(process)
         logger.info("started %s (pid %d), log %s", name, popen.pid, log_path)
         if ready is not None:
             self.wait_ready(process, ready, timeout_s)
         return process
+
+    def _spawn(self, name: str, argv: list[str], log_path: Path, mode: str) -> subprocess.Popen[bytes]:
+        log_file = log_path.open(mode)
+        try:
+            return subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+                preexec_fn=die_with_parent(),
+            )
+        except OSError as e:
+            raise LaunchError(f"cannot start {name} ({argv[0]}): {e}") from e
+        finally:
+            log_file.close()
+
+    def supervise(self, now: float | None = None) -> list[str]:
+        """Restart what exited on its own, with backoff; one line per exit noticed, for the operator.
+
+        ``LaunchError`` when a component has crashed more often than the restart policy allows.
+        """
+        now = time.monotonic() if now is None else now
+        notes: list[str] = []
+        for process in self.processes:
+            if process.restart_at is not None and now >= process.restart_at:
+                self._respawn(process, now)
+            elif process.restart_at is None and not process.running:
+                notes.append(self._schedule_restart(process, now))
+        return notes
+
+    def _schedule_restart(self, process: Process, now: float) -> str:
+        code = process.popen.returncode
+        delay = process.restarts.next_delay(process.started_at, now)
+        if delay is None:
+            policy = self.restart_policy
+            raise LaunchError(
+                f"{process.name} exited with code {code} after {policy.max_restarts} restarts within "
+                f"{policy.window_s:g} s; giving up. Last lines of {process.log_path}:\n{process.log_tail()}"
+            )
+        process.restart_at = now + delay
+        note = f"{process.name} exited with code {code}; restarting in {delay:.1f} s (restart {process.restarts.count})"
+        logger.info("%s", note)  # the caller shows it
+        return note
+
+    def _respawn(self, process: Process, now: float) -> None:
+        with process.log_path.open("ab") as log:
+            log.write(f"--- restarted by the launcher (restart {process.restarts.count}) ---\n".encode())
+        process.popen = self._spawn(process.name, process.argv, process.log_path, mode="ab")
+        process.started_at, process.restart_at = now, None
+        logger.info("restarted %s (pid %d)", process.name, process.popen.pid)
 
     def wait_ready(self, process: Process, ready: ReadyCheck, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

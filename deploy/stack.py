@@ -1,7 +1,10 @@
 """A whole RoboOS stack for one scene: Redis, skill servers, the master, one slaver per robot.
 
 ``Stack`` is a context manager: everything it started stops when the ``with`` block ends,
-whether it ends normally, by an error or by Ctrl-C.
+whether it ends normally, by an error or by Ctrl-C. ``supervise()`` restarts what crashed.
+
+The Redis password reaches the children in ``$ROBOOS_REDIS_PASSWORD``, never in their argv: the
+embedded server's (from ``<data_dir>/redis.password``) or the one in an external ``redis_url``.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import httpx
 
 from deploy.config import RoboOSConfig
 from deploy.errors import LaunchError
-from deploy.launcher import Launcher, free_port, http_ready, log_line_ready, port_ready, python_module
-from memory import SharedMemory
+from deploy.launcher import (Launcher, RestartPolicy, Restarts, free_port, http_ready, log_line_ready, port_ready,
+                             python_module)
+from memory import SharedMemory, SharedMemoryError
 from memory.server import EmbeddedRedis
+from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
 from scene import FleetEntry, SceneProfile
 
 __all__ = ["Stack"]
@@ -30,16 +35,36 @@ X0_READY_TIMEOUT_S = 180.0  # an X0 skill server builds (first run) and loads it
 
 
 class Stack:
-    """Starts the stack described by ``config`` for ``scene``; ``master_url`` once started."""
+    """Starts the stack described by ``config`` for ``scene``; ``master_url`` once started.
 
-    def __init__(self, config: RoboOSConfig, scene: SceneProfile, *, run_dir: Path | None = None) -> None:
+    The embedded Redis keeps its data (append-only file, password) in ``data_dir``; None gives it a
+    fresh folder in this run's folder. A world already in Redis is kept unless ``reset_scene``.
+    """
+
+    def __init__(
+        self,
+        config: RoboOSConfig,
+        scene: SceneProfile,
+        *,
+        run_dir: Path | None = None,
+        data_dir: Path | None = None,
+        reset_scene: bool = False,
+        restart: RestartPolicy | None = None,
+    ) -> None:
         self.config = config
         self.scene = scene
         self.run_dir = Path(run_dir or config.run_dir) / time.strftime("%Y%m%d-%H%M%S")
-        self.launcher = Launcher(self.run_dir / "logs", env=self._child_env())
+        self.data_dir = Path(data_dir) if data_dir is not None else self.run_dir / "redis"
+        self.reset_scene = reset_scene
+        self.launcher = Launcher(self.run_dir / "logs", env=self._child_env(), restart=restart)
         self.redis: EmbeddedRedis | None = None
         self.redis_url = config.redis_url or ""
         self.master_url = ""
+        self.scene_loaded = False  # whether start() loaded the scene (else it kept the world in Redis)
+        self.scene_version = 0
+        self._redis_password: str | None = None
+        self._redis_restarts = Restarts(self.launcher.restart_policy)
+        self._redis_up_since = 0.0
 
     def __enter__(self) -> Stack:
         try:
@@ -69,8 +94,37 @@ class Stack:
             self.redis.stop()
             self.redis = None
 
-    def dead_components(self) -> list[str]:
-        return [p.name for p in self.launcher.exited()]
+    def supervise(self) -> list[str]:
+        """Restart what crashed, Redis first (everything needs it); one line per restart.
+
+        ``LaunchError`` when a component crashes more often than the restart policy allows.
+        """
+        return self._supervise_redis() + self.launcher.supervise()
+
+    def _supervise_redis(self) -> list[str]:
+        """Restart a crashed embedded Redis at once, on its port and data (it replays its append-only file)."""
+        if self.redis is None or self.redis.running:
+            return []
+        code, now = self.redis.exit_code, time.monotonic()
+        if self._redis_restarts.next_delay(self._redis_up_since, now) is None:
+            raise LaunchError(f"the embedded Redis exited with code {code} too often; giving up. "
+                              f"Last lines of {self.redis.log_path}:\n{self.redis.log_tail()}")
+        note = f"redis exited with code {code}; restarting now (restart {self._redis_restarts.count})"
+        logger.info("%s", note)  # the caller shows it
+        try:
+            self.redis.start()
+        except SharedMemoryError as e:
+            raise LaunchError(f"the embedded Redis could not be restarted: {e}") from e
+        self._redis_up_since = time.monotonic()
+        return [note]
+
+    @property
+    def scene_note(self) -> str:
+        """One line saying whether start() loaded the scene or kept the world already in Redis."""
+        if self.scene_loaded:
+            return f"scene {self.scene.name} loaded into Redis (scene version {self.scene_version})"
+        return (f"kept the world already in Redis (scene version {self.scene_version}); "
+                f"--reset-scene reloads scene {self.scene.name}")
 
     def _child_env(self) -> dict[str, str]:
         env = {"ROBOOS_LOG_LEVEL": self.config.log_level}
@@ -120,20 +174,30 @@ class Stack:
         return ["--llm-config", str(self.llm_config_path)] if self.config.uses_llm else []
 
     def _start_redis(self) -> None:
+        """Start the embedded Redis (or take the configured URL) and hand its password to the children."""
         if self.config.redis_url:
-            logger.info("using Redis at %s", self.config.redis_url)
-            return
-        self.redis = EmbeddedRedis(self.run_dir / "redis")
-        self.redis.start()
-        self.redis_url = self.redis.url
-        logger.info("embedded Redis at %s (data in %s)", self.redis_url, self.run_dir / "redis")
+            self.redis_url, self._redis_password = split_password(self.config.redis_url)
+            logger.info("using Redis at %s", redact_url(self.config.redis_url))
+        else:
+            self.redis = EmbeddedRedis(self.data_dir).start()
+            self._redis_up_since = time.monotonic()
+            self.redis_url, self._redis_password = self.redis.url, self.redis.password
+            logger.info("embedded Redis at %s (data in %s)", self.redis_url, self.data_dir)
+        if self._redis_password:
+            self.launcher.env[PASSWORD_ENV] = self._redis_password
 
     async def _seed_scene(self) -> None:
-        memory = await SharedMemory.connect(self.redis_url, prefix=self.config.prefix)
+        """Load the scene into an empty Redis (or when asked to reset it); keep a world already there."""
+        memory = await SharedMemory.connect(self.redis_url, prefix=self.config.prefix, password=self._redis_password)
         try:
+            self.scene_version = await memory.scene.version()
+            if self.scene_version and not self.reset_scene:
+                logger.info("kept the world in Redis (scene version %d)", self.scene_version)
+                return
             nodes = self.scene.world_nodes()
-            version = await memory.scene.load(nodes)
-            logger.info("scene %s loaded (%d nodes, version %d)", self.scene.name, len(nodes), version)
+            self.scene_version = await memory.scene.load(nodes)
+            self.scene_loaded = True
+            logger.info("scene %s loaded (%d nodes, version %d)", self.scene.name, len(nodes), self.scene_version)
         finally:
             await memory.close()
 

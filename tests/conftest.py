@@ -33,7 +33,7 @@ def redis_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if url:
         yield url
         return
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), auth=False)  # a throwaway server
     server.start()
     try:
         yield server.url

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -7,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from deploy.errors import LaunchError
-from deploy.launcher import Launcher, free_port, http_ready, log_line_ready, port_ready
+from deploy.launcher import (
+    Launcher,
+    RestartPolicy,
+    Restarts,
+    free_port,
+    http_ready,
+    log_line_ready,
+    port_ready,
+)
 
 SLEEPER = [sys.executable, "-c", "import time, sys; print('ready', flush=True); time.sleep(60)"]
 
@@ -55,3 +65,90 @@ def test_http_and_port_readiness(tmp_path: Path) -> None:
 def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
     with Launcher(tmp_path) as launcher, pytest.raises(LaunchError, match="cannot start"):
         launcher.start("ghost", ["/nonexistent/program"])
+
+
+CRASHER = [sys.executable, "-c", "import sys; print('run', flush=True); sys.exit(3)"]
+FAST = RestartPolicy(initial_s=0.1, max_s=0.2, stable_s=60, max_restarts=5, window_s=60)
+
+
+def supervise_until(launcher: Launcher, done, timeout_s: float = 15.0) -> list[str]:
+    notes: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    while not done(notes):
+        assert time.monotonic() < deadline, f"not done in {timeout_s} s; notes: {notes}"
+        notes += launcher.supervise()
+        time.sleep(0.02)
+    return notes
+
+
+def test_supervise_restarts_a_crashed_process_with_backoff_and_appends_to_its_log(tmp_path: Path) -> None:
+    with Launcher(tmp_path, restart=FAST) as launcher:
+        process = launcher.start("crashy", CRASHER)
+        notes = supervise_until(launcher, lambda notes: len(notes) == 3)
+        log = process.log_path.read_text()
+    assert notes == [
+        "crashy exited with code 3; restarting in 0.1 s (restart 1)",
+        "crashy exited with code 3; restarting in 0.2 s (restart 2)",
+        "crashy exited with code 3; restarting in 0.2 s (restart 3)",
+    ]
+    assert log.count("run") == 3
+    assert "--- restarted by the launcher (restart 2) ---" in log
+
+
+def test_supervise_gives_up_on_a_component_that_keeps_crashing(tmp_path: Path) -> None:
+    policy = RestartPolicy(initial_s=0.05, max_s=0.05, max_restarts=2, window_s=60)
+    with Launcher(tmp_path, restart=policy) as launcher:
+        launcher.start("crashy", CRASHER)
+        with pytest.raises(LaunchError, match=r"(?s)crashy exited with code 3 after 2 restarts within 60 s; giving up.*run"):
+            supervise_until(launcher, lambda notes: False)
+
+
+def test_a_running_process_is_left_alone(tmp_path: Path) -> None:
+    with Launcher(tmp_path, restart=FAST) as launcher:
+        process = launcher.start("sleeper", SLEEPER, ready=log_line_ready("ready"), timeout_s=10)
+        pid = process.popen.pid
+        assert launcher.supervise() == []
+        assert process.popen.pid == pid and process.restarts.count == 0
+
+
+def test_backoff_doubles_to_the_cap_and_resets_once_the_component_stayed_up() -> None:
+    restarts = Restarts(RestartPolicy(initial_s=0.5, max_s=2.0, stable_s=10, max_restarts=10, window_s=100))
+    assert [restarts.next_delay(up_since=t, now=t + 1) for t in range(4)] == [0.5, 1.0, 2.0, 2.0]
+    assert restarts.next_delay(up_since=10, now=30) == 0.5  # up 20 s: stable again
+    assert restarts.count == 5
+
+
+def test_too_many_restarts_within_the_window_gives_up_and_old_ones_age_out() -> None:
+    restarts = Restarts(RestartPolicy(max_restarts=2, window_s=10))
+    assert restarts.next_delay(0, 1) is not None
+    assert restarts.next_delay(1, 2) is not None
+    assert restarts.next_delay(2, 3) is None
+    assert restarts.next_delay(20, 21) is not None  # the first two are out of the window
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # a zombie has exited; only its parent (maybe init) has not reaped it
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux-only")
+def test_children_die_when_the_launching_process_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import sys, time; from pathlib import Path; from deploy.launcher import Launcher, log_line_ready\n"
+        f"launcher = Launcher(Path({str(tmp_path)!r}))\n"
+        f"child = launcher.start('sleeper', {SLEEPER!r}, ready=log_line_ready('ready'), timeout_s=10)\n"
+        "print(child.popen.pid, flush=True); time.sleep(60)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env) as parent:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert not _gone(child)
+        parent.kill()
+    deadline = time.monotonic() + 5
+    while not _gone(child):
+        assert time.monotonic() < deadline, f"child {child} outlived its killed parent"
+        time.sleep(0.05)
