@@ -32,11 +32,12 @@ DEFAULT_LIVENESS_TTL_S = 10.0
 SHARED_LEASE = "1"
 
 # The liveness key is also the robot's lease: its value is the token of the one slaver serving the
-# robot. KEYS: liveness key. ARGV: token, ttl ms. Takes the lease when it is free or already ours;
-# returns the holder's token when another slaver holds it, else "".
+# robot. KEYS: liveness key. ARGV: token, ttl ms, the token of a holder known to be dead ("" =
+# none). Takes the lease when it is free, already ours or that dead holder's; returns the holder's
+# token when another slaver holds it, else "".
 _ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return holder end
+if holder and holder ~= ARGV[1] and holder ~= ARGV[3] then return holder end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ''
 """
@@ -85,10 +86,10 @@ class RobotRegistry:
         self._release = redis.register_script(_RELEASE)
         self._update = redis.register_script(_UPDATE_IF_REGISTERED)
 
-    async def acquire(self, name: str, lease: str, ttl_s: float) -> str | None:
-        """Take ``name``'s lease (its liveness key) for ``ttl_s``: None when taken (or already held
-        by ``lease``), else the token of the slaver holding it."""
-        holder = await self._acquire(keys=[self._keys.alive(name)], args=[lease, _ttl_ms(ttl_s)])
+    async def acquire(self, name: str, lease: str, ttl_s: float, *, dead_holder: str = "") -> str | None:
+        """Take ``name``'s lease (its liveness key) for ``ttl_s``: None when taken (free, already held
+        by ``lease``, or held by ``dead_holder``, a slaver known to be gone), else the holder's token."""
+        holder = await self._acquire(keys=[self._keys.alive(name)], args=[lease, _ttl_ms(ttl_s), dead_holder])
         return holder or None
 
     async def register(

@@ -63,12 +63,13 @@ def new_lease() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _holder_is_alive_here(holder: str) -> bool:
-    """Whether the lease ``holder`` names a process on this host that is still running."""
+def _local_holder_alive(holder: str) -> bool | None:
+    """Whether the lease ``holder`` (``host:pid:nonce``) is a running process: None when it is on
+    another host (unknown from here)."""
     host, _, rest = holder.partition(":")
     pid, _, _ = rest.partition(":")
     if host != socket.gethostname() or not pid.isdigit():
-        return False
+        return None
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -199,12 +200,19 @@ class Slaver:
         return profile
 
     async def _take_lease(self) -> None:
-        """Hold the robot's lease, waiting (up to one liveness TTL) for a dead slaver's to lapse;
-        ``RobotTaken`` at once when its holder runs on this host, or when it never lapses."""
+        """Hold the robot's lease: at once when it is free or its holder is a dead process on this
+        host (a crashed slaver being restarted); ``RobotTaken`` at once when its holder runs on this
+        host; else wait (up to one liveness TTL) for a remote holder's lease to lapse."""
         ttl = self.config.liveness_ttl_s
         deadline = time.monotonic() + ttl + 0.5
-        while (holder := await self._mem.robots.acquire(self.name, self.lease, ttl)) is not None:
-            if _holder_is_alive_here(holder):
+        dead = ""
+        while (holder := await self._mem.robots.acquire(self.name, self.lease, ttl, dead_holder=dead)) is not None:
+            alive = _local_holder_alive(holder)
+            if alive is False:
+                logger.info("robot=%s taking over the lease of a slaver that is gone (%s)", self.name, holder)
+                dead = holder
+                continue
+            if alive:
                 raise RobotTaken(f"robot {self.name} is already served by another slaver on this host "
                                  f"(lease {holder}); stop that one first")
             if time.monotonic() >= deadline:

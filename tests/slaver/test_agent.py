@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
 import time
 from typing import Any
 
@@ -411,3 +413,13 @@ async def test_an_entry_left_pending_by_a_fenced_out_slaver_runs_when_the_holder
         result = await results.terminal("s1")
     assert result.state == SubtaskState.SUCCEEDED
     assert results.states("s1") == [SubtaskState.RUNNING, SubtaskState.SUCCEEDED]
+
+
+async def test_a_restarted_slaver_takes_over_the_lease_of_its_dead_predecessor_at_once(
+    make_slaver, world: SharedMemory
+) -> None:
+    dead = subprocess.Popen(["true"])  # a finished process: its pid names no one now
+    dead.wait()
+    await world.robots.acquire("bot-1", f"{socket.gethostname()}:{dead.pid}:old", ttl_s=60.0)
+    async with serving(make_slaver(liveness_ttl_s=60.0)):  # ready within serving's 15 s, not after 60 s
+        assert (await world.robots.get("bot-1")).online
