@@ -24,7 +24,7 @@ from master.errors import (
     TaskNotFound,
 )
 from master.routes import BLUEPRINTS
-from master.service import MasterService
+from master.service import BUSY_RETRY_AFTER_S, MasterService
 
 __all__ = ["create_app"]
 
@@ -47,9 +47,12 @@ def create_app(service: MasterService) -> Flask:
 
 
 def _require_token() -> ResponseReturnValue | None:
-    """With a configured token, state-changing requests need ``Authorization: Bearer <token>``."""
+    """With a configured token, state-changing requests need ``Authorization: Bearer <token>``.
+
+    A request that matches no route keeps its 404 or 405: ``PUT /tasks`` is not allowed for anyone.
+    """
     expected = service().config.auth_token
-    if expected is None or request.method not in STATE_CHANGING:
+    if expected is None or request.method not in STATE_CHANGING or request.routing_exception is not None:
         return None
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
@@ -96,8 +99,8 @@ def _master_error(e: MasterError) -> ResponseReturnValue:
         return error_response(422, str(e), task_id=e.task_id, errors=e.errors)
     if isinstance(e, PlanTimeout):
         return error_response(504, str(e), task_id=e.task_id)
-    if isinstance(e, BridgeTimeout):
-        return error_response(504, str(e))
+    if isinstance(e, BridgeTimeout):  # the loop is overloaded: the same answer as a busy pool (and /health)
+        return error_response(503, str(e), {"Retry-After": str(BUSY_RETRY_AFTER_S)}, redis="busy")
     if isinstance(e, MemoryUnavailable):
         return error_response(503, str(e), {"Retry-After": str(e.retry_after_s)}, redis=e.redis_state)
     return error_response(503, str(e), {"Retry-After": str(NOT_RUNNING_RETRY_AFTER_S)})

@@ -1,7 +1,7 @@
 """Live events as server-sent events.
 
 ``GET /events`` streams every new event; ``?since=<id>`` (or the ``Last-Event-ID`` header a
-reconnecting browser sends) replays retained events after that id first (``since=0``: all);
+reconnecting browser sends, which wins) replays retained events after that id first (``since=0``: all);
 ``?task_id=`` keeps one task's events. Each event is ``id:``, ``event: <kind>``, ``data: <json>``;
 a comment line keeps idle connections open. The stream ends when the client goes away, falls too
 far behind (it reconnects with ``Last-Event-ID``) or the master stops.
@@ -51,8 +51,7 @@ def parse_stream_id(raw: str) -> str:
 
 @bp.get("/events")
 def events() -> Response:
-    raw_since = request.args.get("since") or request.headers.get("Last-Event-ID")
-    since = parse_stream_id(raw_since) if raw_since is not None else None
+    since = _replay_from()
     task_id = request.args.get("task_id") or None
     svc = service()
     try:
@@ -70,6 +69,17 @@ def events() -> Response:
     response = Response(stream, mimetype="text/event-stream", headers=headers)
     response.call_on_close(subscription.close)
     return response
+
+
+def _replay_from() -> str | None:
+    """The id to replay after, or None for only new events.
+
+    ``Last-Event-ID`` wins over ``since``: a reconnecting EventSource keeps the URL it first
+    opened, ``since`` included. Each one given must be an id, an empty one too.
+    """
+    given = [parse_stream_id(raw) for raw in (request.headers.get("Last-Event-ID"), request.args.get("since"))
+             if raw is not None]
+    return given[0] if given else None
 
 
 def format_event(event_id: str, kind: str, data: dict) -> str:

@@ -12,8 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from master.api import error_response, service, success
 from master.errors import BridgeTimeout, MasterError, MemoryBusy, MemoryUnavailable
-from master.service import BUSY_RETRY_AFTER_S
-from master.service import MasterService
+from master.service import BUSY_RETRY_AFTER_S, MasterService
 
 __all__ = ["bp", "OPENAPI_PATH"]
 

@@ -53,7 +53,7 @@ def parse_publish(data: dict[str, Any]) -> PublishRequest:
     if not isinstance(refresh, bool):
         raise APIError(400, f"'refresh' must be a boolean, got {json_type(refresh)}")
     task_id = data.get("task_id")
-    if task_id is not None:
+    if "task_id" in data:  # null too: the document says a string, and ``refresh: null`` is refused the same way
         if not isinstance(task_id, str) or not TASK_ID.fullmatch(task_id):
             raise APIError(400, f"'task_id' must be a string matching {TASK_ID_PATTERN} (1-64 ASCII letters, "
                                 f"digits or ._:- , starting with a letter or digit), got {task_id!r}")
