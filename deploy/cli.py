@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     _plan_arguments(plan)
     plan.set_defaults(handler=_plan)
 
-    bench = sub.add_parser("bench", help="benchmarks: dispatch, brain (also: plan, x0)")
+    bench = sub.add_parser("bench", help="benchmarks: dispatch, chaos, brain (also: plan, x0)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     dispatch = bench_sub.add_parser("dispatch", help="handoff latency and throughput of the embedded stack")
     dispatch.add_argument("--handoffs", type=int, default=200, help="handoffs to time (default 200)")
@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--subtasks", type=int, default=2000, help="subtasks in the throughput run")
     dispatch.add_argument("--redis-url", default=None, help="an existing Redis (default: embedded)")
     dispatch.set_defaults(handler=_bench_dispatch)
+    chaos = bench_sub.add_parser("chaos", help="fault injection (kill -9 of each component...) and load: "
+                                               "lost, duplicated, stuck, 5xx")
+    _chaos_arguments(chaos)
+    chaos.set_defaults(handler=_bench_chaos)
     brain = bench_sub.add_parser("brain", help="the planner on the suites in deploy/suites/brain, and at scale")
     _bench_brain_arguments(brain)
     brain.set_defaults(handler=_bench_brain)
@@ -216,6 +220,25 @@ def _bench_dispatch(args: argparse.Namespace) -> int:
     from deploy.bench import run_dispatch_bench
 
     return run_dispatch_bench(args, sys.stdout)
+
+
+def _chaos_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trials", type=_positive, default=5, help="trials per scenario (default: 5)")
+    parser.add_argument("--scenario", action="append", default=None, metavar="NAME",
+                        help="run this scenario, e.g. 'slaver kill -9' (repeatable; default: all; "
+                             "an unknown name lists them)")
+    parser.add_argument("--publish-clients", type=int, default=1000,
+                        help="concurrent publishes of the load line (0: skip it; default: 1000)")
+    parser.add_argument("--event-clients", type=int, default=300,
+                        help="concurrent /events streams of the load line (0: skip it; default: 300)")
+    parser.add_argument("--run-dir", type=Path, default=None,
+                        help="keep the stack's logs here (default: a temporary folder, removed)")
+
+
+def _bench_chaos(args: argparse.Namespace) -> int:
+    from deploy.chaos import run_chaos_from_args
+
+    return run_chaos_from_args(args, sys.stdout)
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:

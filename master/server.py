@@ -60,7 +60,7 @@ def serve(config: MasterConfig, memory_url: str, prefix: str, planner: Planner,
     restore = _on_signals(stop_event.set)
     io_thread = threading.Thread(target=server.run, name="master-http", daemon=True)
     io_thread.start()
-    logger.info("master listening on http://%s:%d", config.host, server.effective_port)
+    logger.info("master listening on http://%s:%s", config.host, server.effective_port)
     try:
         stop_event.wait()
     finally:
