@@ -28,7 +28,7 @@ import redis
 
 from deploy.config import RoboOSConfig, SkillDefaults
 from deploy.errors import LaunchError
-from deploy.launcher import Process
+from deploy.launcher import Process, live_parents
 from deploy.stack import Stack
 from master.config import MasterConfig
 from scene import load_scene
@@ -158,16 +158,7 @@ class ChaosFleet:
 
     def child_pids(self, pid: int) -> list[int]:
         """The live direct children of ``pid`` (a stdio slaver's skill server)."""
-        children = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
-                    children.append(int(entry.name))
-        return children
+        return [child for child, parent in live_parents().items() if parent == pid]
 
     # -- redis -------------------------------------------------------------------------------
 

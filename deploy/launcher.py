@@ -276,6 +276,20 @@ def _signal_group(process: Process, sig: signal.Signals) -> None:
         pass
 
 
+def live_parents() -> dict[int, int]:
+    """Every live process of this machine (Linux ``/proc``) and its parent: ``{pid: ppid}``."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # it ended while we looked
+            if fields[0] not in ("Z", "X"):
+                parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """The argument list that runs ``python -m module args`` with this interpreter."""
     return [sys.executable, "-m", module, *args]

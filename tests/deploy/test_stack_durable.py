@@ -20,6 +20,7 @@ import httpx
 import pytest
 import redis
 
+from deploy.launcher import live_parents
 from memory.profiles import SceneSnapshot
 
 pytestmark = pytest.mark.slow
@@ -83,15 +84,7 @@ def roboos_up(cwd: Path, *extra: str) -> Iterator[Up]:
 
 def descendants(pid: int) -> list[int]:
     """Every live process under ``pid`` (children, grandchildren...)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] not in ("Z", "X"):
-                parents[int(entry.name)] = int(fields[1])
+    parents = live_parents()
     found, frontier = [], [pid]
     while frontier:
         children = [child for child, parent in parents.items() if parent in frontier]
