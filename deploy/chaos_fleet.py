@@ -201,8 +201,8 @@ class ChaosFleet:
         return reply.json() if reply.status_code == 200 else None
 
     def robots(self) -> dict[str, dict[str, Any]]:
-        reply = self._get("/robot_status")
-        return {r["name"]: r for r in reply["data"]} if reply else {}
+        reply = self._get("/robots")
+        return {r["profile"]["name"]: r for r in reply["data"]} if reply else {}
 
     def task(self, task_id: str) -> dict[str, Any] | None:
         reply = self._get(f"/tasks/{task_id}")
@@ -258,7 +258,7 @@ class ChaosFleet:
     def _all_ready(self) -> bool:
         robots = self.robots()
         return set(ROBOTS) <= set(robots) and all(
-            r["online"] and not r["degraded"] and r["state"] == "idle" for r in robots.values())
+            r["online"] and not r["degraded"] and r["status"] == "idle" for r in robots.values())
 
 
 def _port_open(port: int) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hmac
 import logging
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from master.api import EXTENSION, APIError, error_response, service
+from master.config import ANY_ORIGIN
 from master.errors import (
     BridgeTimeout,
     InvalidPlan,
@@ -32,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_RUNNING_RETRY_AFTER_S = 5
+CORS_ALLOW = {  # what a preflight from an allowed origin is told
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, Last-Event-ID",
+    "Access-Control-Max-Age": "600",
+}
+CORS_EXPOSE = "Retry-After, WWW-Authenticate"  # headers a page's script may read beyond the safelisted ones
 
 
 def create_app(service: MasterService) -> Flask:
@@ -42,6 +49,7 @@ def create_app(service: MasterService) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.before_request(_require_token)
+    app.after_request(_allow_origin)
     _register_error_handlers(app)
     return app
 
@@ -60,6 +68,26 @@ def _require_token() -> ResponseReturnValue | None:
         body.headers["WWW-Authenticate"] = "Bearer"
         return body, status
     return None
+
+
+def _allow_origin(response: Response) -> Response:
+    """CORS: a request from a configured origin (``cors_origins``) may read the answer, errors too.
+
+    Flask answers ``OPTIONS`` on every route (200 with ``Allow``); a preflight from an allowed
+    origin also gets the methods and headers it may use. Other origins get no CORS headers, so the
+    browser keeps their scripts from reading the answer.
+    """
+    allowed = service().config.cors_origins
+    if allowed and ANY_ORIGIN not in allowed:
+        response.vary.add("Origin")  # the answer differs by origin: caches must keep them apart
+    origin = request.headers.get("Origin")
+    if origin is None or not (ANY_ORIGIN in allowed or origin in allowed):
+        return response
+    response.headers["Access-Control-Allow-Origin"] = ANY_ORIGIN if ANY_ORIGIN in allowed else origin
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        response.headers.update(CORS_ALLOW)
+    return response
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-__all__ = ["FLAG_HELP", "MasterConfig", "LOOPBACK_HOSTS", "flag_of"]
+__all__ = ["ANY_ORIGIN", "FLAG_HELP", "FLAG_TYPES", "LOOPBACK_HOSTS", "MasterConfig", "flag_of", "parse_origins"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+UI_ORIGINS = ("http://127.0.0.1:8888", "http://localhost:8888")  # the web UI (``roboos ui``)
+ANY_ORIGIN = "*"
+ORIGIN = re.compile(r"https?://[^/?#\s,]+", re.ASCII)
 
 
 @dataclass
@@ -24,6 +28,10 @@ class MasterConfig:
     request included (a half-sent request never holds a thread). ``redis_max_connections`` sizes
     the master's Redis pool; a request waits ``redis_pool_timeout_s`` for a free connection, then
     gets 503 (busy).
+
+    ``cors_origins``: the web pages (``scheme://host[:port]``) whose scripts may call the API from
+    another origin, such as the web UI on :8888 or RoboOS's release page; ``"*"`` alone allows any.
+    A list in YAML, comma-separated on the command line.
     """
 
     host: str = "127.0.0.1"
@@ -42,8 +50,10 @@ class MasterConfig:
     channel_timeout_s: float = 30.0
     redis_max_connections: int = 50
     redis_pool_timeout_s: float = 5.0
+    cors_origins: tuple[str, ...] = UI_ORIGINS
 
     def __post_init__(self) -> None:
+        self.cors_origins = _check_origins(self.cors_origins)
         if not isinstance(self.host, str) or not self.host:
             raise ValueError(f"host must be a non-empty string, got {self.host!r}")
         _check_int("port", self.port, low=0, high=65535)
@@ -72,11 +82,16 @@ class MasterConfig:
     def to_argv(self) -> list[str]:
         """``roboos master`` flags for every field but ``auth_token`` (a secret stays out of argv:
         the master reads ``ROBOOS_AUTH_TOKEN``)."""
-        return [arg for f in fields(self) if f.name != "auth_token" for arg in (flag_of(f.name), str(getattr(self, f.name)))]
+        return [arg for f in fields(self) if f.name != "auth_token" for arg in (flag_of(f.name), self._flag_value(f.name))]
+
+    def _flag_value(self, name: str) -> str:
+        value = getattr(self, name)
+        return ",".join(value) if isinstance(value, tuple) else str(value)
 
     def redacted(self) -> dict[str, Any]:
         """The config as a dict for logging, with the token hidden."""
         data = asdict(self)
+        data["cors_origins"] = list(self.cors_origins)
         if data["auth_token"]:
             data["auth_token"] = "***"
         return data
@@ -94,6 +109,24 @@ def _check_positive(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a number of seconds, got {value!r}")
     if value <= 0:
         raise ValueError(f"{name} must be greater than 0, got {value}")
+
+
+def _check_origins(value: object) -> tuple[str, ...]:
+    """``cors_origins`` as a tuple of origins; a list (YAML) or a tuple is accepted."""
+    if not isinstance(value, list | tuple) or not all(isinstance(o, str) for o in value):
+        raise ValueError(f"cors_origins must be a list of origins such as 'http://127.0.0.1:8888', got {value!r}")
+    for origin in value:
+        if origin != ANY_ORIGIN and not ORIGIN.fullmatch(origin):
+            raise ValueError(f"cors_origins: {origin!r} is not an origin: give scheme://host[:port] "
+                             "(http or https, no path or trailing slash), or '*' for any")
+    if ANY_ORIGIN in value and len(value) > 1:
+        raise ValueError(f"cors_origins: '*' allows every origin and must stand alone, got {list(value)}")
+    return tuple(value)
+
+
+def parse_origins(text: str) -> tuple[str, ...]:
+    """The ``--cors-origins`` flag: comma-separated origins; an empty string allows none."""
+    return tuple(o.strip() for o in text.split(",") if o.strip())
 
 
 def flag_of(field_name: str) -> str:
@@ -114,4 +147,7 @@ FLAG_HELP = {  # the help of each field's flag, where the name does not say enou
     "channel_timeout_s": "seconds before an idle or half-sent connection is closed",
     "redis_max_connections": "size of the master's Redis connection pool",
     "redis_pool_timeout_s": "seconds a request waits for a free Redis connection before 503",
+    "cors_origins": "comma-separated origins whose pages may call the API ('*' for any, '' for none)",
 }
+
+FLAG_TYPES = {"cors_origins": parse_origins}  # how a flag's text becomes the field, where not the default's type

@@ -33,7 +33,7 @@ from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 from brain.errors import BrainError
 from brain.planner import Planner
 from master.app import create_app
-from master.config import FLAG_HELP, MasterConfig, flag_of
+from master.config import FLAG_HELP, FLAG_TYPES, MasterConfig, flag_of
 from master.log_format import configure_logging
 from master.service import MasterService
 
@@ -143,7 +143,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default = getattr(MasterConfig, f.name)
         if f.name == "auth_token":
             default = os.environ.get("ROBOOS_AUTH_TOKEN")
-        kind = str if default is None else type(default)
+        kind = FLAG_TYPES.get(f.name) or (str if default is None else type(default))
         parser.add_argument(flag_of(f.name), dest=f.name, type=kind, default=default, help=FLAG_HELP.get(f.name))
     parser.add_argument("--redis-url", default=os.environ.get("ROBOOS_REDIS_URL", "redis://127.0.0.1:6379"))
     parser.add_argument("--prefix", default="roboos:", help="key prefix of this deployment in Redis")

@@ -1,8 +1,8 @@
-"""The fleet: a RoboOS-compatible status list and the full records."""
+"""The fleet: RoboOS's status list and our full records."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from master.api import service, success
@@ -14,13 +14,18 @@ bp = Blueprint("robots", __name__)
 
 @bp.get("/robot_status")
 def robot_status() -> ResponseReturnValue:
+    """RoboOS's shape, for its clients: a bare list, one ``{robot_name, robot_state, ...}`` per robot.
+
+    ``robot_state`` is one of RoboOS's idle | busy | offline, so a degraded robot reads offline;
+    our own tools read ``GET /robots``.
+    """
     svc = service()
     robots = svc.call(svc.memory.robots.list())
-    data = [
+    return jsonify([
         {
-            "name": r.name,
+            "robot_name": r.name,
+            "robot_state": "offline" if r.degraded else r.status,
             "embodiment": r.profile.embodiment,
-            "state": "offline" if r.degraded else r.status,  # RoboOS knows idle | busy | offline
             "online": r.online,
             "degraded": r.degraded,
             "position": r.position,
@@ -29,8 +34,7 @@ def robot_status() -> ResponseReturnValue:
             "last_heartbeat": r.last_heartbeat,
         }
         for r in robots
-    ]
-    return success(f"{sum(r.online for r in robots)} of {len(robots)} robots online", data=data)
+    ])
 
 
 @bp.get("/robots")

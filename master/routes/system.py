@@ -1,8 +1,9 @@
-"""Health, system status and the API's own description."""
+"""Health, system status (with this machine's load, as RoboOS reports it) and the API's own description."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ bp = Blueprint("system", __name__)
 
 OPENAPI_PATH = Path(__file__).resolve().parents[1] / "openapi.yaml"
 HEALTH_TIMEOUT_S = 3.0
+MEMINFO = Path("/proc/meminfo")
 
 
 @bp.get("/health")
@@ -56,10 +58,34 @@ async def _ping(svc: MasterService) -> None:
 
 @bp.get("/system_status")
 def system_status() -> ResponseReturnValue:
+    """Our counters in ``data``; this machine's ``cpu_load`` and ``memory_usage`` (percent) at the
+    top level, where RoboOS's clients read them."""
     svc = service()
     data = svc.call(_system_data(svc))
     data["uptime_s"] = round(time.time() - svc.started_at, 3)
-    return success("running", data=data)
+    return success("running", cpu_load=cpu_load(), memory_usage=memory_usage(), data=data)
+
+
+def cpu_load() -> float:
+    """The last minute's load average as a percent of this machine's CPUs (at most 100)."""
+    return round(min(100.0, 100.0 * os.getloadavg()[0] / (os.cpu_count() or 1)), 1)
+
+
+def memory_usage() -> float | None:
+    """The percent of this machine's memory in use (not available to new work); None off Linux."""
+    try:
+        lines = MEMINFO.read_text(encoding="ascii").splitlines()
+    except OSError:
+        return None
+    kib: dict[str, int] = {}
+    for line in lines:
+        name, _, rest = line.partition(":")
+        if name in ("MemTotal", "MemAvailable"):
+            kib[name] = int(rest.split()[0])
+    total, available = kib.get("MemTotal"), kib.get("MemAvailable")
+    if not total or available is None:
+        return None
+    return round(100.0 * (total - available) / total, 1)
 
 
 async def _system_data(svc: MasterService) -> dict[str, Any]:

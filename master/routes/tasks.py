@@ -22,6 +22,15 @@ TASK_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"  # also in openapi.yaml
 TASK_ID = re.compile(TASK_ID_PATTERN, re.ASCII)
 MAX_TASKS_PER_REQUEST = 20
 MAX_LIST_LIMIT = 500
+PUBLISH_USAGE = {  # what GET /publish_task answers
+    "method": "POST",
+    "content_type": "application/json",
+    "body": {
+        "task": f"an instruction, or a list of 1 to {MAX_TASKS_PER_REQUEST}",
+        "task_id": f"optional, one task's id matching {TASK_ID_PATTERN}",
+        "refresh": "optional boolean, kept for RoboOS compatibility",
+    },
+}
 
 
 @dataclass
@@ -65,6 +74,12 @@ def parse_publish(data: dict[str, Any]) -> PublishRequest:
 def plan_data(record: TaskRecord) -> dict[str, Any]:
     """The RoboOS ``data`` object: reasoning and subtask list (with ids and dependencies)."""
     return {"reasoning_explanation": record.reasoning, "subtask_list": subtask_list(record)}
+
+
+@bp.get("/publish_task")
+def publish_usage() -> ResponseReturnValue:
+    """200 and how to publish: RoboOS's clients test the connection with this GET."""
+    return success("POST a JSON body to publish a task", usage=PUBLISH_USAGE)
 
 
 @bp.post("/publish_task")

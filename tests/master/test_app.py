@@ -122,7 +122,7 @@ async def test_bad_input_gets_a_4xx_json_answer_never_a_500(shared_memory: Share
     assert "'limit'" in error_of(client.get("/tasks?limit=abc"), 400)
     assert "'since'" in error_of(client.get("/events?since=yesterday"), 400)
     assert "no such endpoint" in error_of(client.get("/nowhere"), 404)
-    response = client.get("/publish_task")
+    response = client.put("/publish_task", json={"task": "x"})
     assert "not allowed" in error_of(response, 405) and "POST" in response.headers["Allow"]
     assert "not allowed" in error_of(client.delete("/tasks/x"), 405)
 
@@ -151,9 +151,9 @@ async def test_fleet_scene_health_and_status_views(shared_memory: SharedMemory, 
     await setup_world(shared_memory)
     await shared_memory.robots.mark_offline("r2")
     _, client = masters.start(FixedPlanner(PLAN))
-    status = {r["name"]: r for r in client.get("/robot_status").get_json()["data"]}
+    status = {r["robot_name"]: r for r in client.get("/robot_status").get_json()}
     assert status["r1"]["online"] and status["r1"]["position"] == "kitchen" and status["r1"]["holding"] == []
-    assert status["r2"]["state"] == "offline"
+    assert status["r2"]["robot_state"] == "offline"
     robots = client.get("/robots").get_json()["data"]
     assert [s["name"] for s in robots[0]["profile"]["skills"]] == ["move", "pick"]
     scene = client.get("/scene").get_json()["data"]
@@ -170,10 +170,10 @@ async def test_a_degraded_robot_reads_as_offline_in_the_roboos_status(shared_mem
     await setup_world(shared_memory)
     await shared_memory.robots.set_degraded("r1", "its skill server is unreachable")
     _, client = masters.start(FixedPlanner(PLAN))
-    status = {r["name"]: r for r in client.get("/robot_status").get_json()["data"]}
-    assert (status["r1"]["state"], status["r1"]["online"]) == ("offline", True)
+    status = {r["robot_name"]: r for r in client.get("/robot_status").get_json()}
+    assert (status["r1"]["robot_state"], status["r1"]["online"]) == ("offline", True)
     assert status["r1"]["degraded"] == "its skill server is unreachable"
-    assert (status["r2"]["state"], status["r2"]["degraded"]) == ("idle", "")
+    assert (status["r2"]["robot_state"], status["r2"]["degraded"]) == ("idle", "")
 
 
 async def test_health_is_503_when_the_service_is_down(shared_memory: SharedMemory, masters) -> None:

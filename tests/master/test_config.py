@@ -21,6 +21,10 @@ from master.config import MasterConfig
         ({"http_threads": 0}, "http_threads must be between 1"),
         ({"redis_max_connections": 2}, "redis_max_connections must be between 4"),
         ({"channel_timeout_s": -1}, "channel_timeout_s must be greater than 0"),
+        ({"cors_origins": "http://a.example"}, "cors_origins must be a list of origins"),
+        ({"cors_origins": ["http://a.example/"]}, "'http://a.example/' is not an origin"),
+        ({"cors_origins": ["a.example:8888"]}, "give scheme://host"),
+        ({"cors_origins": ["*", "http://a.example"]}, "'[*]' allows every origin and must stand alone"),
         ({"connection_limit": 100}, "connection_limit must be at least http_threads [+] max_event_streams: "
                                     "got 100 for connection_limit and 16 [+] 300"),
     ],
@@ -46,13 +50,14 @@ def test_every_config_field_has_a_command_line_flag() -> None:
                 "--offline-grace", "4",
             "--bridge-timeout", "7", "--host", "localhost", "--http-threads", "8", "--max-event-streams", "20",
             "--connection-limit", "64", "--channel-timeout", "9", "--redis-max-connections", "12",
-            "--redis-pool-timeout", "2.5"]
+            "--redis-pool-timeout", "2.5", "--cors-origins", "https://ui.example, http://10.0.0.7:8888"]
     config = config_from_args(parse_args(argv))
     expected = MasterConfig(host="localhost", port=5055, auth_token="tok", subtask_timeout_s=12.0, max_replans=5,
                             plan_timeout_s=40.0, max_body_bytes=4096, offline_check_interval_s=0.5,
                                 offline_grace_s=4.0,
                             bridge_timeout_s=7.0, http_threads=8, max_event_streams=20, connection_limit=64,
-                            channel_timeout_s=9.0, redis_max_connections=12, redis_pool_timeout_s=2.5)
+                            channel_timeout_s=9.0, redis_max_connections=12, redis_pool_timeout_s=2.5,
+                            cors_origins=("https://ui.example", "http://10.0.0.7:8888"))
     assert config == expected
     assert all(getattr(config, f.name) != getattr(MasterConfig(), f.name) for f in fields(MasterConfig))
 
@@ -62,4 +67,7 @@ def test_the_flags_a_config_writes_read_back_as_the_same_config() -> None:
 
     config = MasterConfig(port=0, subtask_timeout_s=12.5, max_replans=4, http_threads=8, channel_timeout_s=3.0)
     assert config_from_args(parse_args(config.to_argv())) == config
+    for origins in ([], ["*"], ["http://127.0.0.1:8888"], ["https://a.example", "http://b.example:81"]):
+        config = MasterConfig(cors_origins=origins)
+        assert config_from_args(parse_args(config.to_argv())) == config and config.cors_origins == tuple(origins)
     assert "--auth-token" not in MasterConfig(auth_token="t0ken").to_argv()
