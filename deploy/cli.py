@@ -6,6 +6,7 @@ Examples::
     roboos up --scene household               # start the stack and keep it running (data in run/data)
     roboos task "bring the cup to table 2"    # publish to a running master and follow it live
     roboos status                             # robots, tasks and scene version of a running master
+    roboos ui --master http://127.0.0.1:5000  # the web UI on http://127.0.0.1:8888/ (also started by `up`)
     roboos bench dispatch                     # the system's own overhead, in milliseconds
     roboos plan --scene restaurant --simulate "bring the cup to table 2"   # offline: no servers, no Redis
     roboos bench brain                        # the planner on the scene suites and synthetic fleets
@@ -44,6 +45,7 @@ COMPONENTS: dict[tuple[str, ...], tuple[str, str]] = {
     ("brain", "serve"): ("brain.server.cli", "main"),
     ("bench", "plan"): ("brain.llm.bench", "bench_plan_main"),
     ("bench", "x0"): ("skills.x0.cli", "bench_main"),
+    ("ui",): ("deploy.ui.server", "main"),
 }
 
 
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.log_level)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background (SIG_IGN)
     try:
         return args.handler(args)
     except KeyboardInterrupt:
@@ -79,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: <run_dir>/data)")
     up.add_argument("--reset-scene", action="store_true",
                     help="load the scene even when Redis already holds a world (default: keep that world)")
+    up.add_argument("--ui-port", type=int, default=8888, help="web UI port on 127.0.0.1 (default 8888; 0: a free one)")
+    up.add_argument("--no-ui", action="store_true", help="do not start the web UI")
     up.set_defaults(handler=_up)
 
     demo = sub.add_parser("demo", help="start the stack, run a scene's demo task, check the result, stop")
@@ -101,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _plan_arguments(plan)
     plan.set_defaults(handler=_plan)
 
-    bench = sub.add_parser("bench", help="benchmarks: dispatch, chaos, brain (also: plan, x0)")
+    bench = sub.add_parser("bench", help="benchmarks: dispatch, chaos, ui, brain (also: plan, x0)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     dispatch = bench_sub.add_parser("dispatch", help="handoff latency and throughput of the embedded stack")
     dispatch.add_argument("--handoffs", type=int, default=200, help="handoffs to time (default 200)")
@@ -113,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                "lost, duplicated, stuck, 5xx")
     _chaos_arguments(chaos)
     chaos.set_defaults(handler=_bench_chaos)
+    ui_bench = bench_sub.add_parser("ui", help="event-to-screen latency of the web UI's dashboard in headless Chromium")
+    _ui_bench_arguments(ui_bench)
+    ui_bench.set_defaults(handler=_bench_ui)
     brain = bench_sub.add_parser("brain", help="the planner on the suites in deploy/suites/brain, and at scale")
     _bench_brain_arguments(brain)
     brain.set_defaults(handler=_bench_brain)
@@ -168,7 +176,10 @@ def _up(args: argparse.Namespace) -> int:
 
     config, scene = _load(args)
     data_dir = args.data_dir or config.run_dir / "data"
-    with Stack(config, scene, data_dir=data_dir, reset_scene=args.reset_scene) as stack:
+    ui_port = None if args.no_ui else args.ui_port
+    with Stack(config, scene, data_dir=data_dir, reset_scene=args.reset_scene, ui_port=ui_port) as stack:
+        if stack.ui_url:
+            print(f"web UI at {stack.ui_url}/", flush=True)
         return wait_forever(stack, sys.stdout)
 
 
@@ -203,15 +214,18 @@ def _status(args: argparse.Namespace) -> int:
     client = MasterClient(args.master, token=args.token)
     try:
         system = client.request("GET", "/system_status")
-        robots = client.request("GET", "/robot_status")
+        robots = client.request("GET", "/robots")
     finally:
         client.close()
-    print(f"master {args.master}: {system.get('message', '')}; {robots.get('message', '')}")
+    fleet = robots.get("data", [])
+    online = sum(bool(r.get("online")) for r in fleet)
+    print(f"master {args.master}: {system.get('message', '')}; {online} of {len(fleet)} robots online")
     for key, value in (system.get("data") or {}).items():
         print(f"  {key}: {value}")
-    for robot in robots.get("data", []):
+    for robot in fleet:
         holding = ", ".join(robot.get("holding") or []) or "nothing"
-        print(f"  {robot['name']:<14} {robot.get('embodiment', ''):<18} {robot['state']:<8} "
+        state = "degraded" if robot.get("degraded") else robot["status"]
+        print(f"  {robot['profile']['name']:<14} {robot['profile'].get('embodiment', ''):<18} {state:<8} "
               f"at {robot.get('position') or '?':<14} holding {holding}")
     return 0
 
@@ -239,6 +253,19 @@ def _bench_chaos(args: argparse.Namespace) -> int:
     from deploy.chaos import run_chaos_from_args
 
     return run_chaos_from_args(args, sys.stdout)
+
+
+def _ui_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    from deploy.bench_ui import add_ui_bench_arguments  # standard library only at import
+
+    add_ui_bench_arguments(parser)
+
+
+def _bench_ui(args: argparse.Namespace) -> int:
+    from deploy.bench_ui import run_ui_bench
+
+    options = {k: getattr(args, k) for k in ("robots", "events", "gap_ms", "miss_after_s", "chromium")}
+    return run_ui_bench(sys.stdout, **options)
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:

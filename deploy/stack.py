@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -50,6 +51,7 @@ class Stack:
         data_dir: Path | None = None,
         reset_scene: bool = False,
         restart: RestartPolicy | None = None,
+        ui_port: int | None = None,
     ) -> None:
         self.config = config
         self.scene = scene
@@ -60,6 +62,8 @@ class Stack:
         self.redis: EmbeddedRedis | None = None
         self.redis_url = config.redis_url or ""
         self.master_url = ""
+        self.ui_port = ui_port  # None: no web UI; 0: a free port
+        self.ui_url = ""
         self.scene_loaded = False  # whether start() loaded the scene (else it kept the world in Redis)
         self.scene_version = 0
         self._redis_password: str | None = None
@@ -87,6 +91,8 @@ class Stack:
         for entry in self.scene.fleet:
             self._start_slaver(entry, http_urls.get(entry.name))
         self._wait_fleet_online(timeout_s=30.0)
+        if self.ui_port is not None:
+            self._start_ui(self.ui_port)
 
     def stop(self) -> None:
         self.launcher.stop_all()
@@ -253,6 +259,16 @@ class Stack:
         self.master_url = f"http://{host}:{port}"
         self.launcher.start("master", argv, ready=http_ready(f"{self.master_url}/health"), timeout_s=30.0)
 
+    def _start_ui(self, port: int) -> None:
+        """The web UI on loopback; the master's token reaches it in the environment, like every child."""
+        port = port or free_port()
+        if _listening(port):  # else the readiness check could pass on another server's /health
+            raise LaunchError(f"port {port} for the web UI is in use; pass --ui-port N or --no-ui")
+        argv = python_module("deploy.cli", "ui", "--host", "127.0.0.1", "--port", str(port),
+                             "--master", self.master_url, "--log-level", self.config.log_level)
+        self.ui_url = f"http://127.0.0.1:{port}"
+        self.launcher.start("ui", argv, ready=http_ready(f"{self.ui_url}/health"), timeout_s=30.0)
+
     def _start_slaver(self, entry: FleetEntry, skill_url: str | None) -> None:
         slaver = self.config.slaver
         argv = python_module(
@@ -288,11 +304,19 @@ class Stack:
 
     def _online_robots(self) -> set[str]:
         try:
-            reply = httpx.get(f"{self.master_url}/robot_status", timeout=2.0).json()
+            reply = httpx.get(f"{self.master_url}/robots", timeout=2.0).json()
         except (httpx.HTTPError, ValueError):
             return set()
         robots = reply.get("data", [])
-        return {r["name"] for r in robots if isinstance(r, dict) and r.get("online")}
+        return {r["profile"]["name"] for r in robots if isinstance(r, dict) and r.get("online")}
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def _override(value: float | None, own: float) -> float:

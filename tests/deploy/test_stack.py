@@ -58,8 +58,8 @@ def wait_for_line(process: subprocess.Popen[str], pattern: str, timeout: float) 
 
 def test_up_serves_tasks_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    up = subprocess.Popen(ROBOOS + ["up", "--scene", "restaurant", "--port", "0", "--speed", "0"], cwd=tmp_path,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    argv = ROBOOS + ["up", "--scene", "restaurant", "--port", "0", "--speed", "0", "--ui-port", "0"]
+    up = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         line = wait_for_line(up, r"RoboOS is up: master at http://", timeout=90)
         master = re.search(r"master at (http://[\d.:]+)", line).group(1)  # type: ignore[union-attr]

@@ -67,7 +67,7 @@ class Up:
 def roboos_up(cwd: Path, *extra: str) -> Iterator[Up]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     env.pop("ROBOOS_REDIS_PASSWORD", None)
-    argv = ROBOOS + ["up", "--scene", "restaurant", "--port", "0", "--speed", "0", "--data-dir", "data", *extra]
+    argv = ROBOOS + ["up", "--scene", "restaurant", "--port", "0", "--speed", "0", "--data-dir", "data", "--no-ui", *extra]
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         yield Up(process)
@@ -108,10 +108,10 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
 
 
 def online(up: Up) -> set[str]:
-    reply = up.get("/robot_status")
+    reply = up.get("/robots")
     if reply.status_code != 200:  # 503 while Redis restarts
         return set()
-    return {r["name"] for r in reply.json()["data"] if r["online"]}
+    return {r["profile"]["name"] for r in reply.json()["data"] if r["online"]}
 
 
 def publish_and_finish(up: Up, text: str) -> str:

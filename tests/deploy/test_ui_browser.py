@@ -1,0 +1,121 @@
+"""The web UI in headless Chromium against a whole running stack (restaurant scene, fast skills).
+
+Publish a task and watch its subtasks succeed, cancel another, and check that HTML in names and
+task texts shows as text: no dialog, no console error. Screenshots go to the test's tmp folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deploy.config import load_config
+from deploy.stack import Stack
+from scene import load_scene
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+XSS_OBJECT = "<img src=x onerror=alert(1)>"
+XSS_TASK = "<script>alert(1)</script> bring the bread to table 1"
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("ui-stack")
+    text = Path(load_scene("restaurant").path).read_text()  # type: ignore[arg-type]
+    node = f"nodes:\n  '{XSS_OBJECT}': {{kind: object, on: table_2, props: {{weight_kg: 0.1}}}}\n"
+    scene_path = folder / "restaurant-xss.yaml"
+    scene_path.write_text(text.replace("nodes:\n", node, 1))
+    config = load_config(None, {"skills.speed": 0.05, "master.port": 0, "run_dir": str(folder), "log_level": "INFO"})
+    with Stack(config, load_scene(scene_path), run_dir=folder, ui_port=0) as running:
+        yield running
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[tuple[sync_api.Page, list[str]]]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+            page.set_default_timeout(WAIT_MS)
+            yield page, problems
+            page.screenshot(path=str(tmp_path / "dashboard-end.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def publish(page: sync_api.Page, text: str) -> str:
+    page.fill("#task-text", text)
+    page.click("#publish")
+    sync_api.expect(page.locator("#publish-result")).to_contain_text("published")
+    task_id = page.locator("#publish-result").inner_text().split()[1]
+    sync_api.expect(page.locator(f'article.task[data-task-id="{task_id}"]')).to_be_visible()
+    return task_id
+
+
+def test_dashboard_publishes_follows_and_cancels_live(stack: Stack, browser_page: tuple, tmp_path: Path) -> None:
+    page, problems = browser_page
+    page.goto(stack.ui_url + "/")
+    sync_api.expect(page.locator("#live")).to_have_text("live")
+    sync_api.expect(page.locator("#robots tbody tr")).to_have_count(3)
+    sync_api.expect(page.locator('#robots tr[data-robot="chef"]')).to_contain_text("kitchen")
+    page.screenshot(path=str(tmp_path / "dashboard-start.png"), full_page=True)
+
+    first = publish(page, XSS_TASK)
+    second = publish(page, "put the milk in the fridge")  # the chef is busy with the first: it waits
+    page.click(f'button.cancel[data-task-id="{second}"]')
+    sync_api.expect(page.locator(f'article.task[data-task-id="{second}"]')).to_have_attribute("data-state", "cancelled")
+
+    article = page.locator(f'article.task[data-task-id="{first}"]')
+    sync_api.expect(article).to_have_attribute("data-state", "succeeded")
+    states = article.locator("li[data-subtask-id]")
+    assert states.count() >= 2
+    for i in range(states.count()):
+        assert states.nth(i).get_attribute("data-state") == "succeeded"
+    assert article.locator(".task-text").inner_text() == XSS_TASK  # shown as text, not run
+
+    # The pictures: the scene now (the bread on table_1), the task's timeline, the scene back in time.
+    article.locator(".task-text").click()  # picks it for the timeline
+    sync_api.expect(page.locator("#timeline-task")).to_have_text(f"task {first}")
+    bars = page.locator("#timeline g.bar")
+    sync_api.expect(bars).to_have_count(states.count())
+    for i in range(bars.count()):
+        assert bars.nth(i).get_attribute("data-state") == "succeeded"
+    bread = page.locator('#scene g.node[data-name="bread"]')
+    sync_api.expect(page.locator('#scene g.node[data-name="table_1"] g.node[data-name="bread"]')).to_have_count(1)
+    sync_api.expect(page.locator('#scene g.node.kind-robot')).to_have_count(3)
+    page.locator("#time").fill("0")  # the slider to the start of the history
+    sync_api.expect(page.locator("#scene-when")).to_contain_text("at ")
+    sync_api.expect(page.locator('#scene g.node[data-name="table_1"] g.node[data-name="bread"]')).to_have_count(0)
+    assert bread.count() == 1  # still drawn, elsewhere
+    page.screenshot(path=str(tmp_path / "dashboard-done.png"), full_page=True)
+    assert problems == []
+
+
+def test_object_names_with_html_render_as_text(stack: Stack, browser_page: tuple) -> None:
+    page, problems = browser_page
+    page.goto(stack.ui_url + "/")
+    sync_api.expect(page.locator("#live")).to_have_text("live")
+    page.fill("#task-text", f"bring the {XSS_OBJECT} to table 1")
+    page.click("#publish")
+    sync_api.expect(page.locator("#publish-result")).not_to_have_text("planning...")
+    page.wait_for_timeout(300)  # a live refresh after the answer
+    shown = page.locator("#publish-result").inner_text() + page.locator("#tasks").inner_text()
+    assert XSS_OBJECT in shown  # in the task (or the planner's answer), as text
+    assert page.locator("main img").count() == 0
+    # The planner may refuse the odd name (422, relayed as is): Chromium logs that answer, nothing else.
+    assert [p for p in problems if "status of 422" not in p] == []
