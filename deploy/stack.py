@@ -87,6 +87,8 @@ class Stack:
         if self.config.uses_llm:
             self._prepare_llm()
         http_urls = {entry.name: self._start_http_skill(entry) for entry in self._http_fleet()}
+        if self.ui_port == 0:
+            self.ui_port = free_port()  # chosen now: the master allows the UI's origin (CORS)
         self._start_master()
         for entry in self.scene.fleet:
             self._start_slaver(entry, http_urls.get(entry.name))
@@ -248,7 +250,7 @@ class Stack:
         port = master.port or free_port()
         argv = python_module(
             "deploy.cli", "master",
-            *replace(master, port=port, plan_timeout_s=self.plan_timeout_s).to_argv(),
+            *replace(master, port=port, plan_timeout_s=self.plan_timeout_s, cors_origins=self._cors_origins()).to_argv(),
             "--redis-url", self.redis_url,
             "--prefix", self.config.prefix,
             "--planner", self.config.planner,
@@ -258,6 +260,14 @@ class Stack:
         host = "127.0.0.1" if master.host in ("0.0.0.0", "::") else master.host
         self.master_url = f"http://{host}:{port}"
         self.launcher.start("master", argv, ready=http_ready(f"{self.master_url}/health"), timeout_s=30.0)
+
+    def _cors_origins(self) -> tuple[str, ...]:
+        """The configured origins, plus the web UI's own when it runs on another port than the default."""
+        origins = tuple(self.config.master.cors_origins)
+        if self.ui_port is None or "*" in origins:
+            return origins
+        ui = (f"http://127.0.0.1:{self.ui_port}", f"http://localhost:{self.ui_port}")
+        return origins + tuple(o for o in ui if o not in origins)
 
     def _start_ui(self, port: int) -> None:
         """The web UI on loopback; the master's token reaches it in the environment, like every child."""

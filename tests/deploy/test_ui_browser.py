@@ -7,12 +7,17 @@ task texts shows as text: no dialog, no console error. Screenshots go to the tes
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from deploy.config import load_config
+from deploy.launcher import free_port
 from deploy.stack import Stack
 from scene import load_scene
 
@@ -23,6 +28,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 XSS_OBJECT = "<img src=x onerror=alert(1)>"
+RELEASE_PORT = free_port()  # where a copy of RoboOS's release page is served from
 XSS_TASK = "<script>alert(1)</script> bring the bread to table 1"
 WAIT_MS = 30_000
 
@@ -34,7 +40,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     node = f"nodes:\n  '{XSS_OBJECT}': {{kind: object, on: table_2, props: {{weight_kg: 0.1}}}}\n"
     scene_path = folder / "restaurant-xss.yaml"
     scene_path.write_text(text.replace("nodes:\n", node, 1))
-    config = load_config(None, {"skills.speed": 0.05, "master.port": 0, "run_dir": str(folder), "log_level": "INFO"})
+    overrides = {"skills.speed": 0.05, "master.port": 0, "run_dir": str(folder), "log_level": "INFO",
+                 "master.cors_origins": [f"http://127.0.0.1:{RELEASE_PORT}"]}  # the UI's own origin is added
+    config = load_config(None, overrides)
     with Stack(config, load_scene(scene_path), run_dir=folder, ui_port=0) as running:
         yield running
 
@@ -119,3 +127,68 @@ def test_object_names_with_html_render_as_text(stack: Stack, browser_page: tuple
     assert page.locator("main img").count() == 0
     # The planner may refuse the odd name (422, relayed as is): Chromium logs that answer, nothing else.
     assert [p for p in problems if "status of 422" not in p] == []
+
+
+RELEASE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>
+<body><pre id="out"></pre><script>
+// What RoboOS's release page does from its own origin: connection test, status, publish, robots.
+const master = new URL(location.href).searchParams.get("master");
+const out = document.getElementById("out");
+async function run() {
+  const lines = [];
+  const test = await fetch(master + "/publish_task");
+  lines.push("connection " + test.status);
+  const system = await (await fetch(master + "/system_status")).json();
+  lines.push("load " + (typeof system.cpu_load) + " " + (typeof system.memory_usage));
+  const published = await fetch(master + "/publish_task", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({task: "bring the cup to table 2", task_id: crypto.randomUUID()})});
+  lines.push("publish " + published.status + " " + (await published.json()).status);
+  const robots = await (await fetch(master + "/robot_status")).json();
+  robots.forEach((r) => lines.push("robot " + r.robot_name + " " + r.robot_state));
+  out.textContent = lines.join("\\n");
+  document.body.dataset.done = "yes";
+}
+run().catch((e) => { out.textContent = "error " + e; document.body.dataset.done = "yes"; });
+</script></body></html>"""
+
+
+def test_roboos_release_page_calls_succeed_from_another_origin(stack: Stack, browser_page: tuple) -> None:
+    """A page from another origin that the master's cors_origins allows (as the UI's is by default)
+    calls the master the way RoboOS's release page does."""
+    page, problems = browser_page
+    with release_page_server() as origin:
+        page.goto(f"{origin}/release.html?master={stack.master_url}")
+        sync_api.expect(page.locator("body")).to_have_attribute("data-done", "yes")
+    lines = page.locator("#out").inner_text().splitlines()
+    assert lines[:3] == ["connection 200", "load number number", "publish 200 success"], (lines, problems)
+    assert sorted(line.split()[1] for line in lines[3:]) == ["bartender", "chef", "waiter"]
+    assert all(line.split()[2] in ("idle", "busy", "offline") for line in lines[3:])
+    assert problems == []
+    ui_origin = httpx.get(f"{stack.master_url}/publish_task", headers={"Origin": stack.ui_url}, timeout=5)
+    assert ui_origin.headers["Access-Control-Allow-Origin"] == stack.ui_url  # the stack allows its UI's port
+
+
+@contextmanager
+def release_page_server() -> Iterator[str]:
+    """``RELEASE_PAGE`` at /release.html on 127.0.0.1:RELEASE_PORT; yields the origin."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            body = RELEASE_PAGE.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", RELEASE_PORT), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{RELEASE_PORT}"
+    finally:
+        server.shutdown()
+        server.server_close()
