@@ -28,7 +28,7 @@ import redis
 
 from deploy.config import RoboOSConfig, SkillDefaults
 from deploy.errors import LaunchError
-from deploy.launcher import Process, live_parents
+from deploy.launcher import Process, live_parents, port_open
 from deploy.stack import Stack
 from master.config import MasterConfig
 from scene import load_scene
@@ -154,7 +154,7 @@ class ChaosFleet:
             before = process.log_path.read_text(errors="replace").count(mark)
             return lambda: process.log_path.read_text(errors="replace").count(mark) > before
         port = int(process.argv[process.argv.index("--port") + 1])
-        return lambda: _port_open(port)
+        return lambda: port_open(port)
 
     def child_pids(self, pid: int) -> list[int]:
         """The live direct children of ``pid`` (a stdio slaver's skill server)."""
@@ -259,16 +259,6 @@ class ChaosFleet:
         robots = self.robots()
         return set(ROBOTS) <= set(robots) and all(
             r["online"] and not r["degraded"] and r["status"] == "idle" for r in robots.values())
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float, what: str, process: Process | None = None) -> None:

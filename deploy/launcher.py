@@ -119,17 +119,18 @@ def http_ready(url: str) -> ReadyCheck:
     return check
 
 
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts TCP connections on ``host:port`` right now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def port_ready(port: int, host: str = "127.0.0.1") -> ReadyCheck:
     """Ready once a TCP connection to ``host:port`` succeeds."""
-
-    def check(_: Process) -> bool:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            return False
-
-    return check
+    return lambda _: port_open(port, host)
 
 
 def log_line_ready(text: str) -> ReadyCheck:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,8 +20,8 @@ import httpx
 
 from deploy.config import RoboOSConfig
 from deploy.errors import LaunchError
-from deploy.launcher import (Launcher, RestartPolicy, Restarts, free_port, http_ready, log_line_ready, port_ready,
-                             python_module)
+from deploy.launcher import (Launcher, RestartPolicy, Restarts, free_port, http_ready, log_line_ready, port_open,
+                             port_ready, python_module)
 from memory import SharedMemory, SharedMemoryError
 from memory.server import EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
@@ -272,7 +271,7 @@ class Stack:
     def _start_ui(self, port: int) -> None:
         """The web UI on loopback; the master's token reaches it in the environment, like every child."""
         port = port or free_port()
-        if _listening(port):  # else the readiness check could pass on another server's /health
+        if port_open(port):  # else the readiness check could pass on another server's /health
             raise LaunchError(f"port {port} for the web UI is in use; pass --ui-port N or --no-ui")
         argv = python_module("deploy.cli", "ui", "--host", "127.0.0.1", "--port", str(port),
                              "--master", self.master_url, "--log-level", self.config.log_level)
@@ -320,13 +319,6 @@ class Stack:
         robots = reply.get("data", [])
         return {r["profile"]["name"] for r in robots if isinstance(r, dict) and r.get("online")}
 
-
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def _override(value: float | None, own: float) -> float:
