@@ -101,7 +101,10 @@ def _close_http(server: BaseWSGIServer, io_thread: threading.Thread) -> None:
     trigger, waitress's way to run code there) ends it without racing its poll.
     """
     if io_thread.is_alive():
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # the loop ended meanwhile and closed its trigger: nothing left to close
+            logger.debug("the HTTP loop had already stopped")
     io_thread.join(STOP_TIMEOUT_S)
     if io_thread.is_alive():
         logger.error("the HTTP server did not stop within %g s", STOP_TIMEOUT_S)
