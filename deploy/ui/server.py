@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 
 from waitress.server import create_server
@@ -39,13 +40,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: a free one)")
     parser.add_argument("--master", default=os.environ.get("ROBOOS_MASTER_URL", DEFAULT_MASTER),
                         help=f"the master's URL (default {DEFAULT_MASTER}, or $ROBOOS_MASTER_URL)")
+    parser.add_argument("--configs-dir", default="configs", type=Path,
+                        help="where the Setup page saves named configs (default: configs, in the working directory)")
     parser.add_argument("--log-level", default=os.environ.get("ROBOOS_LOG_LEVEL", "INFO"), help="log level")
     return parser.parse_args(argv)
 
 
 def settings_from_args(args: argparse.Namespace) -> UISettings:
     return UISettings(master_url=args.master, host=args.host, port=args.port,
-                      token=os.environ.get(TOKEN_ENV) or None)
+                      token=os.environ.get(TOKEN_ENV) or None, configs_dir=args.configs_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 
 from deploy.errors import DeployError
 
@@ -23,6 +24,7 @@ class UISettings:
 
     ``max_streams`` bounds the live relays of the master's ``/events`` (one server thread each);
     ``stream_s`` bounds each relay's life (the browser reconnects with ``Last-Event-ID``).
+    ``configs_dir`` holds the Setup page's named configs (created 0700 on the first save).
     """
 
     master_url: str = DEFAULT_MASTER
@@ -36,6 +38,7 @@ class UISettings:
     publish_timeout_s: float = 120.0
     max_sessions: int = 1000
     session_idle_s: float = 12 * 3600.0
+    configs_dir: Path = Path("configs")
 
     def __post_init__(self) -> None:
         if not self.master_url.startswith(("http://", "https://")):
