@@ -5,6 +5,7 @@ group, with stdout and stderr going to ``<log_dir>/<name>.log``. Each child gets
 the launching process dies (Linux), so even a kill -9 of the launcher leaves no orphans.
 ``supervise()``, called now and then, restarts a component that exited on its own (same argv and
 environment, its log appended to) with exponential backoff, and gives up on one that keeps crashing.
+Each process has a ``ComponentState``; ``on_change`` hears of every change (the stack writes them out).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 import httpx
@@ -26,13 +28,26 @@ from deploy.errors import LaunchError
 from memory.server import die_with_parent
 
 __all__ = [
-    "Launcher", "Process", "RestartPolicy", "Restarts", "free_port", "http_ready", "log_line_ready", "port_ready",
-    "python_module",
+    "ComponentState", "Launcher", "Process", "RestartPolicy", "Restarts", "free_port", "http_ready", "live_parents",
+    "log_line_ready", "port_open", "port_ready", "python_module",
 ]
 
 logger = logging.getLogger(__name__)
 
 ReadyCheck = Callable[["Process"], bool]
+
+
+class ComponentState(StrEnum):
+    """Where a component stands: STARTING until its readiness check passes (READY); RESTARTING after it
+    exited on its own, RUNNING once restarted; FAILED when it never got ready or kept crashing; EXITED
+    once stopped."""
+
+    STARTING = "starting"
+    READY = "ready"
+    RUNNING = "running"
+    EXITED = "exited"
+    RESTARTING = "restarting"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -87,10 +102,16 @@ class Process:
     restarts: Restarts
     started_at: float = field(default_factory=time.monotonic)
     restart_at: float | None = None  # set while a restart is pending
+    state: ComponentState = ComponentState.STARTING
 
     @property
     def running(self) -> bool:
         return self.popen.poll() is None
+
+    def status(self) -> dict[str, object]:
+        """What the stack reports of this component; ``log`` is the file's name inside the log folder."""
+        return {"name": self.name, "pid": self.popen.pid, "state": str(self.state), "restarts": self.restarts.count,
+                "exit_code": self.popen.returncode, "log": self.log_path.name}
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -149,13 +170,19 @@ class Launcher:
     """Owns the processes of one stack; ``stop_all`` (or leaving the ``with``) ends them."""
 
     def __init__(
-        self, log_dir: Path, *, env: dict[str, str] | None = None, restart: RestartPolicy | None = None
+        self,
+        log_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        restart: RestartPolicy | None = None,
+        on_change: Callable[[list[Process]], None] | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.restart_policy = restart or RestartPolicy()
         self.processes: list[Process] = []
+        self.on_change = on_change  # called with every process after any state changed
 
     def __enter__(self) -> Launcher:
         return self
@@ -177,9 +204,19 @@ class Launcher:
         process = Process(name, list(argv), popen, log_path, Restarts(self.restart_policy))
         self.processes.append(process)
         logger.info("started %s (pid %d), log %s", name, popen.pid, log_path)
+        self._changed()
         if ready is not None:
             self.wait_ready(process, ready, timeout_s)
+        self._set_state(process, ComponentState.READY)
         return process
+
+    def _set_state(self, process: Process, state: ComponentState) -> None:
+        process.state = state
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.processes)
 
     def _spawn(self, name: str, argv: list[str], log_path: Path, mode: str) -> subprocess.Popen[bytes]:
         log_file = log_path.open(mode)
@@ -205,23 +242,29 @@ class Launcher:
         """
         now = time.monotonic() if now is None else now
         notes: list[str] = []
-        for process in self.processes:
-            if process.restart_at is not None and now >= process.restart_at:
-                self._respawn(process, now)
-            elif process.restart_at is None and not process.running:
-                notes.append(self._schedule_restart(process, now))
+        before = [p.status() for p in self.processes]
+        try:
+            for process in self.processes:
+                if process.restart_at is not None and now >= process.restart_at:
+                    self._respawn(process, now)
+                elif process.restart_at is None and not process.running:
+                    notes.append(self._schedule_restart(process, now))
+        finally:
+            if [p.status() for p in self.processes] != before:
+                self._changed()
         return notes
 
     def _schedule_restart(self, process: Process, now: float) -> str:
         code = process.popen.returncode
         delay = process.restarts.next_delay(process.started_at, now)
         if delay is None:
+            process.state = ComponentState.FAILED
             policy = self.restart_policy
             raise LaunchError(
                 f"{process.name} exited with code {code} after {policy.max_restarts} restarts within "
                 f"{policy.window_s:g} s; giving up. Last lines of {process.log_path}:\n{process.log_tail()}"
             )
-        process.restart_at = now + delay
+        process.restart_at, process.state = now + delay, ComponentState.RESTARTING
         note = f"{process.name} exited with code {code}; restarting in {delay:.1f} s (restart {process.restarts.count})"
         logger.info("%s", note)  # the caller shows it
         return note
@@ -230,7 +273,7 @@ class Launcher:
         with process.log_path.open("ab") as log:
             log.write(f"--- restarted by the launcher (restart {process.restarts.count}) ---\n".encode())
         process.popen = self._spawn(process.name, process.argv, process.log_path, mode="ab")
-        process.started_at, process.restart_at = now, None
+        process.started_at, process.restart_at, process.state = now, None, ComponentState.RUNNING
         logger.info("restarted %s (pid %d)", process.name, process.popen.pid)
 
     def wait_ready(self, process: Process, ready: ReadyCheck, timeout_s: float) -> None:
@@ -238,11 +281,13 @@ class Launcher:
         delay = 0.02
         while not ready(process):
             if not process.running:
+                self._set_state(process, ComponentState.FAILED)
                 raise LaunchError(
                     f"{process.name} exited with code {process.popen.returncode} before it was ready; "
                     f"last lines of {process.log_path}:\n{process.log_tail()}"
                 )
             if time.monotonic() > deadline:
+                self._set_state(process, ComponentState.FAILED)
                 raise LaunchError(
                     f"{process.name} was not ready after {timeout_s:.0f} s; "
                     f"last lines of {process.log_path}:\n{process.log_tail()}"
@@ -267,6 +312,11 @@ class Launcher:
                 logger.warning("%s did not stop in %.0f s; killing it", process.name, timeout_s)
                 _signal_group(process, signal.SIGKILL)
                 process.popen.wait(timeout=timeout_s)
+        for process in self.processes:
+            if process.state != ComponentState.FAILED:
+                process.state = ComponentState.EXITED
+        if self.processes:
+            self._changed()
         self.processes.clear()
 
 

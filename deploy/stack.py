@@ -3,6 +3,9 @@
 ``Stack`` is a context manager: everything it started stops when the ``with`` block ends,
 whether it ends normally, by an error or by Ctrl-C. ``supervise()`` restarts what crashed.
 
+Each component's state goes to ``<run_dir>/components.json`` (``COMPONENTS_FILE``) whenever one
+changes: the web UI's Launch page reads it.
+
 The Redis password reaches the children in ``$ROBOOS_REDIS_PASSWORD``, never in their argv: the
 embedded server's (from ``<data_dir>/redis.password``) or the one in an external ``redis_url``.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,17 +24,18 @@ import httpx
 
 from deploy.config import RoboOSConfig
 from deploy.errors import LaunchError
-from deploy.launcher import (Launcher, RestartPolicy, Restarts, free_port, http_ready, log_line_ready, port_open,
-                             port_ready, python_module)
+from deploy.launcher import (Launcher, Process, RestartPolicy, Restarts, free_port, http_ready, log_line_ready,
+                             port_open, port_ready, python_module)
 from memory import SharedMemory, SharedMemoryError
 from memory.server import EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
 from scene import FleetEntry, SceneProfile
 
-__all__ = ["Stack"]
+__all__ = ["COMPONENTS_FILE", "Stack"]
 
 logger = logging.getLogger(__name__)
 
+COMPONENTS_FILE = "components.json"  # in the run folder: a list of ``Process.status()``
 X0_READY_TIMEOUT_S = 180.0  # an X0 skill server builds (first run) and loads its model before it listens
 
 
@@ -57,7 +62,8 @@ class Stack:
         self.run_dir = Path(run_dir or config.run_dir) / time.strftime("%Y%m%d-%H%M%S")
         self.data_dir = Path(data_dir) if data_dir is not None else self.run_dir / "redis"
         self.reset_scene = reset_scene
-        self.launcher = Launcher(self.run_dir / "logs", env=self._child_env(), restart=restart)
+        self.launcher = Launcher(self.run_dir / "logs", env=self._child_env(), restart=restart,
+                                 on_change=self._write_components)
         self.redis: EmbeddedRedis | None = None
         self.redis_url = config.redis_url or ""
         self.master_url = ""
@@ -124,6 +130,19 @@ class Stack:
             raise LaunchError(f"the embedded Redis could not be restarted: {e}") from e
         self._redis_up_since = time.monotonic()
         return [note]
+
+    @property
+    def components_path(self) -> Path:
+        return self.run_dir / COMPONENTS_FILE
+
+    def _write_components(self, processes: list[Process]) -> None:
+        """Every component's state, replaced at once (a reader never sees half a file)."""
+        temporary = self.components_path.with_suffix(".json.tmp")
+        try:
+            temporary.write_text(json.dumps([p.status() for p in processes], indent=1))
+            os.replace(temporary, self.components_path)
+        except OSError as e:
+            logger.warning("cannot write %s: %s", self.components_path, e)
 
     @property
     def scene_note(self) -> str:
@@ -274,7 +293,8 @@ class Stack:
         if port_open(port):  # else the readiness check could pass on another server's /health
             raise LaunchError(f"port {port} for the web UI is in use; pass --ui-port N or --no-ui")
         argv = python_module("deploy.cli", "ui", "--host", "127.0.0.1", "--port", str(port),
-                             "--master", self.master_url, "--log-level", self.config.log_level)
+                             "--master", self.master_url, "--log-level", self.config.log_level,
+                             "--stack-run-dir", str(self.run_dir.resolve()))
         self.ui_url = f"http://127.0.0.1:{port}"
         self.launcher.start("ui", argv, ready=http_ready(f"{self.ui_url}/health"), timeout_s=30.0)
 

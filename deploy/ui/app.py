@@ -60,13 +60,13 @@ def ui() -> UIContext:
 
 def create_ui_app(settings: UISettings, *, transport: httpx.BaseTransport | None = None) -> Flask:
     """The UI for ``settings``; ``transport`` replaces the HTTP transport to the master (tests)."""
-    from deploy.ui import auth, dashboard, relay, setup
+    from deploy.ui import auth, dashboard, launch, relay, setup
 
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.json.sort_keys = False
     app.extensions["roboos_ui"] = UIContext(settings, MasterProxy(settings, transport),
                                             SessionStore(settings.max_sessions, settings.session_idle_s))
-    for blueprint in (auth.bp, dashboard.bp, relay.bp, setup.bp):
+    for blueprint in (auth.bp, dashboard.bp, launch.bp, relay.bp, setup.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/health", "health", lambda: {"status": "ok"})
     app.before_request(_guard)

@@ -42,13 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"the master's URL (default {DEFAULT_MASTER}, or $ROBOOS_MASTER_URL)")
     parser.add_argument("--configs-dir", default="configs", type=Path,
                         help="where the Setup page saves named configs (default: configs, in the working directory)")
+    parser.add_argument("--stack-run-dir", default=None, type=Path,
+                        help="the run folder of the stack that started this UI (set by `roboos up`): "
+                             "the Launch page shows its components")
     parser.add_argument("--log-level", default=os.environ.get("ROBOOS_LOG_LEVEL", "INFO"), help="log level")
     return parser.parse_args(argv)
 
 
 def settings_from_args(args: argparse.Namespace) -> UISettings:
     return UISettings(master_url=args.master, host=args.host, port=args.port,
-                      token=os.environ.get(TOKEN_ENV) or None, configs_dir=args.configs_dir)
+                      token=os.environ.get(TOKEN_ENV) or None, configs_dir=args.configs_dir,
+                      stack_run_dir=args.stack_run_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

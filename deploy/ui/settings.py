@@ -25,6 +25,8 @@ class UISettings:
     ``max_streams`` bounds the live relays of the master's ``/events`` (one server thread each);
     ``stream_s`` bounds each relay's life (the browser reconnects with ``Last-Event-ID``).
     ``configs_dir`` holds the Setup page's named configs (created 0700 on the first save).
+    ``stack_run_dir`` is the run folder of the stack that started this UI (its ``components.json``
+    and logs, for the Launch page); None when the UI runs on its own.
     """
 
     master_url: str = DEFAULT_MASTER
@@ -39,6 +41,7 @@ class UISettings:
     max_sessions: int = 1000
     session_idle_s: float = 12 * 3600.0
     configs_dir: Path = Path("configs")
+    stack_run_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.master_url.startswith(("http://", "https://")):
