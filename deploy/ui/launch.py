@@ -6,7 +6,7 @@ from ``<run_dir>/logs/<file>`` where ``<file>`` is the log named in that file fo
 browser names: no path from the browser is ever opened. Without a stack the page says how to start one.
 
 A UI running on its own (no ``--stack-run-dir``) can also start one stack itself (``StackRunner``):
-``python -m deploy.cli up --config <configs_dir>/NAME.yaml --no-ui --port 0`` for a saved config
+``python -m deploy.cli up --config <configs_dir>/NAME.yaml --no-ui --port <the --master URL's port>`` for a saved config
 ``NAME``, from an argument list, in its own process group, with its own run folder under
 ``<configs_dir>/../run/ui-launch/``; and stop it (SIGTERM to the group, SIGKILL after 10 s).
 """
@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from flask import (
@@ -83,14 +84,16 @@ class StackRunner:
         found = sorted(p.parent for p in self._root.glob(f"*/{COMPONENTS_FILE}"))
         return found[-1] if found else None
 
-    def start(self, name: str, config_path: Path) -> None:
-        """Start ``roboos up`` for ``config_path`` (a saved config, checked by the caller)."""
+    def start(self, name: str, config_path: Path, master_port: int) -> None:
+        """Start ``roboos up`` for ``config_path`` (a saved config, checked by the caller), its master
+        on ``master_port`` (where this UI's dashboard looks for it)."""
         with self._lock:
             if self.running:
                 raise RuntimeError(f"a stack ({self.config}) is already running: stop it first")
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.folder))
-            argv = [sys.executable, "-m", "deploy.cli", "up", "--config", str(config_path), "--no-ui", "--port", "0"]
+            argv = [sys.executable, "-m", "deploy.cli", "up", "--config", str(config_path), "--no-ui",
+                    "--port", str(master_port)]
             with (root / "up.log").open("wb") as log:
                 self._popen = subprocess.Popen(  # a waitress worker thread lives as long as the UI does
                     argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -180,6 +183,12 @@ def run_dir() -> Path | None:
     return ui().settings.stack_run_dir or runner().run_dir()
 
 
+def _master_port() -> int:
+    """The port of the master this UI follows: a stack started here puts its master there."""
+    url = urlsplit(ui().settings.master_url)
+    return url.port or (443 if url.scheme == "https" else 80)
+
+
 def standalone() -> bool:
     return ui().settings.stack_run_dir is None
 
@@ -213,7 +222,7 @@ def start() -> ResponseReturnValue:
     if not path.is_file():
         abort(404, f"no saved config {name!r}; saved: {', '.join(store().names()) or 'none'}")
     try:
-        runner().start(name, path.resolve())
+        runner().start(name, path.resolve(), _master_port())
     except RuntimeError as e:
         abort(409, str(e))
     except OSError as e:

@@ -17,6 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from deploy.config import load_config
+from deploy.launcher import free_port
 from deploy.stack import COMPONENTS_FILE, Stack
 from deploy.ui import UISettings, create_ui_app
 from deploy.ui.server import parse_args, settings_from_args
@@ -150,7 +151,8 @@ def test_a_ui_started_by_a_stack_neither_starts_nor_stops_one(run_dir: Path, con
 
 @pytest.mark.slow
 def test_start_runs_one_stack_in_its_own_run_folder_and_stop_ends_it(configs: Path) -> None:
-    client = ui_client(configs_dir=configs)
+    master_url = f"http://127.0.0.1:{free_port()}"  # the started stack's master comes up here: the dashboard's
+    client = ui_client(configs_dir=configs, master_url=master_url)
     token = csrf_of(client)
     assert client.post("/launch/start", data={"name": "diner", "csrf_token": token}).status_code == 303
     runner = client.application.extensions["roboos_launch"]
@@ -160,6 +162,7 @@ def test_start_runs_one_stack_in_its_own_run_folder_and_stop_ends_it(configs: Pa
         wait_until(lambda: len(states()) == 6 and set(states().values()) == {"ready"}, 40, "all ready")
         assert runner.run_dir().is_relative_to(configs.parent / "run" / "ui-launch")
         assert client.get("/api/launch/log/master").get_json()["lines"]
+        assert httpx.get(f"{master_url}/health", timeout=5).status_code == 200
         assert "Stop" in client.get("/launch").get_data(as_text=True)
         pids = [c["pid"] for c in client.get("/api/launch/components").get_json()["components"]]
     finally:
