@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import math
 import random
-import shutil
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 
 if TYPE_CHECKING:  # the modules below load only when the bench runs
     from playwright.async_api import Page
@@ -44,7 +45,6 @@ if TYPE_CHECKING:  # the modules below load only when the bench runs
 __all__ = ["Trial", "UIBenchResult", "add_ui_bench_arguments", "run_ui_bench"]
 
 PREFIX = "bench:ui:"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TABLES = ("table_a", "table_b")  # the two parents the objects alternate between
 OBJECTS = 6
 ROOMS = 4
@@ -169,14 +169,14 @@ def run_ui_bench(
 def _chromium(given: str | None) -> str:
     from deploy.errors import DeployError
 
-    path = given or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        raise DeployError(f"no Chromium at {path}: install it (apt-get install -y chromium) or pass --chromium")
+    path = chromium_path(given)
+    if not path.is_file():
+        raise DeployError(f"no Chromium at {path}: {MISSING_HINT}, or pass --chromium")
     try:
         import playwright.async_api  # noqa: F401
     except ImportError as e:
         raise DeployError("the UI bench drives Chromium with Playwright: pip install -e '.[test]'") from e
-    return path
+    return str(path)
 
 
 async def _bench(robots: int, events: int, gap_s: float, miss_after_s: float, chromium: str,
@@ -195,7 +195,7 @@ async def _bench(robots: int, events: int, gap_s: float, miss_after_s: float, ch
                   file=progress, flush=True)
             master_url, ui_url = _start_stack(launcher, redis_url)
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                browser = await playwright.chromium.launch(executable_path=chromium, args=HEADLESS_ARGS)
                 try:
                     page = await browser.new_page()
                     await _open_dashboard(page, ui_url, robots)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import io
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from deploy.bench_ui import add_ui_bench_arguments, run_ui_bench
+from deploy.chromium import MISSING_HINT, chromium_path
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = str(chromium_path())
 LATENCY_LINE = re.compile(r"^event to screen: p50 \d+\.\d ms, p99 \d+\.\d ms$", re.MULTILINE)
 
 
@@ -42,7 +42,7 @@ def test_importing_it_loads_no_heavy_module() -> None:
 def test_every_event_shows_on_the_dashboard() -> None:
     pytest.importorskip("playwright.async_api", reason="playwright is not installed: pip install -e '.[test]'")
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
     out, progress = io.StringIO(), io.StringIO()
 
     code = run_ui_bench(out, robots=5, events=10, chromium=CHROMIUM, progress=progress)

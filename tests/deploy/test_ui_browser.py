@@ -6,7 +6,6 @@ task texts shows as text: no dialog, no console error. Screenshots go to the tes
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 from deploy.config import load_config
 from deploy.launcher import free_port
 from deploy.stack import Stack
@@ -25,8 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM = str(chromium_path())
 XSS_OBJECT = "<img src=x onerror=alert(1)>"
 RELEASE_PORT = free_port()  # where a copy of RoboOS's release page is served from
 XSS_TASK = "<script>alert(1)</script> bring the bread to table 1"
@@ -50,10 +49,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def browser_page(tmp_path: Path) -> Iterator[tuple[sync_api.Page, list[str]]]:
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
     problems: list[str] = []
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS_ARGS)
         try:
             page = browser.new_page()
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)

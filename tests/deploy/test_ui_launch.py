@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from flask.testing import FlaskClient
 
+from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 from deploy.config import load_config
 from deploy.launcher import free_port
 from deploy.stack import COMPONENTS_FILE, Stack
@@ -25,8 +25,7 @@ from scene import load_scene
 
 pytestmark = pytest.mark.timeout(60)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM = str(chromium_path())
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -222,10 +221,10 @@ def test_stack_writes_its_components_and_a_restart(stack: Stack) -> None:
 def test_launch_page_shows_the_components_and_their_logs_in_chromium(stack: Stack, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
     problems: list[str] = []
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS_ARGS)
         try:
             page = browser.new_page()
             page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)

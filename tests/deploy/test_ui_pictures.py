@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 from memory import SharedMemory
 from memory.messages import Effect
 from memory.profiles import SceneNode
@@ -35,8 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "ui_fixtures"
 PAGE = "tests/deploy/ui_fixtures/pictures_page.html"
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM = chromium_path()
 SERVED = ("/deploy/ui/static/", "/tests/deploy/ui_fixtures/")
 XSS = "<img src=x onerror=alert(1)>"
 HTML_TEXT = "<b>bold</b><script>alert(2)</script>"
@@ -98,10 +98,10 @@ async def locations_at(redis_url: str, prefix: str, events: list[dict], names: l
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is absent: pip install playwright")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=HEADLESS_ARGS)
         try:
             yield browser
         finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import stat
 import threading
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 from deploy.config import load_config
 from deploy.launcher import free_port
 from deploy.ui import UISettings, create_ui_app
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.timeout(60)
 XSS = "<img src=x onerror=alert(1)>"
 RESTAURANT = (SCENE_DIR / "restaurant.yaml").read_text()
 XSS_SCENE = RESTAURANT.replace("nodes:\n", f"nodes:\n  '{XSS}': {{kind: object, on: table_2}}\n", 1)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = str(chromium_path())
 
 
 def no_master(request: httpx.Request) -> httpx.Response:
@@ -201,7 +201,7 @@ def test_roboos_ui_takes_the_configs_folder(tmp_path: Path) -> None:
 def test_setup_in_chromium(configs: Path, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
     app = create_ui_app(UISettings(configs_dir=configs), transport=httpx.MockTransport(no_master))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -210,7 +210,7 @@ def test_setup_in_chromium(configs: Path, tmp_path: Path) -> None:
     problems: list[str] = []
     try:
         with sync_api.sync_playwright() as playwright, tiny_openai_server() as base_url:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS_ARGS)
             page = browser.new_page()
             page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
