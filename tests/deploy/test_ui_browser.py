@@ -15,17 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 from deploy.config import load_config
 from deploy.launcher import free_port
 from deploy.stack import Stack
 from scene import load_scene
+from tests.deploy.browser import chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
 
-CHROMIUM = str(chromium_path())
 XSS_OBJECT = "<img src=x onerror=alert(1)>"
 RELEASE_PORT = free_port()  # where a copy of RoboOS's release page is served from
 XSS_TASK = "<script>alert(1)</script> bring the bread to table 1"
@@ -48,21 +47,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 def browser_page(tmp_path: Path) -> Iterator[tuple[sync_api.Page, list[str]]]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
-    problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-            page.set_default_timeout(WAIT_MS)
-            yield page, problems
-            page.screenshot(path=str(tmp_path / "dashboard-end.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(WAIT_MS) as (page, problems):
+        yield page, problems
+        page.screenshot(path=str(tmp_path / "dashboard-end.png"), full_page=True)
 
 
 def publish(page: sync_api.Page, text: str) -> str:

@@ -15,17 +15,16 @@ import httpx
 import pytest
 from flask.testing import FlaskClient
 
-from deploy.chromium import HEADLESS_ARGS, MISSING_HINT, chromium_path
 from deploy.config import load_config
 from deploy.launcher import free_port
 from deploy.stack import COMPONENTS_FILE, Stack
 from deploy.ui import UISettings, create_ui_app
 from deploy.ui.server import parse_args, settings_from_args
 from scene import load_scene
+from tests.deploy.browser import chromium_page
 
 pytestmark = pytest.mark.timeout(60)
 
-CHROMIUM = str(chromium_path())
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -220,23 +219,12 @@ def test_stack_writes_its_components_and_a_restart(stack: Stack) -> None:
 @pytest.mark.browser
 def test_launch_page_shows_the_components_and_their_logs_in_chromium(stack: Stack, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'")
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: {MISSING_HINT}")
-    problems: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=HEADLESS_ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.set_default_timeout(15_000)
-            page.goto(stack.ui_url + "/launch")
-            master = page.locator('#components tr[data-component="master"]')
-            sync_api.expect(master).to_contain_text("ready")
-            sync_api.expect(page.locator("#components tbody tr")).to_have_count(7)
-            log = page.locator('#logs .log[data-component="slaver-chef"] pre')
-            sync_api.expect(log).to_contain_text("slaver chef ready")
-            page.screenshot(path=str(tmp_path / "launch.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(15_000) as (page, problems):
+        page.goto(stack.ui_url + "/launch")
+        master = page.locator('#components tr[data-component="master"]')
+        sync_api.expect(master).to_contain_text("ready")
+        sync_api.expect(page.locator("#components tbody tr")).to_have_count(7)
+        log = page.locator('#logs .log[data-component="slaver-chef"] pre')
+        sync_api.expect(log).to_contain_text("slaver chef ready")
+        page.screenshot(path=str(tmp_path / "launch.png"), full_page=True)
     assert problems == []
