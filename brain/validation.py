@@ -2,30 +2,30 @@
 
 ``validate_plan(plan, world)`` returns every problem as a sentence (empty list: valid);
 ``ensure_valid_plan`` raises ``PlanValidationError`` with that list. ``check_arguments`` checks one
-tool call's arguments against the tool's JSON schema (the subset skills use: required, types, enum,
-additionalProperties, nested properties and items); the step loop can use it on a model's call.
+tool call's arguments against the tool's JSON schema with ``jsonschema`` (the schema's ``$schema``
+draft, else 2020-12) and words each problem for a model or a user; the step loop uses it on a
+model's call.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
+from functools import lru_cache
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import SchemaError
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 
 from brain.errors import PlanValidationError
 from brain.plan import Plan, PlanStep
 from brain.world import RobotView, WorldView
 
 __all__ = ["check_arguments", "ensure_valid_plan", "find_cycle", "validate_plan"]
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "number": (int, float),
-    "integer": (int,),
-    "boolean": (bool,),
-    "array": (list, tuple),
-    "object": (dict,),
-    "null": (type(None),),
-}
 
 
 def validate_plan(plan: Plan, world: WorldView) -> list[str]:
@@ -82,49 +82,63 @@ def _action_errors(where: str, action: dict[str, Any], robot: RobotView) -> list
 
 
 def check_arguments(value: Any, schema: dict[str, Any], path: str = "arguments") -> list[str]:
-    """Problems with ``value`` against a JSON schema (a practical subset); empty when it matches."""
+    """Problems with ``value`` against a JSON schema, one sentence each; empty when it matches.
+
+    A value of the wrong type gets only its type error (not also "not one of" the enum).
+    """
     if not schema:
         return []
-    errors = _type_errors(value, schema, path)
-    if errors:
-        return errors
-    if "enum" in schema and value not in schema["enum"]:
-        return [f"{path} must be one of {schema['enum']!r}, got {value!r}"]
-    if isinstance(value, dict):
-        return _object_errors(value, schema, path)
-    if isinstance(value, (list, tuple)) and isinstance(schema.get("items"), dict):
-        return [e for i, item in enumerate(value) for e in check_arguments(item, schema["items"], f"{path}[{i}]")]
-    return []
+    try:
+        validator = _validator(json.dumps(schema))
+    except SchemaError as e:
+        return [f"{path} cannot be checked: the tool's input schema is invalid ({e.message})"]
+    errors = list(validator.iter_errors(value))
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    kept = [e for e in errors if e.validator == "type" or tuple(e.absolute_path) not in mistyped]
+    return list(dict.fromkeys(m for e in kept for m in _sentences(e, path)))
 
 
-def _type_errors(value: Any, schema: dict[str, Any], path: str) -> list[str]:
-    expected = schema.get("type")
-    if expected is None:
-        return []
-    names = expected if isinstance(expected, list) else [expected]
-    if any(_is_type(value, n) for n in names):
-        return []
-    return [f"{path} must be {' or '.join(names)}, got {type(value).__name__} {value!r}"]
+@lru_cache(maxsize=512)
+def _validator(schema_json: str) -> Validator:
+    """A checked, compiled validator for one schema (its JSON text is the cache key), by its ``$schema``."""
+    schema = json.loads(schema_json)
+    cls = validator_for(schema, default=Draft202012Validator)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
-def _is_type(value: Any, name: str) -> bool:
-    if name in ("number", "integer") and isinstance(value, bool):
-        return False
-    if name == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _TYPES.get(name, object))
+def _sentences(error: ValidationError, root: str) -> list[str]:
+    where = root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    value, wanted = error.instance, error.validator_value
+    if error.validator == "type":
+        return [f"{where} must be {_type_names(wanted)}, got {type(value).__name__} {value!r}"]
+    if error.validator == "enum":
+        return [f"{where} must be one of {wanted!r}, got {value!r}"]
+    if error.validator == "required":
+        return [f"{where} is missing required '{k}'" for k in wanted if k not in value]
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties") or {})) or "none"
+        return [f"{where} has unknown '{k}' (allowed: {allowed})" for k in _unknown_keys(value, error.schema)]
+    if error.validator in ("anyOf", "oneOf") and _only_type_errors(error.context):
+        names = _type_names([c.validator_value for c in error.context])
+        return [f"{where} must be {names}, got {type(value).__name__} {value!r}"]
+    return [f"{where}: {error.message}"]
 
 
-def _object_errors(value: dict[str, Any], schema: dict[str, Any], path: str) -> list[str]:
-    properties: dict[str, Any] = schema.get("properties") or {}
-    errors = [f"{path} is missing required '{k}'" for k in schema.get("required", []) if k not in value]
-    if schema.get("additionalProperties") is False:
-        allowed = ", ".join(sorted(properties)) or "none"
-        errors += [f"{path} has unknown '{k}' (allowed: {allowed})" for k in value if k not in properties]
-    for key, item in value.items():
-        if isinstance(properties.get(key), dict):
-            errors += check_arguments(item, properties[key], f"{path}.{key}")
-    return errors
+def _only_type_errors(errors: list[ValidationError]) -> bool:
+    """True when every branch of an ``anyOf``/``oneOf`` failed on the value's type alone (``X | None``)."""
+    return bool(errors) and all(e.validator == "type" and not e.relative_path for e in errors)
+
+
+def _type_names(wanted: str | list[Any]) -> str:
+    names = wanted if isinstance(wanted, list) else [wanted]
+    return " or ".join(n for w in names for n in (w if isinstance(w, list) else [w]))
+
+
+def _unknown_keys(value: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    properties = schema.get("properties") or {}
+    patterns = schema.get("patternProperties") or {}
+    return [k for k in value if k not in properties and not any(re.search(p, k) for p in patterns)]
 
 
 def _dependency_errors(plan: Plan) -> list[str]:
@@ -142,27 +156,13 @@ def _dependency_errors(plan: Plan) -> list[str]:
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str]:
-    """One dependency cycle as a path that returns to its start (``[a, b, a]``), or ``[]``."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    path: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        state[node] = 1
-        path.append(node)
-        for dep in graph.get(node, []):
-            if state.get(dep) == 1:
-                return path[path.index(dep):] + [dep]
-            if dep in graph and dep not in state:
-                found = visit(dep)
-                if found:
-                    return found
-        path.pop()
-        state[node] = 2
-        return []
-
-    for node in graph:
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
+    """One dependency cycle as a path that returns to its start (``[a, b, a]``: a waits for b, b for a),
+    starting at its earliest node in ``graph``; ``[]`` when there is none."""
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as e:
+        cycle = list(reversed(e.args[1][1:]))  # graphlib lists each dependency before its dependant
+        order = list(graph)
+        first = min(range(len(cycle)), key=lambda i: order.index(cycle[i]))
+        return cycle[first:] + cycle[:first] + [cycle[first]]
     return []

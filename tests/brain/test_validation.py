@@ -117,3 +117,29 @@ def test_check_arguments_recurses_into_items_and_objects() -> None:
 
 def test_find_cycle_on_an_acyclic_graph_is_empty() -> None:
     assert find_cycle({"a": [], "b": ["a"], "c": ["a", "b"]}) == []
+
+
+def test_a_wrong_type_is_named_once_and_optional_values_read_plainly() -> None:
+    schema = {"type": "object", "properties": {
+        "mode": {"type": "string", "enum": ["slow", "fast"]},
+        "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},  # what the MCP SDK writes for `str | None`
+    }}
+    assert check_arguments({"mode": 3, "note": None}, schema) == ["arguments.mode must be string, got int 3"]
+    assert check_arguments({"note": 4}, schema) == ["arguments.note must be string or null, got int 4"]
+
+
+def test_other_keywords_use_the_jsonschema_wording_under_the_argument_path() -> None:
+    schema = {"type": "object", "properties": {"speed": {"type": "number", "minimum": 0}},
+              "patternProperties": {"^x_": {}}, "additionalProperties": False}
+    assert check_arguments({"speed": -1, "x_debug": 1}, schema) == ["arguments.speed: -1 is less than the minimum of 0"]
+    assert check_arguments({"speeed": 1}, schema) == ["arguments has unknown 'speeed' (allowed: speed)"]
+
+
+def test_an_invalid_tool_schema_is_reported_not_raised() -> None:
+    errors = check_arguments({"a": 1}, {"type": "object", "properties": {"a": {"type": "decimal"}}})
+    assert len(errors) == 1 and errors[0].startswith("arguments cannot be checked: the tool's input schema is invalid")
+
+
+def test_find_cycle_starts_at_the_earliest_step_of_the_cycle() -> None:
+    graph = {"a": [], "b": ["d"], "c": ["b"], "d": ["c"]}
+    assert find_cycle(graph) == ["b", "d", "c", "b"]
