@@ -3,29 +3,40 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import httpx
+from httpx_sse import SSEError, connect_sse
 
 from deploy.errors import DeployError
 from memory.messages import TERMINAL_TASK_STATES, SubtaskState
 
 __all__ = ["MasterClient", "TaskFollower"]
 
+logger = logging.getLogger(__name__)
+
+STREAM_TIMEOUT = httpx.Timeout(10.0, read=30.0)
+REOPEN_PAUSE_S = 0.5  # before reopening a stream that ended without an event
+
 TERMINAL = {str(state) for state in TERMINAL_TASK_STATES}
 SUBTASK_END = {str(state) for state in SubtaskState if state.terminal}
 
 
 class MasterClient:
-    """A thin HTTP client of the master API that turns error envelopes into ``DeployError``."""
+    """A thin HTTP client of the master API that turns error envelopes into ``DeployError``.
 
-    def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 60.0) -> None:
+    ``transport`` replaces the network (tests pass an ``httpx.MockTransport``).
+    """
+
+    def __init__(self, base_url: str, *, token: str | None = None, timeout_s: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
         self.http.close()
@@ -55,22 +66,65 @@ class MasterClient:
         return self.request("GET", "/scene")["data"]
 
     def events(self, task_id: str, since: str, deadline: float) -> Iterator[dict[str, Any]]:
-        """Server-sent events of one task, as dicts, until the caller stops or ``deadline`` passes.
+        """Server-sent events of one task after event id ``since``, as dicts, until the caller stops.
 
-        The master sends a keep-alive comment every 15 s, so the deadline is checked even when no
-        event comes; a silent connection fails after 30 s.
+        ``DeployError`` once ``deadline`` (``time.monotonic()``) passes, checked on every chunk the
+        master sends (a keep-alive comment every 15 s, so even when no event comes); a silent
+        connection fails after 30 s. A stream the master ends (it cuts off a reader that falls far
+        behind) is reopened with ``Last-Event-ID``: nothing is lost or repeated.
         """
-        timeout = httpx.Timeout(10.0, read=30.0)
-        params = {"task_id": task_id, "since": since}
-        try:
-            with self.http.stream("GET", "/events", params=params, timeout=timeout) as response:
-                for line in response.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise DeployError(f"task {task_id} did not finish in time")
-                    if line.startswith("data:"):
-                        yield json.loads(line[5:])
-        except httpx.HTTPError as e:
-            raise DeployError(f"lost the event stream of {self.base_url}: {e}") from e
+        last_id = since
+        while True:
+            opened_after = last_id
+            try:
+                with connect_sse(self.http, "GET", "/events", params={"task_id": task_id},
+                                 headers={"Last-Event-ID": last_id}, timeout=STREAM_TIMEOUT) as source:
+                    self._check_stream(source.response)
+                    source.response.stream = _UntilDeadline(source.response.stream, deadline, task_id)
+                    for sse in source.iter_sse():
+                        if sse.data:  # keep-alives come as events without data once an id was seen
+                            last_id = sse.id or last_id
+                            yield json.loads(sse.data)
+            except (httpx.HTTPError, SSEError) as e:
+                raise DeployError(f"lost the event stream of {self.base_url}: {e}") from e
+            except ValueError as e:
+                raise DeployError(f"the event stream of {self.base_url} sent an event that is not JSON: {e}") from e
+            _check_deadline(deadline, task_id)
+            logger.info("event stream of task %s ended; reopening after event %s", task_id, last_id)
+            if last_id == opened_after:  # it ended without news: do not hammer the master
+                time.sleep(REOPEN_PAUSE_S)
+
+    def _check_stream(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            response.read()
+            try:
+                message = response.json().get("message")
+            except ValueError:
+                message = response.text[:200]
+            raise DeployError(f"GET /events: HTTP {response.status_code}: {message}")
+
+
+class _UntilDeadline(httpx.SyncByteStream):
+    """A response body that raises ``DeployError`` at its first chunk after ``deadline``.
+
+    httpx-sse reports no comment lines, so the master's keep-alives reach only this layer.
+    """
+
+    def __init__(self, stream: httpx.SyncByteStream, deadline: float, task_id: str) -> None:
+        self.stream, self.deadline, self.task_id = stream, deadline, task_id
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.stream:
+            _check_deadline(self.deadline, self.task_id)
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _check_deadline(deadline: float, task_id: str) -> None:
+    if time.monotonic() > deadline:
+        raise DeployError(f"task {task_id} did not finish in time")
 
 
 @dataclass
