@@ -6,8 +6,12 @@ Example (the bundled SmolLM2-135M-Instruct on CPU, then a request)::
     curl -s http://127.0.0.1:8000/v1/chat/completions -H 'content-type: application/json' \\
         -d '{"model": "SmolLM2-135M-Instruct", "messages": [{"role": "user", "content": "hi"}]}'
 
-`--model` takes a Hugging Face model folder or a .gguf file. `--port 0` picks a free port; the
-readiness line (`brain server ready on http://HOST:PORT/v1 ...`) says which.
+The API is shaped as vLLM's: `/v1/chat/completions` and `/v1/completions` (whole or with
+`"stream": true`), `/tokenize`, `/detokenize`, `/health` and `/metrics` (Prometheus).
+
+`--model` takes a Hugging Face model folder or a .gguf file. Loading logs what it reads and from
+where, at once, then each step. `--port 0` picks a free port; the readiness line
+(`brain server ready on http://HOST:PORT/v1 ...`) says which.
 """
 
 from __future__ import annotations

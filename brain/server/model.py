@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ __all__ = [
     "Generation",
     "LocalModel",
     "Sampling",
+    "TokenStep",
     "default_model_file",
     "resolve_model_path",
 ]
@@ -44,11 +47,24 @@ class Sampling:
 
 
 @dataclass
+class TokenStep:
+    """One generated token and, when asked for, its log-probability and the most likely alternatives.
+
+    Log-probabilities are of the model's own distribution, before sampling settings and grammars (as vLLM's).
+    """
+
+    id: int
+    logprob: float | None = None
+    top: list[tuple[int, float]] = field(default_factory=list)
+
+
+@dataclass
 class Generation:
     text: str
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str  # "stop" | "length"
+    tokens: list[TokenStep] = field(default_factory=list)
 
 
 def default_model_file() -> Path:
@@ -98,6 +114,52 @@ class _CancelCriteria:
         return torch.full((input_ids.shape[0],), self.cancel.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
+class _LogprobRecorder:
+    """A logits processor (put first) keeping the log-softmax of the latest step's logits."""
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+        self.latest: Any = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        self.latest = torch.log_softmax(scores[0].float(), dim=-1)
+        return scores
+
+    def step(self, token_id: int) -> TokenStep:
+        import torch
+
+        logprob = float(self.latest[token_id])
+        if not self.top:
+            return TokenStep(token_id, logprob)
+        values, ids = torch.topk(self.latest, self.top)
+        return TokenStep(token_id, logprob, list(zip(ids.tolist(), values.tolist(), strict=True)))
+
+
+class _TokenSink:
+    """A transformers streamer collecting the new tokens (with log-probabilities) and passing each on."""
+
+    def __init__(self, on_token: Callable[[TokenStep], None] | None, recorder: _LogprobRecorder | None) -> None:
+        self.on_token = on_token
+        self.recorder = recorder
+        self.steps: list[TokenStep] = []
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:  # generate() passes the prompt first
+            self._prompt_seen = True
+            return
+        token_id = int(value.reshape(-1)[0])
+        step = self.recorder.step(token_id) if self.recorder else TokenStep(token_id)
+        self.steps.append(step)
+        if self.on_token is not None:
+            self.on_token(step)
+
+    def end(self) -> None:
+        pass
+
+
 class LocalModel:
     """One loaded model and tokenizer; `generate` runs one completion at a time (thread-safe)."""
 
@@ -121,14 +183,15 @@ class LocalModel:
         name: str | None = None,
     ) -> LocalModel:
         folder, gguf_file = resolve_model_path(path)
-        device = _pick_device(device)
-        model, tokenizer = _load_weights(folder, gguf_file, device, dtype)
         if name is None:
             name = DEFAULT_MODEL_NAME if path is None else Path(gguf_file or folder.name).stem
+        logger.info("loading model %s from %s (device %s, dtype %s); importing torch and transformers",
+                    name, folder / (gguf_file or ""), device, dtype)
+        device = _pick_device(device)
+        model, tokenizer = _load_weights(folder, gguf_file, device, dtype)
         template = _pick_template(tokenizer, chat_template)
         logger.info(
-            "loaded model %s from %s on %s (chat template: %s)",
-            name, folder / (gguf_file or ""), device, chat_template if template else "the model's own",
+            "model %s ready on %s (chat template: %s)", name, device, chat_template if template else "the model's own",
         )
         return cls(model, tokenizer, name=name, chat_template=template, device=device)
 
@@ -140,6 +203,18 @@ class LocalModel:
 
             self._grammars = GrammarCache(self.tokenizer, self.model.config.vocab_size, self._stop_token_ids())
         return self._grammars
+
+    @property
+    def max_model_len(self) -> int:
+        """The longest prompt plus completion the model takes, in tokens."""
+        return int(getattr(self.model.config, "max_position_embeddings", 0) or self.tokenizer.model_max_length)
+
+    def encode(self, text: str, *, add_special_tokens: bool = False) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
+
+    def token_text(self, token_id: int) -> str:
+        """The text of one token as it reads alone (partial UTF-8 shows as U+FFFD)."""
+        return self.tokenizer.decode([token_id])
 
     def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> str:
         """The prompt text for a chat, ending with the assistant turn's opening."""
@@ -158,34 +233,46 @@ class LocalModel:
         *,
         grammar: Any = None,
         cancel: threading.Event | None = None,
+        on_token: Callable[[TokenStep], None] | None = None,
+        logprobs: int | None = None,
+        add_special_tokens: bool = False,
     ) -> Generation:
-        """One completion of `prompt`; `grammar` (an xgrammar CompiledGrammar) constrains it."""
-        with self._lock:
-            return self._generate(prompt, sampling, grammar, cancel or threading.Event())
+        """One completion of `prompt`; `grammar` (an xgrammar CompiledGrammar) constrains it.
 
-    def _generate(self, prompt: str, sampling: Sampling, grammar: Any, cancel: threading.Event) -> Generation:
+        `on_token` sees each token as it is generated (from this thread); `logprobs` (0 to 20) asks for
+        each token's log-probability and that many alternatives.
+        """
+        sink = _TokenSink(on_token, _LogprobRecorder(logprobs) if logprobs is not None else None)
+        with self._lock:
+            return self._generate(prompt, sampling, grammar, cancel or threading.Event(), sink, add_special_tokens)
+
+    def _generate(self, prompt: str, sampling: Sampling, grammar: Any, cancel: threading.Event,
+                  sink: _TokenSink, add_special_tokens: bool) -> Generation:
         import torch
         from transformers import StoppingCriteriaList
 
-        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.model.device)
+        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=add_special_tokens)
+        inputs = inputs.to(self.model.device)
         prompt_len = inputs["input_ids"].shape[1]
         kwargs = self._sampling_kwargs(sampling)
+        processors = [sink.recorder] if sink.recorder else []  # first: it sees the model's own distribution
         if grammar is not None:
             from xgrammar.contrib.hf import LogitsProcessor
 
-            kwargs["logits_processor"] = [LogitsProcessor(grammar)]
+            processors.append(LogitsProcessor(grammar))
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)
         with torch.inference_mode():
-            output = self.model.generate(
+            self.model.generate(
                 **inputs,
                 max_new_tokens=sampling.max_tokens,
                 stopping_criteria=StoppingCriteriaList([_CancelCriteria(cancel)]),
                 pad_token_id=self.tokenizer.pad_token_id or self._stop_token_ids()[0],
+                logits_processor=processors,
+                streamer=sink,
                 **kwargs,
             )
-        new_ids = output[0][prompt_len:].tolist()
-        return self._finish(new_ids, prompt_len, sampling)
+        return self._finish(sink.steps, prompt_len, sampling)
 
     def _sampling_kwargs(self, sampling: Sampling) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"do_sample": sampling.temperature > 0}
@@ -197,7 +284,8 @@ class LocalModel:
             kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
         return kwargs
 
-    def _finish(self, new_ids: list[int], prompt_len: int, sampling: Sampling) -> Generation:
+    def _finish(self, steps: list[TokenStep], prompt_len: int, sampling: Sampling) -> Generation:
+        new_ids = [step.id for step in steps]
         stops = set(self._stop_token_ids())
         ended = bool(new_ids) and new_ids[-1] in stops
         text = self.tokenizer.decode(new_ids, skip_special_tokens=True)
@@ -207,7 +295,8 @@ class LocalModel:
             if cut >= 0:
                 text, stopped_by_string = text[:cut], True
         finish = "stop" if ended or stopped_by_string or len(new_ids) < sampling.max_tokens else "length"
-        return Generation(text=text, prompt_tokens=prompt_len, completion_tokens=len(new_ids), finish_reason=finish)
+        return Generation(text=text, prompt_tokens=prompt_len, completion_tokens=len(new_ids), finish_reason=finish,
+                          tokens=steps)
 
     def _stop_token_ids(self) -> list[int]:
         eos = self.model.generation_config.eos_token_id
@@ -242,9 +331,16 @@ def _load_weights(folder: Path, gguf_file: str | None, device: str, dtype: str) 
     if isinstance(torch_dtype, str) and torch_dtype != "auto":
         torch_dtype = getattr(torch, torch_dtype)
     extra = {"gguf_file": gguf_file} if gguf_file else {}
+    source = folder / (gguf_file or "")
     try:
+        started = time.perf_counter()
+        logger.info("reading the tokenizer from %s", source)
         tokenizer = AutoTokenizer.from_pretrained(folder, **extra)
+        logger.info("tokenizer read in %.1fs; reading the weights%s", time.perf_counter() - started,
+                    " (de-quantizing GGUF tensors)" if gguf_file else "")
+        started = time.perf_counter()
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **extra)
+        logger.info("weights read in %.1fs; moving them to %s", time.perf_counter() - started, device)
     except (OSError, ValueError, ImportError) as e:
         hint = " (GGUF files need `pip install gguf accelerate`)" if gguf_file else ""
         raise ModelLoadError(f"could not load a model from {folder / (gguf_file or '')}: {e}{hint}") from e

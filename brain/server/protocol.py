@@ -1,36 +1,67 @@
-"""The OpenAI chat-completions request, checked once, and the response body built from a generation."""
+"""The OpenAI requests `roboos brain serve` answers, each checked once: chat completions and completions.
+
+Fields the server does not know are ignored (as OpenAI's and vLLM's servers do); a field it knows but
+cannot honour is a 400 naming it.
+"""
 
 from __future__ import annotations
 
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from brain.server.errors import APIError
-from brain.server.model import Generation, Sampling
+from brain.server.model import Sampling
+from brain.server.structure import Structure, read_structure
 
-__all__ = ["ChatRequest", "completion_body", "model_list_body"]
+__all__ = ["ChatRequest", "CompletionRequest"]
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
+_MEDIA_PARTS = {"image_url", "image", "input_image", "image_pil", "image_embeds", "video_url", "video",
+                "input_audio", "audio_url", "audio", "file"}
+MAX_LOGPROBS = 20
+MAX_CHOICES = 8
+
+
+@dataclass
+class Options:
+    """What chat completions and completions share: sampling, choices, streaming, log-probabilities."""
+
+    sampling: Sampling = field(default_factory=Sampling)
+    n: int = 1
+    stream: bool = False
+    include_usage: bool = False  # stream_options.include_usage: a last chunk with the usage
+    logprobs: int | None = None  # None: none; k: each token's log-probability and its k top alternatives
+    structure: Structure | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], max_tokens_limit: int, logprobs: int | None) -> Options:
+        n = data.get("n", 1)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CHOICES:
+            raise APIError(f"n must be an integer from 1 to {MAX_CHOICES}", param="n")
+        stream = data.get("stream") or False
+        if not isinstance(stream, bool):
+            raise APIError("stream must be true or false", param="stream")
+        stream_options = data.get("stream_options") or {}
+        if not isinstance(stream_options, dict):
+            raise APIError("stream_options must be an object", param="stream_options")
+        return cls(sampling=_sampling(data, max_tokens_limit), n=n, stream=stream,
+                   include_usage=bool(stream and stream_options.get("include_usage")), logprobs=logprobs,
+                   structure=read_structure(data))
 
 
 @dataclass
 class ChatRequest:
     """What a `/v1/chat/completions` body asks for.
 
-    `tool_choice` is "none", "auto", "required" or the name of a function. `schema` is the JSON schema
-    the answer must follow (`response_format` json_schema, or vLLM's legacy `guided_json`); `json_mode`
-    is `response_format` json_object.
+    `tool_choice` is "none", "auto", "required" or the name of a function. `logprobs` and
+    `top_logprobs` become `options.logprobs`.
     """
 
     model: str
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: str = "auto"
-    schema: dict[str, Any] | None = None
-    json_mode: bool = False
-    sampling: Sampling = field(default_factory=Sampling)
+    options: Options = field(default_factory=Options)
 
     @property
     def forced_call(self) -> str | None:
@@ -39,25 +70,70 @@ class ChatRequest:
             return None
         return "*" if self.tool_choice == "required" else self.tool_choice
 
+    @property
+    def sampling(self) -> Sampling:
+        return self.options.sampling
+
+    @property
+    def structure(self) -> Structure | None:
+        return self.options.structure
+
     @classmethod
     def from_dict(cls, data: Any, *, max_tokens_limit: int) -> ChatRequest:
         if not isinstance(data, dict):
             raise APIError("the request body must be a JSON object")
-        if data.get("stream"):
-            raise APIError("stream=true is not supported by this server; send stream=false", param="stream")
-        if data.get("n", 1) != 1:
-            raise APIError("only n=1 is supported", param="n")
         tools = _tools(data.get("tools"))
-        schema, json_mode = _response_format(data.get("response_format"), data.get("guided_json"))
         return cls(
             model=_string(data, "model"),
             messages=_messages(data.get("messages")),
             tools=tools,
             tool_choice=_tool_choice(data.get("tool_choice"), tools),
-            schema=schema,
-            json_mode=json_mode,
-            sampling=_sampling(data, max_tokens_limit),
+            options=Options.from_dict(data, max_tokens_limit, _chat_logprobs(data)),
         )
+
+
+@dataclass
+class CompletionRequest:
+    """What a `/v1/completions` body asks for: one or more prompts, each completed `options.n` times."""
+
+    model: str
+    prompts: list[str]
+    echo: bool = False
+    options: Options = field(default_factory=Options)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, max_tokens_limit: int) -> CompletionRequest:
+        if not isinstance(data, dict):
+            raise APIError("the request body must be a JSON object")
+        prompt = data.get("prompt")
+        prompts = [prompt] if isinstance(prompt, str) else prompt
+        if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
+            raise APIError("prompt must be a string or a non-empty list of strings (token-id prompts are not "
+                           "supported)", param="prompt")
+        logprobs = data.get("logprobs")
+        if logprobs is not None and (not isinstance(logprobs, int) or isinstance(logprobs, bool)
+                                     or not 0 <= logprobs <= MAX_LOGPROBS):
+            raise APIError(f"logprobs must be an integer from 0 to {MAX_LOGPROBS}", param="logprobs")
+        echo = data.get("echo") or False
+        if echo and logprobs is not None:
+            raise APIError("echo with logprobs (the prompt's log-probabilities) is not supported; drop one",
+                           param="echo")
+        return cls(model=_string(data, "model"), prompts=prompts, echo=bool(echo),
+                   options=Options.from_dict(data, max_tokens_limit, logprobs))
+
+
+def _chat_logprobs(data: dict[str, Any]) -> int | None:
+    top = data.get("top_logprobs")
+    if top is not None and (not isinstance(top, int) or isinstance(top, bool) or not 0 <= top <= MAX_LOGPROBS):
+        raise APIError(f"top_logprobs must be an integer from 0 to {MAX_LOGPROBS}", param="top_logprobs")
+    wanted = data.get("logprobs")
+    if wanted is not None and not isinstance(wanted, bool):
+        raise APIError("logprobs must be true or false on chat completions", param="logprobs")
+    if not wanted:
+        if top:
+            raise APIError("top_logprobs needs logprobs=true", param="top_logprobs")
+        return None
+    return top or 0
 
 
 def _string(data: dict[str, Any], key: str) -> str:
@@ -78,9 +154,22 @@ def _messages(value: Any) -> list[dict[str, Any]]:
         if content is not None and not isinstance(content, (str, list)):
             raise APIError(f"messages[{i}].content must be a string, a list of parts or null",
                            param=f"messages[{i}].content")
+        if isinstance(content, list):
+            _check_parts(content, f"messages[{i}].content")
         role = "system" if message["role"] == "developer" else message["role"]
         messages.append({**message, "role": role})
     return messages
+
+
+def _check_parts(parts: list[Any], where: str) -> None:
+    for j, part in enumerate(parts):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in _MEDIA_PARTS:
+            raise APIError(f"this model is text-only: {where}[{j}] is a {kind} part; send text parts only",
+                           param=f"{where}[{j}]", code="unsupported_content")
+        if kind != "text" or not isinstance(part.get("text"), str):
+            raise APIError(f'{where}[{j}] must be a text part {{"type": "text", "text": ...}}, got type {kind!r}',
+                           param=f"{where}[{j}]")
 
 
 def _tools(value: Any) -> list[dict[str, Any]]:
@@ -112,26 +201,6 @@ def _tool_choice(value: Any, tools: list[dict[str, Any]]) -> str:
     return name
 
 
-def _response_format(value: Any, guided_json: Any) -> tuple[dict[str, Any] | None, bool]:
-    if guided_json is not None:
-        if not isinstance(guided_json, dict):
-            raise APIError("guided_json must be a JSON schema object", param="guided_json")
-        return guided_json, False
-    if value is not None and not isinstance(value, dict):
-        raise APIError("response_format must be an object", param="response_format")
-    if value is None or value.get("type") == "text":
-        return None, False
-    if value.get("type") == "json_object":
-        return None, True
-    if value.get("type") == "json_schema":
-        schema = (value.get("json_schema") or {}).get("schema")
-        if not isinstance(schema, dict):
-            raise APIError("response_format.json_schema.schema must be a JSON schema object",
-                           param="response_format")
-        return schema, False
-    raise APIError("response_format.type must be text, json_object or json_schema", param="response_format")
-
-
 def _sampling(data: dict[str, Any], limit: int) -> Sampling:
     max_tokens = data.get("max_completion_tokens", data.get("max_tokens")) or limit
     if not isinstance(max_tokens, int) or not 0 < max_tokens <= limit:
@@ -156,23 +225,3 @@ def _number(data: dict[str, Any], key: str, default: float, low: float, high: fl
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
         raise APIError(f"{key} must be a number from {low} to {high}", param=key)
     return float(value)
-
-
-def completion_body(model: str, message: dict[str, Any], generation: Generation) -> dict[str, Any]:
-    finish = "tool_calls" if message.get("tool_calls") else generation.finish_reason
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {
-            "prompt_tokens": generation.prompt_tokens,
-            "completion_tokens": generation.completion_tokens,
-            "total_tokens": generation.prompt_tokens + generation.completion_tokens,
-        },
-    }
-
-
-def model_list_body(name: str, created: int) -> dict[str, Any]:
-    return {"object": "list", "data": [{"id": name, "object": "model", "created": created, "owned_by": "roboos"}]}

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import jsonschema
+import openai
 import pytest
 
 from brain.errors import PlanningError
@@ -148,3 +149,14 @@ def test_cut_off_json_comes_back_with_finish_reason_length(server: ServerProcess
     assert response.status_code == 200, response.text
     choice = response.json()["choices"][0]
     assert choice["finish_reason"] == "length" and choice["message"]["content"].startswith('{"')
+
+
+def test_streamed_tool_call_through_the_openai_client(server: ServerProcess) -> None:
+    with openai.OpenAI(base_url=server.base_url, api_key="none", timeout=240, max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model=server.model, messages=[{"role": "user", "content": "Drive to the kitchen."}], tools=[NAVIGATE],
+            tool_choice="required", temperature=0, max_tokens=40, stream=True)
+        deltas = [d for chunk in stream if chunk.choices for d in chunk.choices[0].delta.tool_calls or []]
+    assert deltas[0].index == 0 and deltas[0].id.startswith("call_") and deltas[0].function.name == "navigate"
+    arguments = json.loads("".join(d.function.arguments or "" for d in deltas))
+    jsonschema.validate(arguments, NAVIGATE["function"]["parameters"])

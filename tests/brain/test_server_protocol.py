@@ -7,7 +7,8 @@ import json
 import pytest
 
 from brain.server.errors import APIError
-from brain.server.protocol import ChatRequest
+from brain.server.protocol import ChatRequest, CompletionRequest
+from brain.server.structure import Structure, StructureKind
 from brain.server.tool_calls import call_schema, parse_tool_calls
 from brain.templates import CHATML_TOOLS, read_template
 
@@ -28,7 +29,36 @@ def test_request_with_tools_schema_and_sampling() -> None:
     as_format = ChatRequest.from_dict({**BASE, "response_format": {"type": "json_schema", "json_schema": {
         "name": "x", "schema": schema}}}, max_tokens_limit=64)
     legacy = ChatRequest.from_dict({**BASE, "guided_json": schema}, max_tokens_limit=64)
-    assert as_format.schema == legacy.schema == schema and as_format.forced_call is None
+    newer = ChatRequest.from_dict({**BASE, "structured_outputs": {"json": schema}}, max_tokens_limit=64)
+    assert as_format.structure == legacy.structure == newer.structure == Structure(StructureKind.JSON, schema)
+    assert as_format.forced_call is None
+
+
+def test_streaming_choices_and_logprobs() -> None:
+    chat = ChatRequest.from_dict({**BASE, "stream": True, "stream_options": {"include_usage": True}, "n": 3,
+                                  "logprobs": True, "top_logprobs": 2}, max_tokens_limit=64)
+    assert (chat.options.stream, chat.options.include_usage, chat.options.n, chat.options.logprobs) == (
+        True, True, 3, 2)
+    plain = ChatRequest.from_dict({**BASE, "logprobs": False}, max_tokens_limit=64)
+    assert plain.options.logprobs is None and not plain.options.include_usage
+
+
+def test_structured_outputs_regex_and_choice() -> None:
+    regex = ChatRequest.from_dict({**BASE, "structured_outputs": {"regex": "[a-z]+"}}, max_tokens_limit=64)
+    choice = ChatRequest.from_dict({**BASE, "guided_choice": ["yes", "no"]}, max_tokens_limit=64)
+    assert regex.structure == Structure(StructureKind.REGEX, "[a-z]+")
+    assert choice.structure == Structure(StructureKind.CHOICE, ["yes", "no"])
+
+
+def test_completion_request() -> None:
+    request = CompletionRequest.from_dict({"model": "m", "prompt": ["a", "b"], "logprobs": 1, "n": 2, "stop": "x"},
+                                          max_tokens_limit=64)
+    assert (request.prompts, request.options.logprobs, request.options.n) == (["a", "b"], 1, 2)
+    for bad, param in [({"prompt": [1, 2]}, "prompt"), ({"prompt": "a", "logprobs": 99}, "logprobs"),
+                       ({"prompt": "a", "echo": True, "logprobs": 1}, "echo")]:
+        with pytest.raises(APIError) as caught:
+            CompletionRequest.from_dict({"model": "m", **bad}, max_tokens_limit=64)
+        assert caught.value.param == param
 
 
 @pytest.mark.parametrize(
@@ -37,8 +67,17 @@ def test_request_with_tools_schema_and_sampling() -> None:
         ({"messages": []}, "messages"),
         ({"messages": [{"role": "robot", "content": "x"}]}, "messages[0]"),
         ({"model": ""}, "model"),
-        ({"stream": True}, "stream"),
-        ({"n": 2}, "n"),
+        ({"stream": "yes"}, "stream"),
+        ({"n": 0}, "n"),
+        ({"n": 99}, "n"),
+        ({"logprobs": 3}, "logprobs"),
+        ({"top_logprobs": 2}, "top_logprobs"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+         "messages[0].content[0]"),
+        ({"messages": [{"role": "user", "content": [{"type": "sticker"}]}]}, "messages[0].content[0]"),
+        ({"structured_outputs": {"structural_tag": "{}"}}, "structured_outputs.structural_tag"),
+        ({"structured_outputs": {"choice": []}}, "structured_outputs.choice"),
+        ({"structured_outputs": {"regex": "a"}, "guided_json": {}}, "structured_outputs.regex"),
         ({"max_tokens": 1000}, "max_tokens"),
         ({"temperature": -1}, "temperature"),
         ({"tools": [{"type": "function"}]}, "tools[0]"),
