@@ -21,8 +21,8 @@ T = TypeVar("T")
 
 # Per kind, type string -> the module that registers it when imported.
 BUILTIN_MODULES: dict[str, dict[str, str]] = {
-    "planner": {"symbolic": "brain.symbolic", "llm": "brain.llm", "llm_goals": "brain.llm"},
-    "stepper": {"llm": "brain.llm"},
+    "planner": {"symbolic": "brain.symbolic", "llm": "brain.llm.planner", "llm_goals": "brain.llm.goals"},
+    "stepper": {"llm": "brain.llm.stepper"},
 }
 
 

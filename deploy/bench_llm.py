@@ -14,11 +14,11 @@ import argparse
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any
 
 from brain.llm.config import LLMConfig
 from brain.planner import Planner
+from deploy.config import load_config
 
 __all__ = ["llm_settings", "make_planner", "usage_lines"]
 
@@ -29,14 +29,14 @@ def llm_settings(args: argparse.Namespace) -> Iterator[LLMConfig | None]:
     if not Planner.type_of(args.planner).uses_llm:
         yield None
         return
-    config = LLMConfig.from_dict({})  # the defaults and the environment (API key); the flags win
+    config = load_config(None).llm  # the defaults and the environment (API key); the flags win
     if args.base_url:
-        yield replace(config, base_url=args.base_url, model=args.model or config.model)
+        yield config.updated(base_url=args.base_url, model=args.model or config.model)
         return
     from brain.server.process import ServerProcess
 
     with ServerProcess(host="127.0.0.1") as server:
-        yield replace(config, base_url=server.base_url, model=args.model or server.model)
+        yield config.updated(base_url=server.base_url, model=args.model or server.model)
 
 
 def make_planner(name: str, llm: LLMConfig | None) -> Planner:

@@ -2,7 +2,7 @@
 
 Example::
 
-    python -m master.server --redis-url redis://127.0.0.1:6379 --port 5000
+    roboos master --redis-url redis://127.0.0.1:6379 --port 5000   # deploy.components.master_main
     curl -X POST localhost:5000/publish_task -H 'Content-Type: application/json' \\
          -d '{"task": "bring the apple to table 2"}'
 
@@ -17,27 +17,23 @@ the service.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import fields
 from types import FrameType
 
 from flask import Flask
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from brain.errors import BrainError
+from brain.llm.config import LLMConfig
 from brain.planner import Planner
 from master.app import create_app
-from master.config import FLAG_HELP, FLAG_TYPES, MasterConfig, flag_of
-from master.log_format import configure_logging
+from master.config import MasterConfig
 from master.service import MasterService
 
-__all__ = ["main", "serve", "build_planner", "http_server"]
+__all__ = ["build_planner", "http_server", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,53 +127,8 @@ def _on_signals(handler: Callable[[], None]) -> Callable[[], None]:
     return restore
 
 
-def build_planner(name: str, llm_config: str | None = None) -> Planner:
-    """The planner registered as ``name``; one that uses the LLM reads its settings from ``llm_config``."""
+def build_planner(name: str, llm: LLMConfig | None = None) -> Planner:
+    """The planner registered as ``name``; one that uses the LLM gets the ``llm`` settings."""
     if Planner.type_of(name).uses_llm:
-        from brain.llm.config import LLMConfig
-
-        return Planner.create(name, config=LLMConfig.from_file(llm_config))
+        return Planner.create(name, config=llm or LLMConfig())
     return Planner.create(name)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="roboos master", description="Run the RoboOS master (HTTP API and scheduler).")
-    for f in fields(MasterConfig):
-        default = getattr(MasterConfig, f.name)
-        if f.name == "auth_token":
-            default = os.environ.get("ROBOOS_AUTH_TOKEN")
-        kind = FLAG_TYPES.get(f.name) or (str if default is None else type(default))
-        parser.add_argument(flag_of(f.name), dest=f.name, type=kind, default=default, help=FLAG_HELP.get(f.name))
-    parser.add_argument("--redis-url", default=os.environ.get("ROBOOS_REDIS_URL", "redis://127.0.0.1:6379"))
-    parser.add_argument("--prefix", default="roboos:", help="key prefix of this deployment in Redis")
-    parser.add_argument("--planner", choices=Planner.available(), default="symbolic")
-    parser.add_argument("--llm-config", default=None,
-                        help="JSON file of LLM settings for --planner llm or llm_goals (keys as in the llm: section)")
-    parser.add_argument("--log-level", default="INFO")
-    return parser.parse_args(argv)
-
-
-def config_from_args(args: argparse.Namespace) -> MasterConfig:
-    """Every ``MasterConfig`` field from its flag; ``ValueError`` names a bad one."""
-    return MasterConfig(**{f.name: getattr(args, f.name) for f in fields(MasterConfig)})
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    configure_logging(args.log_level)
-    try:
-        config = config_from_args(args)
-    except ValueError as e:
-        logger.error("invalid configuration: %s", e)
-        return 2
-    try:
-        planner = build_planner(args.planner, args.llm_config)
-    except BrainError as e:
-        logger.error("cannot build the %s planner: %s", args.planner, e)
-        return 2
-    serve(config, args.redis_url, args.prefix, planner)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

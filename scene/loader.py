@@ -6,15 +6,15 @@ Errors are :class:`SceneError` naming the file and the key, e.g.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from memory.profiles import SceneNode
+from memory.profiles import ActionSemantics, SceneNode
+from memory.settings import explain
 from scene.profile import Cargo, DemoTask, Expectation, FleetEntry, Passage, SceneError, SceneProfile
 from scene.world_checks import check_world
 
@@ -185,20 +185,11 @@ class _Reader:
         return Expectation(node=node, relation=relations[0], parent=parent)
 
     def typed(self, cls: type[Any], data: Any, where: str) -> Any:
-        """An instance of dataclass ``cls`` from a mapping, every key known and well typed."""
-        data = self.mapping(data, where)
-        hints = get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name in hints}
-        for key, value in data.items():
-            if key not in fields:
-                raise self.error(f"{where}.{key}", f"unknown key; known keys: {', '.join(fields)}")
-            if not _conforms(value, hints[key]):
-                raise self.error(f"{where}.{key}", f"expected {_type_name(hints[key])}, got {_show(value)}")
-        missing = [n for n, f in fields.items() if n not in data and _required(f)]
-        if missing:
-            raise self.error(where, f"missing required key(s): {', '.join(missing)}")
-        values = {k: float(v) if _is_float(hints[k], v) else v for k, v in data.items()}
-        return cls(**values)
+        """An instance of record ``cls`` (a pydantic dataclass) from a mapping, every key known and well typed."""
+        try:
+            return cls(**self.mapping(data, where))
+        except ValidationError as e:
+            raise SceneError(f"{self.path}: {explain(e, cls, where)}") from e
 
 
 class _References:
@@ -255,6 +246,7 @@ class _References:
         self.check_choice(f"{where}.transport", entry.transport, TRANSPORTS)
         self.check_choice(f"{where}.skill", entry.skill, SKILL_BACKENDS)
         self.check_x0(where, entry)
+        self.check_own_server(where, entry)
         self.check_port(where, entry)
         self.check_faults(where, entry)
 
@@ -265,7 +257,23 @@ class _References:
             raise self.error(f"{where}.x0_embodiment", f"only for skill x0, but skill is {entry.skill}")
         self.check_choice(f"{where}.x0_embodiment", entry.x0_embodiment, X0_EMBODIMENTS)
 
+    def check_own_server(self, where: str, entry: FleetEntry) -> None:
+        """``skill_command`` (stdio) or ``skill_url`` (HTTP), not both, and annotations that parse."""
+        if entry.skill_command and entry.skill_url:
+            raise self.error(f"{where}.skill_url", "give skill_command (stdio) or skill_url (HTTP), not both")
+        if entry.skill_url and not entry.skill_url.startswith(("http://", "https://")):
+            raise self.error(f"{where}.skill_url", f"expected an http:// or https:// URL, got {entry.skill_url!r}")
+        if entry.own_skill_server and entry.port is not None:
+            raise self.error(f"{where}.port", "a port is only for the simulated skill server over http")
+        for tool, annotation in entry.skills.items():
+            try:
+                ActionSemantics.from_annotation(annotation)
+            except ValueError as e:
+                raise self.error(f"{where}.skills.{tool}", str(e)) from e
+
     def check_port(self, where: str, entry: FleetEntry) -> None:
+        if entry.own_skill_server:
+            return
         if entry.transport == "stdio" and entry.port is not None:
             raise self.error(f"{where}.port", "a port is only for transport http")
         if entry.transport == "http":
@@ -316,37 +324,6 @@ def _write_passages(nodes: list[SceneNode], passages: list[Passage]) -> None:
     for node in nodes:
         if node.kind == "place":
             node.props["passages"] = links[node.name]
-
-
-def _required(f: dataclasses.Field[Any]) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-
-
-def _conforms(value: Any, hint: Any) -> bool:
-    origin, args = get_origin(hint), get_args(hint)
-    if hint is Any:
-        return True
-    if origin in (Union, types.UnionType):
-        return any(_conforms(value, arg) for arg in args)
-    if hint is type(None):
-        return value is None
-    if hint in (int, float):
-        return isinstance(value, int if hint is int else (int, float)) and not isinstance(value, bool)
-    if origin is list:
-        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value)
-    if origin is dict:
-        return isinstance(value, dict) and all(_conforms(k, args[0]) and _conforms(v, args[1])
-                                               for k, v in value.items())
-    return isinstance(value, hint)
-
-
-def _is_float(hint: Any, value: Any) -> bool:
-    """Whether ``value`` goes in a float field (``float`` or ``float | None``), so 1 is read as 1.0."""
-    return value is not None and (hint is float or float in get_args(hint))
-
-
-def _type_name(hint: Any) -> str:
-    return hint.__name__ if isinstance(hint, type) else str(hint)
 
 
 def _show(value: Any) -> str:

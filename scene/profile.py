@@ -1,4 +1,9 @@
-"""What a scene profile holds: the world's nodes, the robot fleet and the demo tasks."""
+"""What a scene profile holds: the world's nodes, the robot fleet and the demo tasks.
+
+The records read from a scene file (``Passage``, ``Cargo``, ``FleetEntry``, ``Expectation``,
+``DemoTask``) are pydantic dataclasses: a wrong type or an unknown key is refused when one is
+built, from a file or in code.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic.dataclasses import dataclass as record
+
 from memory.profiles import SceneNode
+from memory.settings import STRICT
 
 __all__ = ["Cargo", "DemoTask", "Expectation", "FleetEntry", "Passage", "SceneError", "SceneProfile"]
 
@@ -17,7 +25,7 @@ class SceneError(Exception):
     """A scene profile is missing, malformed or inconsistent; the message names the file and key."""
 
 
-@dataclass
+@record(config=STRICT)
 class Passage:
     """Two places connected both ways, ``travel_s`` seconds apart, maybe through a door node."""
 
@@ -29,7 +37,7 @@ class Passage:
         return asdict(self)
 
 
-@dataclass
+@record(config=STRICT)
 class Cargo:
     """A container a robot carries; other robots load and unload it."""
 
@@ -42,11 +50,13 @@ class Cargo:
         return SceneNode(self.name, "container", parent=robot, relation="on", props=props)
 
 
-@dataclass
+@record(config=STRICT)
 class FleetEntry:
     """One robot of the fleet: its body, where it starts, how its skills are reached.
 
-    ``grippers`` to ``cargo`` override the embodiment's body when set (None keeps it).
+    ``grippers`` to ``cargo`` override the embodiment's body when set (None keeps it). ``skill_command``
+    or ``skill_url`` name a skill server of its own; the simulator's settings (``skill``, ``speed``,
+    faults, body overrides) then do not apply.
     """
 
     name: str
@@ -67,6 +77,17 @@ class FleetEntry:
     can_open: bool | None = None  # containers and doors
     station: str | None = None  # furniture or a container at start: the only thing it reaches
     cargo: Cargo | None = None
+    # A skill server of its own instead of the simulated one (e.g. a RoboOS skill.py): spawned over
+    # stdio (skill_command, an argv list) or reached over HTTP (skill_url; a base URL finds /mcp).
+    skill_command: list[str] = field(default_factory=list)
+    skill_url: str = ""
+    # Semantics for that server's tools: {tool: {kind: pick, object: <argument>, ...}} (scene/README.md)
+    skills: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def own_skill_server(self) -> bool:
+        """Whether its skill server is its own (``skill_command`` or ``skill_url``), not one the stack starts."""
+        return bool(self.skill_command or self.skill_url)
 
     def body_overrides(self) -> dict[str, Any]:
         """The body fields the scene set, for ``memory.world.body_for`` (cargo by its name)."""
@@ -79,7 +100,7 @@ class FleetEntry:
         return asdict(self)
 
 
-@dataclass
+@record(config=STRICT)
 class Expectation:
     """What must hold when a demo task succeeded: ``node`` is ``relation`` ``parent``."""
 
@@ -98,7 +119,7 @@ class Expectation:
         return asdict(self)
 
 
-@dataclass
+@record(config=STRICT)
 class DemoTask:
     """A task to publish in a demo, and what the world must look like afterwards."""
 

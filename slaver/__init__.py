@@ -1,8 +1,6 @@
-"""The slaver: one agent per robot, running its subtasks with the robot's MCP skills."""
+"""The slaver: one agent per robot, running its subtasks with the robot's MCP skills.
 
-from slaver.agent import Slaver
-from slaver.config import SlaverConfig
-from slaver.errors import SkillServerUnreachable, SlaverConfigError, SlaverError
-from slaver.skill_link import SkillLink
-
-__all__ = ["SkillLink", "SkillServerUnreachable", "Slaver", "SlaverConfig", "SlaverConfigError", "SlaverError"]
+``slaver.agent.Slaver`` (the agent), ``slaver.config`` (``SlaverConfig``, the ``slaver:`` section),
+``slaver.skill_link.SkillLink`` (the connection to the skill server). Nothing is imported here, so
+reading the configuration does not load the MCP client.
+"""

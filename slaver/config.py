@@ -1,18 +1,50 @@
-"""The slaver's configuration: which robot it serves and how it reaches the robot's skills."""
+"""The slaver's configuration: the ``slaver:`` section every slaver shares (``SlaverSettings``), and
+one robot's ``SlaverConfig``: which robot it serves and how it reaches the robot's skills."""
 
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from typing import Annotated
 
+from pydantic import Field, model_validator
+
+from memory.settings import Settings
 from memory.shared_memory import redact_url
-from slaver.errors import SlaverConfigError
 
-__all__ = ["SlaverConfig"]
+__all__ = ["SlaverConfig", "SlaverSettings"]
+
+Seconds = Annotated[float, Field(gt=0)]
 
 
-@dataclass
-class SlaverConfig:
+class SlaverSettings(Settings):
+    """What every slaver of a deployment shares (the ``slaver:`` section)."""
+
+    heartbeat_interval_s: Seconds = 1.0
+    liveness_ttl_s: Seconds = 3.0  # a robot without a heartbeat for this long is offline
+    read_block_ms: int = Field(1000, gt=0)
+    default_call_timeout_s: Seconds = 30.0
+    connect_timeout_s: Seconds = 15.0
+    # After the skill server is found unreachable: reconnect after 0.5 s, doubling up to 30 s (jittered).
+    reconnect_initial_s: Seconds = 0.5
+    reconnect_max_s: Seconds = 30.0
+    max_steps: int = Field(20, ge=1)  # bound on step-planner actions for a subtask given without tool calls
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SlaverSettings:
+        if self.liveness_ttl_s <= self.heartbeat_interval_s:
+            raise ValueError(
+                f"liveness_ttl_s must be greater than heartbeat_interval_s, got {self.liveness_ttl_s} "
+                f"for liveness_ttl_s and {self.heartbeat_interval_s} for heartbeat_interval_s"
+            )
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise ValueError(
+                f"reconnect_max_s must be >= reconnect_initial_s, got {self.reconnect_max_s} "
+                f"for reconnect_max_s and {self.reconnect_initial_s} for reconnect_initial_s"
+            )
+        return self
+
+
+class SlaverConfig(SlaverSettings):
     """One robot's slaver.
 
     The skill server is either spawned over stdio (``skill_command``, an argv list) or reached
@@ -20,49 +52,27 @@ class SlaverConfig:
     connected skill client yourself.
     """
 
-    robot: str
-    embodiment: str
+    robot: str = Field(min_length=1)
+    embodiment: str = Field(min_length=1)
     start_place: str | None = None
-    skill_command: list[str] = field(default_factory=list)
+    skill_command: list[str] = Field(default_factory=list)
     skill_url: str = ""
-    heartbeat_interval_s: float = 1.0
-    liveness_ttl_s: float = 3.0
-    read_block_ms: int = 1000
-    default_call_timeout_s: float = 30.0
-    connect_timeout_s: float = 15.0
-    # After the skill server is found unreachable: reconnect after 0.5 s, doubling up to 30 s (jittered).
-    reconnect_initial_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    max_steps: int = 20  # bound on step-planner actions for a subtask given without tool calls
+    # Semantics for the tools of a server without them (a RoboOS skill.py): {tool: {"kind": ..., role: arg}}
+    skill_annotations: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if not self.robot:
-            raise SlaverConfigError("robot must be a non-empty name")
-        if not self.embodiment:
-            raise SlaverConfigError(f"embodiment must be set for robot {self.robot!r}")
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> SlaverConfig:
         if self.skill_command and self.skill_url:
-            raise SlaverConfigError(
+            raise ValueError(
                 "set one of skill_command (stdio) and skill_url (HTTP), not both; "
                 f"got skill_command={self.skill_command!r} and skill_url={self.skill_url!r}"
             )
-        for name in ("heartbeat_interval_s", "liveness_ttl_s", "default_call_timeout_s", "connect_timeout_s",
-                     "reconnect_initial_s"):
-            if getattr(self, name) <= 0:
-                raise SlaverConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.liveness_ttl_s <= self.heartbeat_interval_s:
-            raise SlaverConfigError(
-                f"liveness_ttl_s must be greater than heartbeat_interval_s, got {self.liveness_ttl_s} "
-                f"for liveness_ttl_s and {self.heartbeat_interval_s} for heartbeat_interval_s"
-            )
-        if self.reconnect_max_s < self.reconnect_initial_s:
-            raise SlaverConfigError(
-                f"reconnect_max_s must be >= reconnect_initial_s, got {self.reconnect_max_s} "
-                f"for reconnect_max_s and {self.reconnect_initial_s} for reconnect_initial_s"
-            )
-        if self.read_block_ms <= 0:
-            raise SlaverConfigError(f"read_block_ms must be > 0, got {self.read_block_ms}")
-        if self.max_steps < 1:
-            raise SlaverConfigError(f"max_steps must be >= 1, got {self.max_steps}")
+        return self
+
+    @classmethod
+    def for_robot(cls, settings: SlaverSettings, **robot: object) -> SlaverConfig:
+        """The shared ``settings`` with one robot's name, embodiment, place and skill endpoint."""
+        return cls.model_validate({**settings.model_dump(), **robot})
 
     @property
     def skill_endpoint(self) -> str:

@@ -198,7 +198,7 @@ def bench_plan_main(argv: list[str] | None = None, out: Any = None) -> int:
     settings = {"structured_output": args.structured_output, "max_tokens": args.max_tokens,
                 "timeout_s": args.timeout_s, "max_attempts": 1}
     if args.base_url:
-        config = LLMConfig(base_url=args.base_url, model=args.model or LLMConfig.model, **settings)
+        config = LLMConfig(base_url=args.base_url, model=args.model or LLMConfig().model, **settings)
         asyncio.run(_bench(config, args.runs, args.task, out))
         return 0
     from brain.server.process import ServerProcess

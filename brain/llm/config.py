@@ -1,4 +1,4 @@
-"""Settings of the LLM brain (planner and step loop) for an OpenAI-compatible endpoint.
+"""Settings of the LLM brain (planner and step loop) for an OpenAI-compatible endpoint: the ``llm:`` section.
 
     llm:
       base_url: http://127.0.0.1:8000/v1     # vLLM, `roboos brain serve`, OpenAI, Azure (.../openai/v1/)
@@ -11,112 +11,60 @@
       max_steps: 12
       temperature: 0.0
       max_tokens: 512
-      require_actions: true                  # every subtask must carry grounded tool calls (`actions`);
-                                             # false allows free-text subtasks for the slavers' step loop
+      require_actions: false                 # true: every subtask must carry grounded tool calls (`actions`);
+                                             # false also accepts RoboBrain-format subtasks (text only),
+                                             # which the slavers' step loop works out
 
-Environment overrides: ROBOOS_LLM_BASE_URL, ROBOOS_LLM_MODEL, ROBOOS_LLM_API_KEY (else OPENAI_API_KEY).
+The environment (``ROBOOS_LLM_BASE_URL``, ``ROBOOS_LLM_MODEL``, ``ROBOOS_LLM_API_KEY``) is applied
+once, where the whole configuration is loaded (``deploy.config.load_config``), never here.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
-from pathlib import Path
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
 
 from brain.errors import BrainError
+from memory.settings import Settings, explain
 
 __all__ = ["LLMConfig", "LLMConfigError"]
-
-FALLBACKS = ("symbolic", "fail")
-STRUCTURED_OUTPUTS = ("json_schema", "guided_json", "none")
 
 
 class LLMConfigError(BrainError):
     """A bad LLM setting; the message names the field and the value."""
 
 
-@dataclass
-class LLMConfig:
+class LLMConfig(Settings):
     base_url: str = "http://127.0.0.1:8000/v1"  # where `roboos brain serve` listens by default
-    model: str = "SmolLM2-135M-Instruct"  # the model `roboos brain serve` serves by default
+    model: str = Field("SmolLM2-135M-Instruct", min_length=1)  # the model `roboos brain serve` serves by default
     api_key: str = ""
-    timeout_s: float = 60.0
-    max_attempts: int = 3
-    fallback: str = "symbolic"
-    structured_output: str = "json_schema"
+    timeout_s: float = Field(60.0, gt=0)
+    max_attempts: int = Field(3, gt=0)
+    fallback: Literal["symbolic", "fail"] = "symbolic"
+    structured_output: Literal["json_schema", "guided_json", "none"] = "json_schema"
     support_tool_calls: bool = True
-    max_steps: int = 12
-    temperature: float = 0.0
-    max_tokens: int = 512
-    require_actions: bool = True
+    max_steps: int = Field(12, gt=0)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(512, gt=0)
+    require_actions: bool = False  # RoboBrain-format plans (subtasks without actions) run on the step loop
 
-    def __post_init__(self) -> None:
-        self._check_types()
-        if not self.base_url.startswith(("http://", "https://")):
-            raise LLMConfigError(f"llm.base_url must be an http(s) URL, got {self.base_url!r}")
-        if not self.model:
-            raise LLMConfigError("llm.model must name the served model, got an empty string")
-        for name in ("timeout_s", "max_attempts", "max_steps", "max_tokens"):
-            if getattr(self, name) <= 0:
-                raise LLMConfigError(f"llm.{name} must be positive, got {getattr(self, name)!r}")
-        if not 0.0 <= self.temperature <= 2.0:
-            raise LLMConfigError(f"llm.temperature must be from 0 to 2, got {self.temperature!r}")
-        if self.fallback not in FALLBACKS:
-            raise LLMConfigError(f"llm.fallback must be one of {FALLBACKS}, got {self.fallback!r}")
-        if self.structured_output not in STRUCTURED_OUTPUTS:
-            raise LLMConfigError(
-                f"llm.structured_output must be one of {STRUCTURED_OUTPUTS}, got {self.structured_output!r}"
-            )
-
-    def _check_types(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            expected: tuple[type, ...] = {"str": (str,), "float": (int, float), "int": (int,), "bool": (bool,)}[
-                str(f.type)
-            ]
-            if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
-                raise LLMConfigError(f"llm.{f.name} must be {f.type}, got {type(value).__name__} {value!r}")
-        self.timeout_s = float(self.timeout_s)
-        self.temperature = float(self.temperature)
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:8000/v1")
+        return url
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None = None, *, env: Mapping[str, str] | None = None) -> LLMConfig:
-        """From a config mapping (unknown keys are errors), then the environment overrides."""
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise LLMConfigError(f"unknown llm key(s) {unknown}; known keys: {sorted(known)}")
-        env = os.environ if env is None else env
-        overrides = {
-            "base_url": env.get("ROBOOS_LLM_BASE_URL"),
-            "model": env.get("ROBOOS_LLM_MODEL"),
-            "api_key": env.get("ROBOOS_LLM_API_KEY") or env.get("OPENAI_API_KEY"),
-        }
-        data.update({k: v for k, v in overrides.items() if v})
-        return cls(**data)
-
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str] | None) -> LLMConfig:
-        """From a JSON file of these keys (None: the defaults), then the environment overrides."""
-        if path is None:
-            return cls.from_dict({})
+    def from_dict(cls, data: Mapping[str, Any] | None = None) -> LLMConfig:
+        """From the keys of an ``llm:`` section; ``LLMConfigError`` names every bad one."""
         try:
-            data = json.loads(Path(path).read_text())
-        except OSError as e:
-            raise LLMConfigError(f"cannot read the LLM settings file {path}: {e}") from e
-        except ValueError as e:
-            raise LLMConfigError(f"the LLM settings file {path} is not valid JSON: {e}") from e
-        if not isinstance(data, dict):
-            raise LLMConfigError(f"the LLM settings file {path} must hold a JSON object")
-        return cls.from_dict(data)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+            return cls.model_validate(dict(data or {}))
+        except ValidationError as e:
+            raise LLMConfigError(explain(e, cls, "llm")) from e
 
     def redacted(self) -> dict[str, Any]:
         """For logging: the API key replaced by whether one is set."""
-        return {**self.to_dict(), "api_key": "set" if self.api_key else "unset"}
+        return {**self.model_dump(), "api_key": "set" if self.api_key else "unset"}

@@ -25,9 +25,8 @@ from werkzeug.datastructures import MultiDict
 from brain.errors import BrainError
 from brain.llm.config import LLMConfig
 from brain.planner import Planner
-from deploy.config import RoboOSConfig, load_config
+from deploy.config import config_from_mapping, load_config
 from deploy.errors import ConfigError
-from deploy.settings import from_mapping
 from deploy.ui.app import ui
 from memory.world.bodies import EMBODIMENT_BODIES, body_for
 from scene import SCENE_DIR, SceneError, SceneProfile, list_scenes, load_scene
@@ -56,8 +55,8 @@ class Draft:
     scene: str = "restaurant"
     scene_yaml: str = ""
     planner: str = "symbolic"
-    base_url: str = LLMConfig.base_url
-    model: str = LLMConfig.model
+    base_url: str = LLMConfig().base_url
+    model: str = LLMConfig().model
     serve_model: bool = False
     fleet: list[dict[str, Any]] = field(default_factory=list)  # the scene's fleet entries, as edited
     places: list[str] = field(default_factory=list)
@@ -138,7 +137,7 @@ def scene_error_field(message: str) -> str:
 def config_error(data: dict[str, Any], source: str) -> str | None:
     """What the CLI's config loader says about ``data`` (the other keys at their defaults), if anything."""
     try:
-        from_mapping(RoboOSConfig, data, source)
+        config_from_mapping(data, source)
     except (ConfigError, BrainError) as e:
         return str(e)
     return None
@@ -197,7 +196,7 @@ class ConfigStore:
         data = yaml.safe_load(self.config_path(name).read_text(encoding="utf-8")) or {}
         llm, server = data.get("llm") or {}, data.get("brain_server") or {}
         draft = Draft(name=name, planner=data.get("planner", "symbolic"),
-                      base_url=llm.get("base_url", LLMConfig.base_url), model=llm.get("model", LLMConfig.model),
+                      base_url=llm.get("base_url", Draft.base_url), model=llm.get("model", Draft.model),
                       serve_model=bool(server.get("start", True)))
         scene = self.scene_path(name)
         if scene.is_file():

@@ -60,7 +60,8 @@ async def planner_for() -> AsyncIterator[Callable[..., LLMPlanner]]:
     made: list[LLMPlanner] = []
 
     def make(server: ScriptedServer, backup: Planner | None = None, **settings: object) -> LLMPlanner:
-        config = LLMConfig(base_url=server.base_url, model=server.model, **{"timeout_s": 5.0, **settings})
+        settings = {"timeout_s": 5.0, "require_actions": True, **settings}  # these tests check grounded plans
+        config = LLMConfig(base_url=server.base_url, model=server.model, **settings)
         made.append(LLMPlanner(config, fallback=backup))
         return made[-1]
 

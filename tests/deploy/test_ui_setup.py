@@ -101,7 +101,7 @@ def test_save_then_load_with_the_cli_loaders_and_reopen(client: FlaskClient, con
     ({"fleet-1-transport": "http", "fleet-1-port": "no"}, "fleet-1-port", "needs a port"),
     ({"fleet-0-embodiment": "tank"}, "fleet-0-embodiment", "unknown embodiment"),
     ({"fleet-0-transport": "pigeon"}, "fleet-0-transport", "expected one of stdio, http"),
-    ({"planner": "oracle"}, "planner", "planner must be one of"),
+    ({"planner": "oracle"}, "planner", "planner: must be one of"),
     ({"planner": "llm", "base_url": "ftp://x"}, "base_url", "must be an http(s) URL"),
     ({"planner": "llm", "model": ""}, "model", "llm.model"),
 ])

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from master.config import MasterConfig
-from master.server import main, serve
+from master.server import serve
 from memory import SharedMemory
 from tests.master.fakes import FixedPlanner, plan_of, setup_world, step
 
@@ -54,4 +54,6 @@ async def test_serve_answers_http_and_stops_cleanly(shared_memory: SharedMemory,
 
 
 def test_main_refuses_an_open_bind_without_a_token() -> None:
-    assert main(["--host", "0.0.0.0", "--redis-url", "redis://127.0.0.1:1"]) == 2
+    from deploy.components import master_main
+
+    assert master_main(["--host", "0.0.0.0", "--redis-url", "redis://127.0.0.1:1"]) == 2

@@ -15,7 +15,9 @@ import pytest
 from memory import SceneNode, SharedMemory, SubtaskMessage, SubtaskResult, SubtaskState, TaskRecord, TaskState, ToolCall
 from skills.client import SkillClient
 from skills.sim import build_sim_server
-from slaver import SkillLink, Slaver, SlaverConfig
+from slaver.agent import Slaver
+from slaver.config import SlaverConfig
+from slaver.skill_link import SkillLink
 from tests.work import record_and_dispatch
 
 WORLD = [

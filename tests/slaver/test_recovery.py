@@ -1,5 +1,5 @@
 """A slaver killed mid-subtask loses nothing, and a skill server that goes away fails subtasks
-clearly and degrades the robot while the slaver keeps serving and reconnects. Real processes: ``python -m slaver`` and ``python -m skills.sim``."""
+clearly and degrades the robot while the slaver keeps serving and reconnects. Real processes: ``roboos slaver`` and ``python -m skills.sim``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from brain.plan import Plan
 from brain.symbolic import SymbolicPlanner
 from brain.world import WorldView
 from memory import SharedMemory, SubtaskState
-from slaver import Slaver, SlaverConfig
+from slaver.agent import Slaver
+from slaver.config import SlaverConfig
 from tests.slaver.conftest import Results, dispatch, new_task, serving
 
 pytestmark = pytest.mark.anyio
@@ -88,9 +89,10 @@ def free_port() -> int:
 
 
 def slaver_command(robot: str, redis_url: str, prefix: str, skill_command: list[str]) -> list[str]:
-    return [sys.executable, "-m", "slaver", "--robot", robot, "--embodiment", "wheeled_dual_arm",
+    return [sys.executable, "-m", "deploy.cli", "slaver", "--robot", robot, "--embodiment", "wheeled_dual_arm",
             "--start-place", "kitchen", "--redis-url", redis_url, "--prefix", prefix,
-            "--skill-command", json.dumps(skill_command), "--heartbeat-interval", "0.2", "--liveness-ttl", "1"]
+            "--skill-command", json.dumps(skill_command),
+            "--set", "slaver.heartbeat_interval_s=0.2", "--set", "slaver.liveness_ttl_s=1"]
 
 
 async def test_a_slaver_killed_mid_subtask_reports_it_interrupted_on_restart_and_never_reruns_it(
