@@ -15,46 +15,75 @@ Examples::
 One subcommand per component, each with its own ``--help``: ``roboos master``, ``roboos slaver``,
 ``roboos skill sim``, ``roboos skill x0``, ``roboos brain serve``, ``roboos x0 compare``,
 ``roboos bench plan``, ``roboos bench x0``.
+
+Ports of ``roboos up --base-port N`` (also ``roboos demo``): the master on N, the web UI on N+1,
+the brain server on N+2 (when the stack starts one), HTTP skill servers on N+10, N+11... in fleet
+order. ``--port``, ``--ui-port`` and ``--skill-port-base`` win over it. Without it: the master on
+5000, the UI on 8888, the others on free ports (or the config's ``skills.http_port_base``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from deploy.errors import DeployError
 
-__all__ = ["main"]
+__all__ = ["COMPONENTS", "PORT_OFFSETS", "Component", "build_parser", "main", "version"]
 
 logger = logging.getLogger(__name__)
 
-# Subcommands that hand their arguments to a component's own command line: (module, function).
-COMPONENTS: dict[tuple[str, ...], tuple[str, str]] = {
-    ("master",): ("master.server", "main"),
-    ("slaver",): ("slaver.cli", "main"),
-    ("skill", "sim"): ("skills.sim.cli", "main"),
-    ("skill", "x0"): ("skills.x0.cli", "main"),
-    ("x0", "compare"): ("skills.x0.cli", "compare_main"),
-    ("brain", "serve"): ("brain.server.cli", "main"),
-    ("bench", "plan"): ("brain.llm.bench", "bench_plan_main"),
-    ("bench", "x0"): ("skills.x0.cli", "bench_main"),
-    ("ui",): ("deploy.ui.server", "main"),
+
+class Component(NamedTuple):
+    """A subcommand that hands its arguments to a component's own command line: ``module.function(argv)``."""
+
+    module: str
+    function: str
+    help: str
+
+
+# One or two words each; the first word of a two-word command is a group (``roboos skill --help`` lists it).
+COMPONENTS: dict[tuple[str, ...], Component] = {
+    ("master",): Component("deploy.components", "master_main", "run the master alone (HTTP API and scheduler)"),
+    ("slaver",): Component("deploy.components", "slaver_main", "run one robot's slaver alone"),
+    ("skill", "sim"): Component("skills.sim.cli", "main", "a simulated robot's skill server (MCP)"),
+    ("skill", "x0"): Component("skills.x0.cli", "main", "the RoboBrain-X0 action model's skill server (MCP)"),
+    ("x0", "compare"): Component("skills.x0.cli", "compare_main", "compare two X0 backends on one input"),
+    ("brain", "serve"): Component("brain.server.cli", "main", "an OpenAI-compatible server for local models"),
+    ("bench", "plan"): Component("brain.llm.bench", "bench_plan_main", "the LLM planning prompt against RoboOS's"),
+    ("bench", "x0"): Component("skills.x0.cli", "bench_main", "X0 latency per action chunk, per backend"),
+    ("ui",): Component("deploy.ui.server", "main", "run the web UI alone, against a running master"),
 }
+GROUP_HELP = {
+    "skill": "robot-side skill servers: sim, x0",
+    "x0": "the X0 action model: compare",
+    "brain": "the brain's servers: serve",
+}
+
+# Offsets from `--base-port N` (see the module's docstring); skill servers take one port each from N+10.
+PORT_OFFSETS = {"master": 0, "ui": 1, "brain_server": 2, "skills": 10}
+DEFAULT_UI_PORT = 8888
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    for words, (module, function) in COMPONENTS.items():
+    for words, component in COMPONENTS.items():  # before building the parser: it imports the planners
         if tuple(argv[: len(words)]) == words:
-            return _component(module, function)(argv[len(words):])
-    args = build_parser().parse_args(argv)
+            return _run_component(component, argv[len(words):])
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "component", None):  # reached through global options, e.g. `roboos --log-level INFO master`
+        return _run_component(COMPONENTS[args.component], rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     _setup_logging(args.log_level)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background (SIG_IGN)
@@ -71,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roboos", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--log-level", default=os.environ.get("ROBOOS_LOG_LEVEL", "WARNING"),
                         help="log level of this command (components log to run/<time>/logs)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -82,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: <run_dir>/data)")
     up.add_argument("--reset-scene", action="store_true",
                     help="load the scene even when Redis already holds a world (default: keep that world)")
-    up.add_argument("--ui-port", type=int, default=8888, help="web UI port on 127.0.0.1 (default 8888; 0: a free one)")
+    up.add_argument("--ui-port", type=_port, default=None,
+                    help="web UI port on 127.0.0.1 (default 8888, or base port + 1; 0: a free one)")
     up.add_argument("--no-ui", action="store_true", help="do not start the web UI")
     up.set_defaults(handler=_up)
 
@@ -98,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     task.add_argument("--timeout", type=float, default=300.0, help="seconds to follow it (default 300)")
     task.set_defaults(handler=_task)
 
-    status = sub.add_parser("status", help="what a running master knows: robots, tasks, scene")
+    status = sub.add_parser("status", help="what a running master knows: robots, latest tasks, scene version")
     _master_options(status)
+    _status_arguments(status)
     status.set_defaults(handler=_status)
 
     plan = sub.add_parser("plan", help="plan an instruction offline against a scene (no servers, no Redis)")
@@ -107,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(handler=_plan)
 
     bench = sub.add_parser("bench", help="benchmarks: dispatch, chaos, ui, brain (also: plan, x0)")
-    bench_sub = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    bench.set_defaults(handler=_group_help(bench))
+    bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH")
     dispatch = bench_sub.add_parser("dispatch", help="handoff latency and throughput of the embedded stack")
     dispatch.add_argument("--handoffs", type=int, default=200, help="handoffs to time (default 200)")
     dispatch.add_argument("--robots", type=int, default=50, help="robots in the throughput run (default 50)")
@@ -124,24 +157,47 @@ def build_parser() -> argparse.ArgumentParser:
     brain = bench_sub.add_parser("brain", help="the planner on the suites in deploy/suites/brain, and at scale")
     _bench_brain_arguments(brain)
     brain.set_defaults(handler=_bench_brain)
-    for name in ("plan", "x0"):
-        bench_sub.add_parser(name, help=f"see 'roboos bench {name} --help'", add_help=False)
-
-    for words in COMPONENTS:
-        if len(words) == 1:
-            sub.add_parser(words[0], help=f"run the {words[0]} alone (see 'roboos {words[0]} --help')",
-                           add_help=False)
-    for group in {w[0] for w in COMPONENTS if len(w) == 2 and w[0] != "bench"}:
-        names = ", ".join(w[1] for w in COMPONENTS if w[0] == group)
-        sub.add_parser(group, help=f"{group} components: {names}", add_help=False)
+    _component_parsers(sub, {"bench": bench_sub})
     return parser
+
+
+def _component_parsers(sub: Any, groups: dict[str, Any]) -> None:
+    """A subcommand per component (its own parser answers ``--help``) and a group per first word."""
+    for words, component in COMPONENTS.items():
+        if len(words) == 1:
+            parent = sub
+        elif words[0] in groups:
+            parent = groups[words[0]]
+        else:
+            summary = GROUP_HELP.get(words[0], f"{words[0]} components")
+            group = sub.add_parser(words[0], help=summary, description=f"{summary}; each has its own --help")
+            group.set_defaults(handler=_group_help(group))
+            parent = groups[words[0]] = group.add_subparsers(dest=words[0], metavar="COMPONENT")
+        parser = parent.add_parser(words[-1], help=component.help, add_help=False)
+        parser.set_defaults(component=words)
+
+
+def _group_help(group: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The handler of a group named alone (``roboos skill``): its help on stderr, exit status 2."""
+
+    def show(_: argparse.Namespace) -> int:
+        group.print_help(sys.stderr)
+        return 2
+
+    return show
 
 
 def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", default=None, help="scene name or YAML path (default: config's, restaurant)")
     parser.add_argument("--config", default=os.environ.get("ROBOOS_CONFIG"), help="YAML config file")
     parser.add_argument("--redis-url", default=None, help="use this Redis instead of the embedded one")
-    parser.add_argument("--port", type=int, default=None, help="master port (default 5000; 0 for a free one)")
+    parser.add_argument("--port", type=_port, default=None,
+                        help="master port (default 5000, or the base port; 0 for a free one)")
+    parser.add_argument("--base-port", type=_port, default=None, metavar="N",
+                        help="move every port of the stack: master N, web UI N+1, brain server N+2, "
+                             "HTTP skill servers from N+10")
+    parser.add_argument("--skill-port-base", type=_port, default=None, metavar="N",
+                        help="HTTP skill servers on N, N+1... (default: free ports, or base port + 10)")
     parser.add_argument("--brain", choices=_planners(), default=None, help="planner (default symbolic)")
     parser.add_argument("--speed", type=float, default=None, help="scale of simulated skill durations (0: instant)")
 
@@ -158,7 +214,9 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
     config = load_config(args.config, {
         "redis_url": args.redis_url,
-        "master.port": args.port,
+        "master.port": _chosen_port(args.port, args.base_port, "master"),
+        "skills.http_port_base": _chosen_port(args.skill_port_base, args.base_port, "skills"),
+        "brain_server.port": _chosen_port(None, args.base_port, "brain_server"),
         "planner": args.brain,
         "skills.speed": args.speed,
         "scene": args.scene,
@@ -176,7 +234,7 @@ def _up(args: argparse.Namespace) -> int:
 
     config, scene = _load(args)
     data_dir = args.data_dir or config.run_dir / "data"
-    ui_port = None if args.no_ui else args.ui_port
+    ui_port = None if args.no_ui else _chosen_port(args.ui_port, args.base_port, "ui", DEFAULT_UI_PORT)
     with Stack(config, scene, data_dir=data_dir, reset_scene=args.reset_scene, ui_port=ui_port) as stack:
         if stack.ui_url:
             print(f"web UI at {stack.ui_url}/", flush=True)
@@ -208,25 +266,25 @@ def _task(args: argparse.Namespace) -> int:
     return 0 if record["state"] == "succeeded" else 1
 
 
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gone-after", type=float, default=60.0, metavar="SECONDS",
+                        help="hide robots offline for longer than this (default 60; earlier runs' robots)")
+    parser.add_argument("--all", action="store_true", help="show every registered robot, however long gone")
+    parser.add_argument("--tasks", type=int, default=10, metavar="N", help="the N latest tasks (default 10; 0: none)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
 def _status(args: argparse.Namespace) -> int:
     from deploy.follow import MasterClient
+    from deploy.status import fetch_status, write_status, write_status_json
 
-    client = MasterClient(args.master, token=args.token)
+    client = MasterClient(args.master, token=args.token, timeout_s=10.0)
     try:
-        system = client.request("GET", "/system_status")
-        robots = client.request("GET", "/robots")
+        status = fetch_status(client, tasks=max(0, min(args.tasks, 500)))
     finally:
         client.close()
-    fleet = robots.get("data", [])
-    online = sum(bool(r.get("online")) for r in fleet)
-    print(f"master {args.master}: {system.get('message', '')}; {online} of {len(fleet)} robots online")
-    for key, value in (system.get("data") or {}).items():
-        print(f"  {key}: {value}")
-    for robot in fleet:
-        holding = ", ".join(robot.get("holding") or []) or "nothing"
-        state = "degraded" if robot.get("degraded") else robot["status"]
-        print(f"  {robot['profile']['name']:<14} {robot['profile'].get('embodiment', ''):<18} {state:<8} "
-              f"at {robot.get('position') or '?':<14} holding {holding}")
+    write = write_status_json if args.json else write_status
+    write(status, sys.stdout, gone_after_s=args.gone_after, show_all=args.all)
     return 0
 
 
@@ -298,6 +356,20 @@ def _bench_brain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="the served model for an LLM planner (default: the server's)")
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 0-65535, got {text}")
+    return value
+
+
+def _chosen_port(explicit: int | None, base: int | None, component: str, default: int | None = None) -> int | None:
+    """The port of ``component``: its own flag, else ``--base-port`` plus its offset, else ``default``."""
+    if explicit is not None:
+        return explicit
+    return default if base is None else base + PORT_OFFSETS[component]
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -317,12 +389,27 @@ def _bench_brain(args: argparse.Namespace) -> int:
     return run_brain_bench(args, sys.stdout)
 
 
+def _run_component(component: Component, argv: list[str]) -> int:
+    return _component(component.module, component.function)(argv)
+
+
 def _component(module: str, function: str) -> Callable[[list[str]], int]:
     try:
         return getattr(importlib.import_module(module), function)
     except ImportError as e:
         raise SystemExit(f"error: {module} cannot be loaded ({e}); is the optional extra installed? "
                          "Try: pip install -e '.[x0,llm]'") from e
+
+
+def version() -> str:
+    """The installed package's version; pyproject.toml's in a source tree that was never installed."""
+    try:
+        return importlib.metadata.version("roboos")
+    except importlib.metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
 
 
 def _setup_logging(level: str) -> None:

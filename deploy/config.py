@@ -63,6 +63,7 @@ class BrainServerSettings(Settings):
     start: bool = True
     model: str | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    port: int | None = Field(None, ge=1, le=65535)  # None: a free port
     ready_timeout_s: float = Field(300.0, gt=0)
 
 

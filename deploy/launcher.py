@@ -10,6 +10,7 @@ Each process has a ``ComponentState``; ``on_change`` hears of every change (the 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -28,8 +29,8 @@ from deploy.errors import LaunchError
 from memory.server import die_with_parent
 
 __all__ = [
-    "ComponentState", "Launcher", "Process", "RestartPolicy", "Restarts", "free_port", "http_ready", "live_parents",
-    "log_line_ready", "port_open", "port_ready", "python_module",
+    "ComponentState", "Launcher", "PortClaim", "Process", "RestartPolicy", "Restarts", "check_ports", "free_port",
+    "http_ready", "live_parents", "log_line_ready", "port_in_use", "port_open", "port_ready", "python_module",
 ]
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,55 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could not listen on ``host:port`` now: something answers there or holds the port.
+
+    A wildcard ``host`` (``0.0.0.0``, ``::``) is probed on loopback too. Only "address in use" counts: an
+    address this machine does not have is for the server itself to report.
+    """
+    if port_open(port, "127.0.0.1" if host in ("", "0.0.0.0", "::") else host):
+        return True
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no conflict
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            return e.errno == errno.EADDRINUSE
+    return False
+
+
+@dataclass(frozen=True)
+class PortClaim:
+    """A fixed port a component will listen on, and how the user moves it (``hint``, e.g. "pass --port N")."""
+
+    port: int
+    component: str
+    hint: str
+    host: str = "127.0.0.1"
+
+
+def check_ports(claims: Sequence[PortClaim]) -> None:
+    """``LaunchError`` naming every claim whose port is out of range, claimed twice or in use by another program.
+
+    Run before anything starts: once a component is up, its readiness check could pass on another server
+    that answers on its port (another stack's master) and the stack would report success.
+    """
+    problems: list[str] = []
+    owners: dict[int, PortClaim] = {}
+    for claim in claims:
+        where = f"port {claim.port} for {claim.component}"
+        if not 0 < claim.port < 65536:
+            problems.append(f"{where} is not a TCP port (1-65535); {claim.hint}")
+        elif claim.port in owners:
+            problems.append(f"{where} is also the port of {owners[claim.port].component}; {claim.hint}")
+        elif port_in_use(claim.port, claim.host):
+            problems.append(f"{where} is in use by another program (another RoboOS?); {claim.hint}")
+        owners.setdefault(claim.port, claim)
+    if problems:
+        raise LaunchError("nothing was started:\n  " + "\n  ".join(problems))
+
+
 def port_ready(port: int, host: str = "127.0.0.1") -> ReadyCheck:
     """Ready once a TCP connection to ``host:port`` succeeds."""
     return lambda _: port_open(port, host)
@@ -173,13 +223,14 @@ class Launcher:
         self,
         log_dir: Path,
         *,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         restart: RestartPolicy | None = None,
         on_change: Callable[[list[Process]], None] | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        given = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}  # a None in ``env`` unsets the variable
+        self.env: dict[str, str] = {name: value for name, value in given.items() if value is not None}
         self.restart_policy = restart or RestartPolicy()
         self.processes: list[Process] = []
         self.on_change = on_change  # called with every process after any state changed

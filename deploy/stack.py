@@ -17,15 +17,15 @@ import json
 import logging
 import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import yaml
 
-from deploy.config import RoboOSConfig
+from deploy.config import ENV_OVERRIDES, RoboOSConfig
 from deploy.errors import LaunchError
-from deploy.launcher import (Launcher, Process, RestartPolicy, Restarts, free_port, http_ready, log_line_ready,
-                             port_open, port_ready, python_module)
+from deploy.launcher import (Launcher, PortClaim, Process, RestartPolicy, Restarts, check_ports, free_port,
+                             http_ready, log_line_ready, port_open, port_ready, python_module)
 from memory import SharedMemory, SharedMemoryError
 from memory.server import EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
@@ -74,6 +74,7 @@ class Stack:
         self._redis_password: str | None = None
         self._redis_restarts = Restarts(self.launcher.restart_policy)
         self._redis_up_since = 0.0
+        self._brain_url = ""  # of the `roboos brain serve` this stack started
 
     def __enter__(self) -> Stack:
         try:
@@ -87,10 +88,11 @@ class Stack:
         self.stop()
 
     def start(self) -> None:
+        check_ports(self._port_claims())  # before anything starts: else another server could pass a readiness check
         self._start_redis()
         asyncio.run(self._seed_scene())
-        if self.config.uses_llm:
-            self._prepare_llm()
+        if self.config.uses_llm and self.config.brain_server.start:
+            self._brain_url = self._start_brain_server()
         http_urls = {entry.name: self._start_http_skill(entry) for entry in self._http_fleet()}
         if self.ui_port == 0:
             self.ui_port = free_port()  # chosen now: the master allows the UI's origin (CORS)
@@ -100,6 +102,22 @@ class Stack:
         self._wait_fleet_online(timeout_s=30.0)
         if self.ui_port is not None:
             self._start_ui(self.ui_port)
+
+    def _port_claims(self) -> list[PortClaim]:
+        """Every fixed port of this stack, with the `roboos up` flags that move it."""
+        master, base, claims = self.config.master, self.config.skills.http_port_base, []
+        if master.port:
+            claims.append(PortClaim(master.port, "the master", "pass --port N or --base-port N", master.host))
+        if self.ui_port:
+            claims.append(PortClaim(self.ui_port, "the web UI", "pass --ui-port N, --base-port N or --no-ui"))
+        skill_hint = "pass --skill-port-base N or --base-port N (config: skills.http_port_base)"
+        if base is not None:
+            claims += [PortClaim(base + i, f"the skill server of {entry.name}", skill_hint)
+                       for i, entry in enumerate(self._http_fleet())]
+        brain = self.config.brain_server
+        if brain.port and self.config.uses_llm and brain.start:
+            claims.append(PortClaim(brain.port, "the brain server", "pass --base-port N (config: brain_server.port)"))
+        return claims
 
     def stop(self) -> None:
         self.launcher.stop_all()
@@ -152,8 +170,11 @@ class Stack:
         return (f"kept the world already in Redis (scene version {self.scene_version}); "
                 f"--reset-scene reloads scene {self.scene.name}")
 
-    def _child_env(self) -> dict[str, str]:
-        env = {"ROBOOS_LOG_LEVEL": self.config.log_level}
+    def _child_env(self) -> dict[str, str | None]:
+        """The secrets the children need (never in argv or the config file they read); the environment
+        overrides inherited from this shell are unset, so that the written config is what they run."""
+        env: dict[str, str | None] = {name: None for name in ENV_OVERRIDES}
+        env["ROBOOS_LOG_LEVEL"] = self.config.log_level
         if self.config.master.auth_token:
             env["ROBOOS_AUTH_TOKEN"] = self.config.master.auth_token
         if self.config.llm.api_key:
@@ -169,23 +190,27 @@ class Stack:
         return max(configured, self.config.llm.max_attempts * self.config.llm.timeout_s + 30.0)
 
     @property
-    def llm_config_path(self) -> Path:
-        return self.run_dir / "llm.json"
+    def config_path(self) -> Path:
+        """The resolved configuration every component reads (``--config``), written once by ``start()``."""
+        return self.run_dir / "config.yaml"
 
-    def _prepare_llm(self) -> None:
-        """Start ``roboos brain serve`` if configured, then write the LLM settings for master and slavers.
+    def _write_config(self, master_port: int) -> None:
+        """The configuration as this stack runs it: the Redis URL, ports and brain server it chose.
 
-        The file holds no API key: that travels in the children's environment.
+        It holds no secret: the token, the API key and the Redis password travel in the environment.
         """
-        settings = self.config.llm.to_dict()
-        if self.config.brain_server.start:
-            settings["base_url"] = self._start_brain_server()
-        settings.pop("api_key")
-        self.llm_config_path.write_text(json.dumps(settings, indent=2))
+        resolved = self.config.updated(
+            redis_url=self.redis_url,
+            master=self.config.master.updated(port=master_port, plan_timeout_s=self.plan_timeout_s,
+                                              cors_origins=self._cors_origins()),
+            llm=self.config.llm.updated(base_url=self._brain_url or self.config.llm.base_url),
+        )
+        header = "# Written by `roboos up` at start-up: what this run's components read with --config.\n"
+        self.config_path.write_text(header + yaml.safe_dump(resolved.without_secrets(), sort_keys=False))
 
     def _start_brain_server(self) -> str:
         server = self.config.brain_server
-        port = free_port()
+        port = server.port or free_port()
         argv = python_module("brain.server", "--port", str(port), "--device", server.device,
                              "--served-model-name", self.config.llm.model,
                              "--log-level", self.config.log_level.lower())
@@ -195,9 +220,6 @@ class Stack:
         logger.info("starting the brain server (a local model; this can take a minute on a CPU)")
         self.launcher.start("brain-server", argv, ready=http_ready(f"{url}/models"), timeout_s=server.ready_timeout_s)
         return url
-
-    def _llm_config_args(self) -> list[str]:
-        return ["--llm-config", str(self.llm_config_path)] if self.config.uses_llm else []
 
     def _start_redis(self) -> None:
         """Start the embedded Redis (or take the configured URL) and hand its password to the children."""
@@ -228,7 +250,7 @@ class Stack:
             await memory.close()
 
     def _http_fleet(self) -> list[FleetEntry]:
-        return [entry for entry in self.scene.fleet if entry.transport == "http"]
+        return [entry for entry in self.scene.fleet if entry.transport == "http" and not entry.own_skill_server]
 
     def _skill_argv(self, entry: FleetEntry) -> list[str]:
         skills = self.config.skills
@@ -266,15 +288,8 @@ class Stack:
     def _start_master(self) -> None:
         master = self.config.master
         port = master.port or free_port()
-        argv = python_module(
-            "deploy.cli", "master",
-            *replace(master, port=port, plan_timeout_s=self.plan_timeout_s, cors_origins=self._cors_origins()).to_argv(),
-            "--redis-url", self.redis_url,
-            "--prefix", self.config.prefix,
-            "--planner", self.config.planner,
-            "--log-level", self.config.log_level,
-            *self._llm_config_args(),
-        )
+        self._write_config(port)
+        argv = python_module("deploy.cli", "master", "--config", str(self.config_path))
         host = "127.0.0.1" if master.host in ("0.0.0.0", "::") else master.host
         self.master_url = f"http://{host}:{port}"
         self.launcher.start("master", argv, ready=http_ready(f"{self.master_url}/health"), timeout_s=30.0)
@@ -299,24 +314,16 @@ class Stack:
         self.launcher.start("ui", argv, ready=http_ready(f"{self.ui_url}/health"), timeout_s=30.0)
 
     def _start_slaver(self, entry: FleetEntry, skill_url: str | None) -> None:
-        slaver = self.config.slaver
-        argv = python_module(
-            "deploy.cli", "slaver",
-            "--robot", entry.name,
-            "--embodiment", entry.embodiment,
-            "--start-place", entry.start,
-            "--redis-url", self.redis_url,
-            "--prefix", self.config.prefix,
-            "--heartbeat-interval", str(slaver.heartbeat_interval_s),
-            "--liveness-ttl", str(slaver.liveness_ttl_s),
-            "--call-timeout", str(slaver.default_call_timeout_s),
-            "--log-level", self.config.log_level,
-            *(["--stepper", "llm", *self._llm_config_args()] if self.config.uses_llm else []),
-        )
-        if skill_url:
-            argv += ["--skill-url", skill_url]
+        argv = python_module("deploy.cli", "slaver", "--config", str(self.config_path),
+                             "--robot", entry.name, "--embodiment", entry.embodiment, "--start-place", entry.start)
+        if skill_url or entry.skill_url:
+            argv += ["--skill-url", skill_url or entry.skill_url]
+        elif entry.skill_command:
+            argv += ["--skill-command", json.dumps(entry.skill_command)]
         else:
             argv += ["--skill-command", json.dumps(self._skill_argv(entry) + ["--transport", "stdio"])]
+        if entry.skills:
+            argv += ["--skill-annotations", json.dumps(entry.skills)]
         self.launcher.start(f"slaver-{entry.name}", argv, ready=log_line_ready(f"slaver {entry.name} ready"))
 
     def _wait_fleet_online(self, timeout_s: float) -> None:

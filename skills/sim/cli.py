@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The flags of a simulated skill server; pass a parser (a subcommand's) to fill it."""
     if parser is None:
-        parser = argparse.ArgumentParser(prog="python -m skills.sim", description=__doc__.split("\n")[0])
+        parser = argparse.ArgumentParser(prog="roboos skill sim", description=__doc__.split("\n")[0])
     parser.add_argument("--robot", required=True, help="the robot's name (its scene node)")
     parser.add_argument("--embodiment", required=True, choices=sorted(EMBODIMENTS), help="the body")
     parser.add_argument("--redis-url", required=True, help="shared memory, e.g. redis://127.0.0.1:6379")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,11 +12,14 @@ import pytest
 from deploy.errors import LaunchError
 from deploy.launcher import (
     Launcher,
+    PortClaim,
     RestartPolicy,
     Restarts,
+    check_ports,
     free_port,
     http_ready,
     log_line_ready,
+    port_in_use,
     port_ready,
 )
 
@@ -152,3 +156,31 @@ def test_children_die_when_the_launching_process_is_killed(tmp_path: Path) -> No
     while not _gone(child):
         assert time.monotonic() < deadline, f"child {child} outlived its killed parent"
         time.sleep(0.05)
+
+
+def test_a_port_in_use_is_named_with_its_component_and_flag() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert port_in_use(port) and port_in_use(port, "0.0.0.0")
+        with pytest.raises(LaunchError, match=f"port {port} for the master is in use by another program.*--port N"):
+            check_ports([PortClaim(port, "the master", "pass --port N", "0.0.0.0")])
+
+
+def test_a_bound_but_silent_port_is_in_use() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))  # bound, not listening: a server could not bind it either
+        assert port_in_use(held.getsockname()[1])
+
+
+def test_free_ports_pass_and_clashes_inside_the_stack_are_refused() -> None:
+    port = free_port()
+    check_ports([PortClaim(port, "the master", "pass --port N")])
+    assert not port_in_use(port)
+    with pytest.raises(LaunchError) as error:
+        check_ports([PortClaim(port, "the master", "pass --port N"), PortClaim(port, "the web UI", "pass --ui-port N"),
+                     PortClaim(70000, "the skill server of waiter", "pass --base-port N")])
+    message = str(error.value)
+    assert f"port {port} for the web UI is also the port of the master; pass --ui-port N" in message
+    assert "port 70000 for the skill server of waiter is not a TCP port" in message
