@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from memory.messages import SubtaskState, TaskState, ToolCall
+from memory.world import ACTION_KINDS
 
 __all__ = [
+    "SKILL_KINDS",
     "ActionSemantics",
     "RobotProfile",
     "RobotRecord",
@@ -17,6 +19,9 @@ __all__ = [
     "SubtaskRecord",
     "TaskRecord",
 ]
+
+
+SKILL_KINDS = frozenset({*ACTION_KINDS, "generate_actions", "other"})  # the world's actions, and the rest
 
 
 @dataclass
@@ -37,6 +42,23 @@ class ActionSemantics:
     def from_dict(cls, data: dict[str, Any] | None) -> ActionSemantics:
         data = data or {}
         return cls(kind=data.get("kind", "other"), roles=dict(data.get("roles") or {}))
+
+    @classmethod
+    def from_annotation(cls, data: dict[str, Any]) -> ActionSemantics:
+        """From the flat form a fleet config gives a tool of a server without semantics metadata:
+        ``{"kind": "place", "object": "object", "target": "affordance"}`` (role -> argument).
+
+        ``ValueError`` naming what is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a mapping with 'kind' and roles, got {data!r}")
+        roles = {role: arg for role, arg in data.items() if role != "kind"}
+        kind = data.get("kind")
+        if kind not in SKILL_KINDS:
+            raise ValueError(f"kind must be one of: {', '.join(sorted(SKILL_KINDS))}; got {kind!r}")
+        bad = [role for role, arg in roles.items() if not isinstance(arg, str) or not arg]
+        if bad:
+            raise ValueError(f"role {bad[0]!r} must name an argument of the tool, got {roles[bad[0]]!r}")
+        return cls(kind=kind, roles=roles)
 
 
 @dataclass

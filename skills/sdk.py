@@ -34,8 +34,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field, field_validator
 
 from memory.messages import Effect
-from memory.profiles import ActionSemantics
-from memory.world import ACTION_KINDS
+from memory.profiles import SKILL_KINDS, ActionSemantics
 from skills.errors import SkillError, SkillFailure
 
 __all__ = [
@@ -51,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 SEMANTICS_KEY = "roboos/semantics"
 CAPABILITIES_URI = "roboos://capabilities"
-SKILL_KINDS = frozenset({*ACTION_KINDS, "generate_actions", "other"})  # the world's actions, and the rest
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Undeclared body fields take the world model's defaults (memory.world.Body): a robot moves only with
 # a navigate skill, has one gripper, no declared payload limit, reaches every height.

@@ -16,7 +16,7 @@ from brain.step import StepDecision, Stepper
 from memory import SharedMemory, SubtaskRecord, SubtaskResult, SubtaskState, TaskState
 from skills.client import SkillClient
 from skills.sim import build_sim_server
-from slaver import SkillLink
+from slaver.skill_link import SkillLink
 from slaver.errors import RobotTaken
 from tests.slaver.conftest import Results, dispatch, new_task, serving
 from tests.slaver.toy_skills import build_trusting_server
@@ -307,7 +307,9 @@ async def test_a_step_planner_that_never_finishes_is_bounded(
 async def test_a_started_slaver_reports_when_its_skill_server_cannot_be_reached(
     world: SharedMemory,
 ) -> None:
-    from slaver import SkillServerUnreachable, Slaver, SlaverConfig
+    from slaver.agent import Slaver
+    from slaver.config import SlaverConfig
+    from slaver.errors import SkillServerUnreachable
 
     config = SlaverConfig(robot="bot-x", embodiment="wheeled_dual_arm", skill_url="http://127.0.0.1:9/mcp",
                           connect_timeout_s=5.0)
