@@ -17,6 +17,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from copy import deepcopy
 from dataclasses import replace
 from typing import Any
@@ -40,6 +41,7 @@ from master.dag import (
 )
 from master.deadlines import Deadlines
 from master.errors import InvalidPlan, PlanTimeout, TaskConflict, TaskNotFound
+from master.metrics import MasterMetrics
 from memory import SharedMemory
 from memory.events import encode_event
 from memory.messages import (
@@ -66,8 +68,10 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class Scheduler:
-    def __init__(self, memory: SharedMemory, planner: Planner, config: MasterConfig) -> None:
+    def __init__(self, memory: SharedMemory, planner: Planner, config: MasterConfig,
+                 metrics: MasterMetrics | None = None) -> None:
         self._mem = memory
+        self._metrics = metrics or MasterMetrics(lambda: None)
         self._planner = planner
         self._config = config
         self._active: dict[str, TaskRecord] = {}
@@ -108,6 +112,14 @@ class Scheduler:
     def active_count(self) -> int:
         return len(self._active)
 
+    def census(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Tasks not yet ended by state (those being planned are ``pending``), and their current
+        subtasks by state: for ``/metrics``; call it on the loop."""
+        tasks = Counter(str(r.state) for r in self._active.values())
+        tasks[str(TaskState.PENDING)] += len(self._reserved)
+        subtasks = Counter(str(s.state) for r in self._active.values() for s in current_subtasks(r))
+        return dict(tasks), dict(subtasks)
+
     # -- requests --------------------------------------------------------------------------
 
     async def publish(self, text: str, task_id: str | None = None, refresh: bool = False) -> TaskRecord:
@@ -128,6 +140,7 @@ class Scheduler:
             record.state = TaskState.RUNNING
             async with self._lock:
                 await self._mem.tasks.create(record, [_created_event(record), _task_event(record)])
+                self._metrics.tasks.labels(str(record.state)).inc()
                 self._active[task_id] = record
                 await self._advance(record)
             logger.info("task %s: planned %d subtasks", task_id, len(record.subtasks))
@@ -179,7 +192,8 @@ class Scheduler:
         """A validated plan for a new task; on any failure the task is recorded as failed."""
         timeout = self._config.plan_timeout_s
         try:
-            plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout)
+            with self._metrics.planning("plan"):
+                plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout)
         except TimeoutError:
             message = f"the planner did not answer within {timeout:g} s"
             await self._reject(record, message)
@@ -201,6 +215,7 @@ class Scheduler:
         record.finished_at = time.time()
         # recorded terminal: never active, never dispatched
         await self._mem.tasks.create(record, [_created_event(record), _task_event(record)])
+        self._metrics.tasks.labels(str(record.state)).inc()
         logger.warning("task %s: rejected: %s", record.task_id, reason)
 
     # -- the DAG ---------------------------------------------------------------------------
@@ -245,6 +260,7 @@ class Scheduler:
         )
         await self._mem.streams.dispatch(message, dispatched, _subtask_event(record, dispatched))
         sub.state, sub.reason, sub.dispatched_at = dispatched.state, "", dispatched.dispatched_at
+        self._metrics.dispatched(record, sub)
         self._deadlines.push(self._due(sub), record.task_id, sub.subtask_id, sub.dispatched_at)
         logger.info("task %s: dispatched %s to %s", record.task_id, sub.subtask_id, sub.robot)
 
@@ -256,6 +272,7 @@ class Scheduler:
                 if self._active.get(record.task_id) is not record:
                     return  # cancelled meanwhile
                 if problem:
+                    self._metrics.replans.labels("failed").inc()
                     await self._finish(record, TaskState.FAILED, f"{_describe(failed)}; {problem}")
                 else:
                     await self._adopt(record, plan, failed)
@@ -263,6 +280,7 @@ class Scheduler:
             raise
         except Exception:
             logger.exception("task %s: replanning crashed", record.task_id)
+            self._metrics.replans.labels("failed").inc()
             async with self._lock:
                 if self._active.get(record.task_id) is record:
                     await self._finish(record, TaskState.FAILED, f"{_describe(failed)}; replanning crashed")
@@ -282,7 +300,8 @@ class Scheduler:
         timeout = self._config.plan_timeout_s
         try:
             world = await self._world()
-            plan = await asyncio.wait_for(self._planner.plan(record.text, world, context), timeout)
+            with self._metrics.planning("replan"):
+                plan = await asyncio.wait_for(self._planner.plan(record.text, world, context), timeout)
         except TimeoutError:
             return None, f"replanning timed out after {timeout:g} s"
         except PlanningError as e:
@@ -298,6 +317,7 @@ class Scheduler:
         return plan, ""
 
     async def _adopt(self, record: TaskRecord, plan: Plan, failed: SubtaskRecord) -> None:
+        self._metrics.replans.labels("adopted").inc()
         record.replans += 1
         for sub in subtasks_from_plan(plan, record.replans):
             record.subtasks[sub.subtask_id] = sub
@@ -328,6 +348,8 @@ class Scheduler:
                 events.append(_subtask_event(done, sub))
         done.state, done.reason, done.finished_at = state, reason, now
         await self._mem.tasks.save(done, [*events, _task_event(done)])  # terminal: leaves the active set
+        self._metrics.subtasks.labels(str(SubtaskState.CANCELLED)).inc(len(events))
+        self._metrics.tasks.labels(str(state)).inc()
         record.subtasks, record.state, record.reason, record.finished_at = done.subtasks, state, reason, now
         self._active.pop(record.task_id, None)
         logger.info("task %s: %s %s", record.task_id, state, reason)
@@ -354,6 +376,7 @@ class Scheduler:
             except asyncio.CancelledError:
                 raise
             except UNREACHABLE as exc:
+                self._metrics.redis_error(exc)
                 self._offline_since.clear()  # liveness seen during an outage says nothing
                 await asyncio.sleep(outage.failed(exc))
             except Exception:
@@ -387,6 +410,7 @@ class Scheduler:
             await self._set_subtask(record, sub, result.state, result.reason,
                                     started_at=sub.started_at or result.started_at or None,
                                     finished_at=result.finished_at or time.time(), outcomes=outcomes)
+            self._metrics.result(sub)
             await self._advance(record)
 
     def _due(self, sub: SubtaskRecord) -> float:
@@ -527,6 +551,7 @@ class Scheduler:
         if not await self._mem.tasks.save_subtask(record.task_id, changed, event, unless_claimed=unless_claimed):
             return False
         sub.state, sub.reason, sub.started_at, sub.finished_at = state, reason, changed.started_at, changed.finished_at
+        self._metrics.subtasks.labels(str(state)).inc()
         return True
 
 

@@ -24,6 +24,7 @@ from brain.planner import Planner
 from master.config import MasterConfig
 from master.errors import BridgeTimeout, MasterError, MemoryBusy, MemoryUnavailable
 from master.event_feed import EventFeed
+from master.metrics import SCRAPE_TIMEOUT_S, FleetSnapshot, MasterMetrics, read_fleet
 from master.scheduler import Scheduler
 from memory import SharedMemory
 from memory.shared_memory import redact_url
@@ -53,6 +54,7 @@ class MasterService:
         self._memory: SharedMemory | None = None
         self._scheduler: Scheduler | None = None
         self._feed: EventFeed | None = None
+        self.metrics = MasterMetrics(self.fleet_snapshot)
 
     @property
     def memory(self) -> SharedMemory:
@@ -128,10 +130,26 @@ class MasterService:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise BridgeTimeout(f"the master did not answer within {timeout_s:g} s") from None
+        except MemoryUnavailable as e:  # raised on the loop (e.g. the health check's busy pool)
+            self.metrics.redis_errors.labels(e.redis_state).inc()
+            raise
         except MaxConnectionsError as e:
+            self.metrics.redis_error(e)
             raise MemoryBusy(f"the master is busy: {e}; retry shortly", BUSY_RETRY_AFTER_S) from e
         except (RedisConnectionError, RedisTimeoutError) as e:
+            self.metrics.redis_error(e)
             raise MemoryUnavailable(f"shared memory unreachable: {e}", DOWN_RETRY_AFTER_S) from e
+
+    def fleet_snapshot(self) -> FleetSnapshot | None:
+        """The scrape-time figures for ``/metrics``; None when the loop or Redis did not answer in time."""
+        try:
+            return self.call(self._read_fleet(), SCRAPE_TIMEOUT_S)
+        except MasterError as e:
+            logger.warning("metrics: fleet figures left out of this scrape: %s", e)
+            return None
+
+    async def _read_fleet(self) -> FleetSnapshot:
+        return await read_fleet(self.scheduler.census(), self.memory)
 
     def _run(self) -> None:
         try:
@@ -148,7 +166,7 @@ class MasterService:
             self._memory = await SharedMemory.connect(
                 self.memory_url, prefix=self.prefix, max_connections=self.config.redis_max_connections,
                 pool_timeout_s=self.config.redis_pool_timeout_s)
-            self._scheduler = Scheduler(self._memory, self.planner, self.config)
+            self._scheduler = Scheduler(self._memory, self.planner, self.config, self.metrics)
             await self._scheduler.start()
             self._feed = EventFeed(self._memory.events, self.config.max_event_streams)
             await self._feed.start()

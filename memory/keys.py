@@ -24,6 +24,15 @@ class Keys:
         """Hash: profile JSON, status, current subtask, last heartbeat."""
         return f"{self.prefix}robot:{name}"
 
+    def robot_counters(self, name: str) -> str:
+        """Hash: one robot's slaver counters (field layout in ``memory.counters``), for the master's /metrics."""
+        return f"{self.prefix}robot:{name}:counters"
+
+    @property
+    def counted_robots(self) -> str:
+        """Set of robot names that have a counters hash (kept when a robot goes offline)."""
+        return f"{self.prefix}robots:counted"
+
     def alive(self, name: str) -> str:
         """Liveness of one robot: exists while its heartbeat TTL has not run out."""
         return f"{self.prefix}alive:{name}"

@@ -31,12 +31,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.errors import BrainError
 from memory import SceneConflict, SharedMemory, SharedMemoryError
+from memory.counters import RobotCounters
 from memory.messages import SubtaskMessage, SubtaskResult, SubtaskState, ToolCall, ToolOutcome
-from memory.profiles import RobotProfile
-from skills.client import SkillClient, SkillUnavailable
+from memory.profiles import ActionSemantics, RobotProfile
+from skills.client import SkillClient, SkillOutcome, SkillUnavailable
 from slaver.circuit import Backoff, SkillCircuit
 from slaver.config import SlaverConfig
 from slaver.errors import RobotTaken, SkillServerUnreachable
+from slaver.foreign_skills import annotate, parse_annotations, reported_effects
 from slaver.skill_link import SkillLink
 
 if TYPE_CHECKING:
@@ -136,6 +138,7 @@ class Slaver:
         self.ready = asyncio.Event()  # set once the robot is registered and serving
         self._quit = asyncio.Event()  # ends the heartbeat
         self._taken_over: str | None = None  # set when another slaver took the robot's lease
+        self.counters = RobotCounters(memory.redis, memory.keys, self.name)  # for the master's /metrics
 
     async def run(self, stop: _Event) -> None:
         """Take the robot's lease, register, heartbeat, resume what was pending, then serve
@@ -153,6 +156,7 @@ class Slaver:
                 if self._taken_over is None:
                     await self._go_offline()
         finally:
+            await self.counters.aclose()
             await self._circuit.aclose()
             await self._link.aclose()
         if self._taken_over is not None:
@@ -168,6 +172,8 @@ class Slaver:
 
     async def _mark_degraded(self, reason: str | None) -> None:
         await self._mem.robots.set_degraded(self.name, reason)
+        if reason is None:  # the circuit closes: the skill server answers again
+            self.counters.reconnect()
 
     async def _go_offline(self) -> None:
         try:
@@ -185,6 +191,7 @@ class Slaver:
             skills, capabilities = await client.list_skills(), await client.capabilities()
         except SkillUnavailable as exc:
             raise SkillServerUnreachable(f"the skill server went away while listing skills: {exc}") from exc
+        skills = annotate(skills, parse_annotations(self.config.skill_annotations))
         profile = RobotProfile(
             name=self.name,
             embodiment=self.config.embodiment,
@@ -239,6 +246,7 @@ class Slaver:
                 if failing:
                     logger.info("robot=%s heartbeat reaches shared memory again", self.name)
                 failing = False
+                self.counters.flush_soon()  # what was counted since the last beat, off the serving path
             except SharedMemoryError as exc:  # fenced out: another slaver took the robot over
                 logger.error("robot=%s stops serving: %s", self.name, exc)
                 self._taken_over = str(exc)
@@ -334,6 +342,7 @@ class Slaver:
         result = self._result(msg, run, started, finished)
         current = msg.subtask_id if status == "busy" else None
         await self._mem.streams.report(result, ack_id=ack_id, status=status, current_subtask=current)
+        self.counters.subtask(run.state)  # sent to Redis at the next heartbeat
         level = logging.WARNING if run.state in (SubtaskState.FAILED, SubtaskState.INTERRUPTED) else logging.INFO
         suffix = f": {run.reason}" if run.reason else ""
         logger.log(level, "robot=%s task=%s subtask=%s %s%s", self.name, msg.task_id, msg.subtask_id,
@@ -417,14 +426,18 @@ class Slaver:
         timeout_s = min(deadline - time.monotonic(), self.config.default_call_timeout_s)
         logger.info("robot=%s task=%s subtask=%s calling %s", self.name, msg.task_id,
                     msg.subtask_id, _describe(call))
+        called = time.monotonic()
         try:
             outcome = await self._call(call, timeout_s)
         except (SkillUnavailable, SkillServerUnreachable) as exc:
+            self.counters.skill_call(call.name, None, time.monotonic() - called)
             await self._link.reset()
             await self._circuit.trip(str(exc))  # marks the robot degraded before the failure is posted
             run.fail(f"{_describe(call)} not run: {exc}")
             return False
+        self.counters.skill_call(call.name, outcome, time.monotonic() - called)
         run.outcomes.append(outcome)
+        await self._map_reported(call, outcome)
         failure = self._failure(msg, call, outcome, deadline) or await self._apply(msg, call, outcome)
         if failure:
             run.fail(failure)
@@ -448,6 +461,17 @@ class Slaver:
             logger.exception("robot=%s tool call %s raised", self.name, _describe(call))
             return ToolOutcome(name=call.name, arguments=dict(call.arguments), ok=False,
                                message=f"{type(exc).__name__}: {exc}")
+
+    async def _map_reported(self, call: ToolCall, outcome: ToolOutcome) -> None:
+        """A server without RoboOS effects (``slaver.foreign_skills``): its reported state, or its
+        annotated kind, as the outcome's effects."""
+        reported = outcome.state if isinstance(outcome, SkillOutcome) else {}
+        if not outcome.ok or outcome.effects or not (reported or call.name in self.config.skill_annotations):
+            return
+        assert self.profile is not None
+        spec = self.profile.skill(call.name)
+        semantics = spec.semantics if spec is not None else ActionSemantics()
+        outcome.effects = reported_effects(self.name, call, semantics, reported, await self._mem.scene.snapshot())
 
     async def _apply(self, msg: SubtaskMessage, call: ToolCall, outcome: ToolOutcome) -> str | None:
         """Apply the call's effects to the scene, all or none; the failure reason, or None."""
