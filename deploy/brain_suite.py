@@ -28,12 +28,11 @@ import yaml
 
 from deploy.errors import DeployError
 from scene.loader import YamlLoader
-from scene.profile import Expectation
+from scene.profile import EXPECT_RELATIONS, Expectation
 
 __all__ = ["SUITE_DIR", "Case", "Suite", "SuiteError", "load_suite", "suite_paths"]
 
 SUITE_DIR = Path(__file__).resolve().parent / "suites" / "brain"
-EXPECT_RELATIONS = ("on", "in", "held_by", "at")
 CASE_KEYS = ("id", "text", "expect", "refuse", "tags", "best_actions")
 SUITE_KEYS = ("scene", "cases")
 
@@ -139,14 +138,11 @@ class _Reader:
         return tuple(self.expectation(f"{where}.expect[{i}]", e) for i, e in enumerate(data))
 
     def expectation(self, where: str, data: Any) -> Expectation:
-        data = self.mapping(data, where, ("node", *EXPECT_RELATIONS))
-        relations = [r for r in EXPECT_RELATIONS if r in data]
-        if "node" not in data or len(relations) != 1:
-            raise self.error(where, f"expected node and exactly one of {', '.join(EXPECT_RELATIONS)}")
-        node, parent = data["node"], data[relations[0]]
-        if not isinstance(node, str) or not isinstance(parent, str):
-            raise self.error(where, f"expected node names, got {node!r} and {parent!r}")
-        return Expectation(node=node, relation=relations[0], parent=parent)
+        try:
+            return Expectation.read(self.mapping(data, where, ("node", *EXPECT_RELATIONS)))
+        except ValueError as e:
+            message, key = e.args
+            raise self.error(f"{where}.{key}" if key else where, message) from e
 
     def refuse(self, where: str, data: dict[str, Any]) -> str | None:
         if "refuse" not in data:

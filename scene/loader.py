@@ -24,7 +24,6 @@ SCENE_DIR = Path(__file__).resolve().parent
 NODE_KINDS = ("place", "door", "furniture", "container", "object")
 PARENTLESS_KINDS = ("place", "door")
 PARENT_KINDS = {"at": {"place"}, "on": {"furniture", "container"}, "in": {"container"}}
-EXPECT_RELATIONS = ("on", "in", "at", "held_by")
 TRANSPORTS = ("stdio", "http")
 SKILL_BACKENDS = ("sim", "x0")
 X0_EMBODIMENTS = ("agilex", "franka", "r1lite", "a2d")  # skills.x0.contract's
@@ -171,18 +170,11 @@ class _Reader:
         return task
 
     def expectation(self, where: str, data: Any) -> Expectation:
-        data = self.mapping(data, where)
-        for key in data:
-            if key != "node" and key not in EXPECT_RELATIONS:
-                raise self.error(f"{where}.{key}", f"unknown key; known keys: node, {', '.join(EXPECT_RELATIONS)}")
-        relations = [r for r in EXPECT_RELATIONS if r in data]
-        if "node" not in data or len(relations) != 1:
-            raise self.error(where, f"expected node and exactly one of {', '.join(EXPECT_RELATIONS)}")
-        node, parent = data["node"], data[relations[0]]
-        for key, value in (("node", node), (relations[0], parent)):
-            if not isinstance(value, str):
-                raise self.error(f"{where}.{key}", f"expected a node name, got {_show(value)}")
-        return Expectation(node=node, relation=relations[0], parent=parent)
+        try:
+            return Expectation.read(self.mapping(data, where))
+        except ValueError as e:
+            message, key = e.args
+            raise self.error(f"{where}.{key}" if key else where, message) from e
 
     def typed(self, cls: type[Any], data: Any, where: str) -> Any:
         """An instance of record ``cls`` (a pydantic dataclass) from a mapping, every key known and well typed."""

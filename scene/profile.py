@@ -18,7 +18,9 @@ from pydantic.dataclasses import dataclass as record
 from memory.profiles import SceneNode
 from memory.settings import STRICT
 
-__all__ = ["Cargo", "DemoTask", "Expectation", "FleetEntry", "Passage", "SceneError", "SceneProfile"]
+__all__ = ["EXPECT_RELATIONS", "Cargo", "DemoTask", "Expectation", "FleetEntry", "Passage", "SceneError", "SceneProfile"]
+
+EXPECT_RELATIONS = ("on", "in", "at", "held_by")
 
 
 class SceneError(Exception):
@@ -105,8 +107,25 @@ class Expectation:
     """What must hold when a demo task succeeded: ``node`` is ``relation`` ``parent``."""
 
     node: str
-    relation: str  # on | in | at | held_by
+    relation: str  # one of EXPECT_RELATIONS
     parent: str
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any]) -> Expectation:
+        """From its YAML form ``{node: N, <relation>: P}``: a scene's demo task, a brain suite's case.
+
+        ``ValueError`` whose ``args`` are ``(message, key)``: the key at fault, or None for the whole.
+        """
+        for key in data:
+            if key != "node" and key not in EXPECT_RELATIONS:
+                raise ValueError(f"unknown key; known keys: node, {', '.join(EXPECT_RELATIONS)}", key)
+        relations = [r for r in EXPECT_RELATIONS if r in data]
+        if "node" not in data or len(relations) != 1:
+            raise ValueError(f"expected node and exactly one of {', '.join(EXPECT_RELATIONS)}", None)
+        for key in ("node", relations[0]):
+            if not isinstance(data[key], str):
+                raise ValueError(f"expected a node name, got {data[key]!r} ({type(data[key]).__name__})", key)
+        return cls(node=data["node"], relation=relations[0], parent=data[relations[0]])
 
     def met(self, nodes: Mapping[str, SceneNode]) -> bool:
         node = nodes.get(self.node)
