@@ -53,6 +53,7 @@ class MasterConfig(Settings):
     channel_timeout_s: Seconds = 30.0
     redis_max_connections: int = Field(50, ge=4, le=10_000)
     redis_pool_timeout_s: Seconds = 5.0
+    metrics_timeout_s: Seconds = 2.0  # how long GET /metrics waits for the fleet's figures
     cors_origins: Annotated[tuple[str, ...], Field(strict=False)] = UI_ORIGINS  # a list in YAML
 
     @field_validator("auth_token")

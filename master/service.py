@@ -24,7 +24,7 @@ from brain.planner import Planner
 from master.config import MasterConfig
 from master.errors import BridgeTimeout, MasterError, MemoryBusy, MemoryUnavailable
 from master.event_feed import EventFeed
-from master.metrics import SCRAPE_TIMEOUT_S, FleetSnapshot, MasterMetrics, read_fleet
+from master.metrics import FleetSnapshot, MasterMetrics, read_fleet
 from master.scheduler import Scheduler
 from memory import SharedMemory
 from memory.shared_memory import redact_url
@@ -143,7 +143,7 @@ class MasterService:
     def fleet_snapshot(self) -> FleetSnapshot | None:
         """The scrape-time figures for ``/metrics``; None when the loop or Redis did not answer in time."""
         try:
-            return self.call(self._read_fleet(), SCRAPE_TIMEOUT_S)
+            return self.call(self._read_fleet(), self.config.metrics_timeout_s)
         except MasterError as e:
             logger.warning("metrics: fleet figures left out of this scrape: %s", e)
             return None
