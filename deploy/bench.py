@@ -38,7 +38,8 @@ from skills.sim.server import build_sim_server
 from slaver.agent import Slaver
 from slaver.config import SlaverConfig
 
-__all__ = ["run_dispatch_bench"]
+__all__ = ["CallLog", "TimedSkills", "percentile", "percentiles", "pool_size", "publish", "run_dispatch_bench",
+           "serve_fleet", "start_master"]
 
 PREFIX = "bench:"
 
@@ -86,7 +87,7 @@ async def _bench(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _start_master(launcher: Launcher, redis_url: str, prefix: str) -> str:
+def start_master(launcher: Launcher, redis_url: str, prefix: str) -> str:
     port = free_port()
     argv = python_module("deploy.cli", "master", "--port", str(port), "--redis-url", redis_url,
                          "--prefix", prefix, "--log-level", "WARNING")
@@ -103,19 +104,19 @@ async def _handoff_bench(args: argparse.Namespace, out: TextIO, redis_url: str, 
              "server": ("humanoid", "dining", ["pass", "dining"])}
     log = CallLog()
     async with _fleet(redis_url, prefix, nodes, fleet, log) as memory:
-        master = _start_master(launcher, redis_url, prefix)
+        master = start_master(launcher, redis_url, prefix)
         publish_ms, handoff_ms = [], []
         async with httpx.AsyncClient(base_url=master, timeout=30) as http:
             for i in range(count):
                 first = len(log.calls)
                 t0 = time.perf_counter()
-                task_id = await _publish(http, f"bring box_{i} to dining_table")
+                task_id = await publish(http, f"bring box_{i} to dining_table")
                 await _wait_terminal(memory, task_id, timeout_s=30)
                 calls = log.calls[first:]
                 publish_ms.append((calls[0][2] - t0) * 1000)
                 handoff_ms.append(_handoff_gap(calls) * 1000)
-    print(f"publish -> first skill call: {_percentiles(publish_ms)} ({count} tasks)", file=out)
-    print(f"handoff: {_percentiles(handoff_ms)} ({count} handoffs)", file=out, flush=True)
+    print(f"publish -> first skill call: {percentiles(publish_ms)} ({count} tasks)", file=out)
+    print(f"handoff: {percentiles(handoff_ms)} ({count} handoffs)", file=out, flush=True)
 
 
 async def _throughput_bench(args: argparse.Namespace, out: TextIO, redis_url: str, launcher: Launcher) -> None:
@@ -126,14 +127,14 @@ async def _throughput_bench(args: argparse.Namespace, out: TextIO, redis_url: st
     rounds = max(1, args.subtasks // len(robots))
     log = CallLog()
     async with _fleet(redis_url, prefix, nodes, fleet, log) as memory:
-        master = _start_master(launcher, redis_url, prefix)
+        master = start_master(launcher, redis_url, prefix)
         async with httpx.AsyncClient(base_url=master, timeout=60) as http:
             t0 = time.perf_counter()
             in_flight: list[str] = []
             for n in range(rounds):
                 place = "bca"[n % 3]
                 text = ". ".join(f"{r} go to {r}_{place}" for r in robots)
-                in_flight.append(await _publish(http, text))
+                in_flight.append(await publish(http, text))
                 if len(in_flight) == 2:
                     await _wait_terminal(memory, in_flight.pop(0), timeout_s=120)
             for task_id in in_flight:
@@ -149,10 +150,26 @@ async def _fleet(
     redis_url: str, prefix: str, nodes: list[SceneNode], fleet: dict[str, tuple[str, str, list[str]]], log: CallLog
 ) -> AsyncIterator[SharedMemory]:
     """Load the scene, then run one slaver per robot on an in-process instant sim server."""
-    # Every slaver holds a blocking stream read and heartbeats on the shared pool: size it for them.
-    memory = await SharedMemory.connect(redis_url, prefix=prefix, max_connections=4 * len(fleet) + 20)
+    memory = await SharedMemory.connect(redis_url, prefix=prefix, max_connections=pool_size(len(fleet)))
     await memory.clear()
     await memory.scene.load(nodes)
+    async with serve_fleet(memory, redis_url, prefix, fleet, log):
+        yield memory
+    await memory.close()
+
+
+def pool_size(robots: int) -> int:
+    """Every slaver holds a blocking stream read and heartbeats on the shared pool: size it for them."""
+    return 4 * robots + 20
+
+
+@contextlib.asynccontextmanager
+async def serve_fleet(
+    memory: SharedMemory, redis_url: str, prefix: str, fleet: dict[str, tuple[str, str, list[str]]], log: CallLog,
+    ready_timeout_s: float = 60.0,
+) -> AsyncIterator[list[Slaver]]:
+    """One slaver per robot (``name: (embodiment, start, zones)``) on an in-process instant sim
+    server, serving until the block ends; ``log`` gets every skill call."""
     stop = asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
         slavers = []
@@ -164,12 +181,11 @@ async def _fleet(
             slavers.append(Slaver(config, memory, TimedSkills(name, client, log)))
         tasks = [asyncio.create_task(s.run(stop)) for s in slavers]
         try:
-            await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in slavers)), timeout=60)
-            yield memory
+            await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in slavers)), timeout=ready_timeout_s)
+            yield slavers
         finally:
             stop.set()
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=30)
-    await memory.close()
 
 
 def _handoff_scene(count: int) -> list[SceneNode]:
@@ -181,7 +197,7 @@ def _handoff_scene(count: int) -> list[SceneNode]:
     return nodes
 
 
-async def _publish(http: httpx.AsyncClient, text: str) -> str:
+async def publish(http: httpx.AsyncClient, text: str) -> str:
     response = await http.post("/publish_task", json={"task": text})
     body = response.json()
     if response.status_code != 200:
@@ -214,7 +230,13 @@ def _handoff_gap(calls: list[tuple[str, str, float, float]]) -> float:
     return server_start - fetcher_end
 
 
-def _percentiles(values_ms: list[float]) -> str:
-    ordered = sorted(values_ms)
-    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return f"p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms"
+def percentiles(values_ms: list[float]) -> str:
+    return f"p50 {percentile(values_ms, 0.5):.1f} ms, p99 {percentile(values_ms, 0.99):.1f} ms"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (the median for 0.5, the nearest rank otherwise)."""
+    ordered = sorted(values)
+    if q == 0.5:
+        return statistics.median(ordered)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

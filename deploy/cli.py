@@ -8,6 +8,7 @@ Examples::
     roboos status                             # robots, tasks and scene version of a running master
     roboos ui --master http://127.0.0.1:5000  # the web UI on http://127.0.0.1:8888/ (also started by `up`)
     roboos bench dispatch                     # the system's own overhead, in milliseconds
+    roboos bench scale                        # the same figures with 10, 100 and 1000 robots
     roboos plan --scene restaurant --simulate "bring the cup to table 2"   # offline: no servers, no Redis
     roboos bench brain                        # the planner on the scene suites and synthetic fleets
     roboos bench brain --planner llm_goals --scene restaurant --limit 10 --no-scaling   # a local model
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _plan_arguments(plan)
     plan.set_defaults(handler=_plan)
 
-    bench = sub.add_parser("bench", help="benchmarks: dispatch, chaos, ui, brain (also: plan, x0)")
+    bench = sub.add_parser("bench", help="benchmarks: dispatch, scale, chaos, ui, brain (also: plan, x0)")
     bench.set_defaults(handler=_group_help(bench))
     bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH")
     dispatch = bench_sub.add_parser("dispatch", help="handoff latency and throughput of the embedded stack")
@@ -147,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument("--subtasks", type=int, default=2000, help="subtasks in the throughput run")
     dispatch.add_argument("--redis-url", default=None, help="an existing Redis (default: embedded)")
     dispatch.set_defaults(handler=_bench_dispatch)
+    scale = bench_sub.add_parser("scale", help="dispatch figures, master and Redis memory with 10 to 1000 robots")
+    _scale_bench_arguments(scale)
+    scale.set_defaults(handler=_bench_scale)
     chaos = bench_sub.add_parser("chaos", help="fault injection (kill -9 of each component...) and load: "
                                                "lost, duplicated, stuck, 5xx")
     _chaos_arguments(chaos)
@@ -294,6 +298,24 @@ def _bench_dispatch(args: argparse.Namespace) -> int:
     return run_dispatch_bench(args, sys.stdout)
 
 
+def _scale_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--robots", type=_sizes, default=[10, 100, 1000], help="fleet sizes (default 10,100,1000)")
+    parser.add_argument("--workers", type=_positive, default=4, help="processes the slavers share (default 4)")
+    parser.add_argument("--tasks", type=_positive, default=100, help="publishes timed per size (default 100)")
+    parser.add_argument("--handoffs", type=_positive, default=30, help="handoffs timed per size (default 30)")
+    parser.add_argument("--subtasks", type=_positive, default=1000, help="subtasks in each throughput run")
+    parser.add_argument("--concurrency", type=_positive, default=16, help="throughput tasks in flight (default 16)")
+    parser.add_argument("--throughput-s", type=float, default=20.0, help="no new throughput task after (default 20)")
+    parser.add_argument("--throughput-robots", type=_positive, default=200,
+                        help="the size of the closing throughput line, run on its own if not in --robots")
+
+
+def _bench_scale(args: argparse.Namespace) -> int:
+    from deploy.bench_scale import run_scale_bench
+
+    return run_scale_bench(args, sys.stdout)
+
+
 def _chaos_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=_positive, default=5, help="trials per scenario (default: 5)")
     parser.add_argument("--scenario", action="append", default=None, metavar="NAME",
@@ -375,6 +397,10 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text}")
     return value
+
+
+def _sizes(text: str) -> list[int]:
+    return [_positive(part) for part in text.split(",")]
 
 
 def _planners() -> list[str]:

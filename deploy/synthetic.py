@@ -36,9 +36,12 @@ class SyntheticWorld:
     instructions: list[str] = field(default_factory=list)
 
 
-def ring_world(robots: int, objects: int, instructions: int = 5, seed: int = 7) -> SyntheticWorld:
+def ring_world(
+    robots: int, objects: int, instructions: int = 5, seed: int = 7, rooms: int | None = None
+) -> SyntheticWorld:
+    """The world described above; ``rooms`` (default ``robots // 2``, at least 4) sets the ring's size."""
     rng = random.Random(seed)
-    rooms = max(4, robots // 2)
+    rooms = rooms or max(4, robots // 2)
     world = SyntheticWorld(rooms)
     things = _objects(objects, rooms, rng)
     world.nodes = [*_rooms(rooms), *_furniture(rooms), *things]
