@@ -25,9 +25,10 @@ def run_roboos(args: list[str], cwd: Path, timeout: float = 150) -> subprocess.C
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
 
+@pytest.mark.timeout(300)  # the warehouse starts 20 slavers and 9 skill servers: a minute and more on 2 busy cores
 @pytest.mark.parametrize("scene", sorted(list_scenes()))
 def test_scene_demo_succeeds_and_checks_the_scene(scene: str, tmp_path: Path) -> None:
-    result = run_roboos(["demo", "--scene", scene, "--port", "0", "--speed", "0"], tmp_path)
+    result = run_roboos(["demo", "--scene", scene, "--port", "0", "--speed", "0"], tmp_path, timeout=280)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "demo succeeded" in result.stdout
     assert "all hold" in result.stdout
