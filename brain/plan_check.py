@@ -67,7 +67,7 @@ def check_plan(plan: Plan, world: WorldView, task: str | None = None) -> PlanChe
         check.errors += _run_step(world, state, step)
     if not check.errors:
         check.errors += _other_order_errors(plan, world)
-    check.final = {name: (state.relation.get(name), state.parent.get(name)) for name in state.kind}
+    check.final = dict(zip(state.kind, zip(map(state.relation.get, state.kind), map(state.parent.get, state.kind))))
     check.effects = "failed" if check.errors else "passed"
     goals, skipped = _goals(task, world)
     if skipped:

@@ -11,13 +11,16 @@ imports no other component::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from memory.world import Body, WorldState
 
-__all__ = ["NodeView", "RobotView", "SkillView", "WorldView"]
+__all__ = ["NodeView", "RobotView", "SkillView", "WorldView", "changed_nodes"]
 
 
 @dataclass(frozen=True)
@@ -224,3 +227,12 @@ def _with_scene_state(robot: RobotView, nodes: dict[str, NodeView]) -> RobotView
         return robot
     held = tuple(sorted(n.name for n in nodes.values() if n.relation == "held_by" and n.parent == robot.name))
     return replace(robot, position=node.parent or robot.position, holding=held)
+
+
+def changed_nodes(old: Mapping[str, NodeView], new: Mapping[str, NodeView]) -> list[str] | None:
+    """The names whose view in ``new`` is not the very one in ``old`` (views are replaced, never
+    changed), or None when the two do not have the same names in the same order. Cheap: it compares
+    identities, not contents."""
+    if len(old) != len(new) or list(old) != list(new):
+        return None
+    return list(compress(new, map(is_not, old.values(), new.values())))

@@ -64,7 +64,7 @@ class _Search:
         self.fleet, self.state, self.obj, self.target, self.only = fleet, fleet.state, obj, target, only
         self.handlers = _group(fleet, [a.name for a in fleet.usable() if self._lifts(a.name) and self._free(a.name)])
         self.carriers = _group(fleet, [a.name for a in fleet.usable() if a.robot.body.cargo and a.robot.mobile])
-        self.surfaces = self._surfaces_by_place()
+        self.surfaces: dict[str, list[str]] = {}  # place -> usable surfaces there, found when first asked
         self.source = self.state.place_of(obj)
         self.destination = self.state.place_of(target or only)  # with no target, where the taker is
         self.target_carrier = self._carrier_of_cargo(target)
@@ -148,7 +148,9 @@ class _Search:
             return [_Node("held", (holder,))] if holder in self.fleet.abilities else []
         carrier = self._carrier_of(self.state.parent.get(self.obj))
         starts = [_Node("cargo", (carrier,))] if carrier in self.fleet.abilities else []
-        names = [a.name for a in self.fleet.usable() if self.fleet.can_pick(a.name, self.obj) is None]
+        where = self.state.place_of(self.obj) if self.state.kind.get(self.obj) != "door" else None
+        names = [a.name for a in self.fleet.usable() if (where is None or where in a.places)  # can_pick's first test
+                 and self.fleet.can_pick(a.name, self.obj) is None]
         return starts + [_Node("held", g) for g in _group(self.fleet, names)]
 
     def _carrier_of(self, container: str | None) -> str | None:
@@ -179,7 +181,7 @@ class _Search:
 
     def _spot(self, giver: str, taker: str, places: frozenset[str]) -> str | None:
         """A surface in ``places`` that both reach, handoff surfaces first, then by name."""
-        options = [s for p in places for s in self.surfaces.get(p, ())
+        options = [s for p in places for s in self._surfaces_at(p)
                    if body_limit(self.state, giver, s) is None and body_limit(self.state, taker, s) is None]
         return min(options, key=lambda s: (not self.state.prop(s, "handoff", False), s)) if options else None
 
@@ -221,12 +223,21 @@ class _Search:
         height = self.state.height_of(cargo)
         return None if height in self.fleet.abilities[name].robot.body.reach else f"it cannot reach {height}"
 
-    def _surfaces_by_place(self) -> dict[str, list[str]]:
-        by_place: dict[str, list[str]] = {}
-        for name, kind in self.state.kind.items():
-            if kind in _SURFACES and self._usable_surface(name):
-                by_place.setdefault(self.state.place_of(name) or "", []).append(name)
-        return by_place
+    def _surfaces_at(self, place: str) -> list[str]:
+        """The usable surfaces whose place is ``place``: what lies below it down to the next place."""
+        if place not in self.surfaces:
+            found: list[str] = []
+            pending, seen = [place], {place}
+            while pending:
+                for child in sorted(self.state.children.get(pending.pop(), ())):
+                    if child in seen or self.state.kind.get(child) == "place":
+                        continue
+                    seen.add(child)
+                    pending.append(child)
+                    if self.state.kind[child] in _SURFACES and self._usable_surface(child):
+                        found.append(child)
+            self.surfaces[place] = found
+        return self.surfaces[place]
 
     def _usable_surface(self, name: str) -> bool:
         if self.state.prop(name, "cargo_of") or self.state.closed_around(name):

@@ -2,17 +2,21 @@
 
 Computed once per planning call from the world at its start: a robot's places are those its routes
 lead to within its zones, through doors that are not locked (closed ones get opened on the way).
+What was computed for an earlier world is reused (``_Known``) while what it depends on is the same:
+a robot's places while it is in the same place with the same zones and no place or door changed;
+whether it can pick, place and open while it has the same skills and body.
 Costs estimate time: when the robot is free (``busy_s``, the steps already given to it) plus its
 travel; the cheapest robot finishes first, which spreads independent goals over the fleet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from brain.symbolic.actions import MANIPULATION_S, can_call
-from brain.world import RobotView, WorldView
+from brain.world import NodeView, RobotView, WorldView, changed_nodes
 from memory.world import WorldState, body_limit
 
 __all__ = ["Ability", "Fleet"]
@@ -44,6 +48,7 @@ class Fleet:
     unusable: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _known.refresh(self.world)
         for robot in self.world.online_robots():
             if robot.name in self.avoid:
                 self.unusable[robot.name] = "it is to be avoided in this replan"
@@ -58,12 +63,16 @@ class Fleet:
 
     def _ability(self, robot: RobotView) -> Ability:
         here = self.state.place_of(robot.name)
+        places = _known.places(robot, here) or self._places(robot, here)
+        handles, opens = _known.skills(robot) or _skills(robot)
+        _known.remember(robot, here, places, (handles, opens))
+        return Ability(robot, places, handles, opens)
+
+    def _places(self, robot: RobotView, here: str | None) -> frozenset[str]:
         places = {here} if here else set()
         if robot.mobile and here:
             places |= set(self.state.routes(here, robot.zones, through_closed=True))
-        handles = robot.arms > 0 and can_call(robot, "pick", obj="x") and can_call(robot, "place", obj="x", target="y")
-        opens = robot.arms > 0 and robot.body.can_open and can_call(robot, "open", target="x")
-        return Ability(robot, frozenset(places), handles, opens)
+        return frozenset(places)
 
     def usable(self, only: str | None = None) -> list[Ability]:
         if only is not None:
@@ -115,3 +124,64 @@ class Fleet:
         options = [self.cost(n, *nodes) for n in names]
         options = [o for o in options if o[0] != float("inf")]
         return min(options)[1] if options else None
+
+
+def _skills(robot: RobotView) -> tuple[bool, bool]:
+    """Whether ``robot`` can pick and place, and whether it can open and close."""
+    handles = robot.arms > 0 and can_call(robot, "pick", obj="x") and can_call(robot, "place", obj="x", target="y")
+    opens = robot.arms > 0 and robot.body.can_open and can_call(robot, "open", target="x")
+    return handles, opens
+
+
+class _Known:
+    """Robots' places and skills computed for earlier worlds, with what each depends on.
+
+    Places depend on the robot's place, mobility and zones, and on the map: the places' passages
+    and the doors' locks (closed doors count as passable). Any change to a node that is or was a
+    place, or to a node's ``passages`` or ``locked`` prop, forgets every robot's places; a world
+    with other node names forgets them too. Skills depend on the robot's skills (views are
+    replaced, never changed, so the same skills object means the same skills) and its body.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: Mapping[str, NodeView] = {}
+        self._places: dict[str, tuple[tuple[Any, ...], frozenset[str]]] = {}
+        self._skills: dict[str, tuple[tuple[Any, ...], tuple[bool, bool]]] = {}
+
+    def refresh(self, world: WorldView) -> None:
+        """Forget the places of every robot if ``world``'s map may differ from the last one's."""
+        if world.nodes is not self._nodes:
+            changed = changed_nodes(self._nodes, world.nodes)
+            if changed is None or any(_map_part(self._nodes[n]) != _map_part(world.nodes[n]) for n in changed):
+                self._places.clear()
+            self._nodes = world.nodes
+        if len(self._skills) > 2 * len(world.robots) + 64:  # robots that left, kept no longer
+            self._skills = {n: v for n, v in self._skills.items() if n in world.robots}
+
+    def places(self, robot: RobotView, here: str | None) -> frozenset[str] | None:
+        key, places = self._places.get(robot.name, (None, None))
+        return places if key == _place_key(robot, here) else None
+
+    def skills(self, robot: RobotView) -> tuple[bool, bool] | None:
+        key, known = self._skills.get(robot.name, (None, None))
+        return known if key is not None and _same_skills(key, robot) else None
+
+    def remember(self, robot: RobotView, here: str | None, places: frozenset[str], skills: tuple[bool, bool]) -> None:
+        self._places[robot.name] = (_place_key(robot, here), places)
+        self._skills[robot.name] = ((robot.skills, robot.body), skills)
+
+
+def _place_key(robot: RobotView, here: str | None) -> tuple[Any, ...]:
+    return here, robot.mobile, robot.zones
+
+
+def _same_skills(key: tuple[Any, ...], robot: RobotView) -> bool:
+    return key[0] is robot.skills and key[1] == robot.body
+
+
+def _map_part(node: NodeView) -> tuple[Any, ...]:
+    """What of a node the routes read."""
+    return node.kind == "place", node.props.get("passages"), node.props.get("locked")
+
+
+_known = _Known()

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
-from typing import NamedTuple
 
 from brain.errors import PlanningError
+from brain.symbolic.lexicon import Lexicon
 from brain.symbolic.phrasing import (
     ROBOT_WORDS,
     USER_WORDS,
@@ -54,29 +54,15 @@ _PARTS = {"lid", "door", "top", "cover", "hatch"}  # what is opened of a contain
 _STORAGE_WORDS = {"cupboard", "cabinet", "closet", "pantry", "storage", "drawer", "wardrobe", "locker"}
 
 
-class _Key(NamedTuple):
-    """One way to name a node: its name or an alias, normalized (``text``) and singular."""
-
-    text: str
-    single: str
-    name: str
-    alias: bool
-
-
 class Vocabulary:
     """Resolves phrases against one world's node and robot names, remembering what was mentioned."""
 
     def __init__(self, world: WorldView) -> None:
         self.world = world
         self.notes: list[str] = []
-        self._keys = [_Key(key, singular(key), n.name, alias) for n in world.nodes.values() if n.kind != "robot"
-                      for key, alias in _keys_of(n.name, n.props.get("aliases"))]
-        self._by_text: dict[tuple[str, bool], set[str]] = {}  # (name as written, alias?) -> nodes
-        self._by_single: dict[tuple[str, bool], set[str]] = {}  # (its singular, alias?) -> nodes
-        for k in self._keys:
-            self._by_text.setdefault((k.text, k.alias), set()).add(k.name)
-            self._by_single.setdefault((k.single, k.alias), set()).add(k.name)
-        self._robots = {normalize(r): r for r in world.robots}
+        self._lexicon = Lexicon.of(world)  # names and aliases, indexed once per set of names
+        self._keys = self._lexicon.keys
+        self._robots = self._lexicon.robots
         self._mentioned: list[str] = []
         self._group: list[str] = []
 
@@ -209,12 +195,7 @@ class Vocabulary:
         return bool(self._exact(phrase))
 
     def _exact(self, words: str) -> list[str]:
-        words = strip_articles(words)
-        for index, key in ((self._by_text, words), (self._by_single, singular(words))):  # as written, then singular
-            for alias in (False, True):  # a name beats an alias
-                if found := index.get((key, alias)):
-                    return sorted(found)
-        return []
+        return self._lexicon.exact(words)
 
     def _lookup(self, words: str, kinds: tuple[str, ...], role: str) -> list[str]:
         for candidate in (words, *variants(words)):
@@ -364,12 +345,6 @@ class Vocabulary:
         found = f"it could be {', '.join(stores)}" if stores else "the scene has no storage node"
         raise PlanningError(f"cannot tell where to put {obj} away ({found}); say where, e.g. 'put the {obj} "
                             f"in <place>', or give {obj} a 'home' prop")
-
-
-def _keys_of(name: str, aliases: object) -> list[tuple[str, bool]]:
-    """A node's name and its ``aliases`` prop, normalized, each with whether it is an alias."""
-    extra = [str(a) for a in aliases] if isinstance(aliases, (list, tuple)) else []
-    return [(normalize(name), False), *((normalize(a), True) for a in extra)]
 
 
 def _a(word: str) -> str:
