@@ -41,6 +41,7 @@ from master.dag import (
 )
 from master.deadlines import Deadlines
 from master.errors import InvalidPlan, PlanTimeout, TaskConflict, TaskNotFound
+from master.fleet_view import FleetView
 from master.metrics import MasterMetrics
 from memory import SharedMemory
 from memory.events import encode_event
@@ -62,6 +63,7 @@ MAX_BLOCK_MS = 500
 STOP_GRACE_S = 2.0
 ERROR_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 5.0
+FOLLOW_INTERVAL_S = 1.0  # how often the results loop brings the fleet view up to date between tasks
 RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
 # Redis unreachable: wait and catch up, instead of failing what is in flight.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -82,12 +84,15 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._next_offline_check = 0.0
         self._offline_since: dict[str, float] = {}
+        self._fleet = FleetView(memory)
+        self._next_follow = 0.0
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resume the tasks a previous master left active, then follow results."""
+        """Load the fleet view, resume the tasks a previous master left active, then follow results."""
+        await self._fleet.world()
         await self._resume()
         self._loop_task = asyncio.create_task(self._results_loop(), name="master-results")
 
@@ -184,9 +189,7 @@ class Scheduler:
             raise conflict
 
     async def _world(self) -> WorldView:
-        robots = await self._mem.robots.list()
-        scene = await self._mem.scene.snapshot()
-        return WorldView.from_dicts([r.to_dict() for r in robots], scene.to_dict())
+        return await self._fleet.world()
 
     async def _plan(self, record: TaskRecord, world: WorldView) -> Plan:
         """A validated plan for a new task; on any failure the task is recorded as failed."""
@@ -289,9 +292,9 @@ class Scheduler:
                 del self._replans[record.task_id]
 
     async def _replan_context(self, record: TaskRecord, failed: SubtaskRecord) -> ReplanContext:
-        online = await self._mem.robots.online_names()
+        offline = (await self._mem.robots.liveness()).offline
         failures = [s for s in current_subtasks(record) if s.state in FAILURE_STATES]
-        avoid = {s.robot for s in failures if s.robot not in online or s.state == SubtaskState.INTERRUPTED}
+        avoid = {s.robot for s in failures if s.robot in offline or s.state == SubtaskState.INTERRUPTED}
         done = [s.text for s in record.subtasks.values() if s.state == SubtaskState.SUCCEEDED]
         return ReplanContext(done=done, failed=failed.text, reason=failed.reason, avoid_robots=avoid)
 
@@ -373,6 +376,7 @@ class Scheduler:
                     await self._mem.streams.ack_result(msg_id)
                 await self._expire_deadlines()
                 await self._check_offline()
+                await self._follow_fleet()
             except asyncio.CancelledError:
                 raise
             except UNREACHABLE as exc:
@@ -390,8 +394,15 @@ class Scheduler:
             return MAX_BLOCK_MS
         return max(1, min(MAX_BLOCK_MS, int((next_at - time.time()) * 1000) + 1))
 
+    async def _follow_fleet(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_follow:
+            self._next_follow = now + FOLLOW_INTERVAL_S
+            await self._fleet.catch_up()
+
     async def handle_result(self, result: SubtaskResult) -> None:
         """Apply one slaver result; stale or unknown ones are ignored."""
+        self._fleet.touch(result.robot)  # its slaver set its status with the result: no event says so
         async with self._lock:
             record = self._active.get(result.task_id)
             sub = record.subtasks.get(result.subtask_id) if record else None
@@ -453,8 +464,8 @@ class Scheduler:
         self._next_offline_check = now + self._config.offline_check_interval_s
         if not self._active:
             return
-        online = await self._mem.robots.online_names()
-        gone = self._gone_for_good(online, now)
+        offline = (await self._mem.robots.liveness()).offline
+        gone = self._gone_for_good(offline, now)
         if not gone:
             return
         async with self._lock:
@@ -463,11 +474,11 @@ class Scheduler:
                     if sub.state in IN_FLIGHT_STATES and sub.robot in gone:
                         await self._fail(record, sub, SubtaskState.FAILED, f"robot {sub.robot} went offline")
 
-    def _gone_for_good(self, online: set[str], now: float) -> set[str]:
+    def _gone_for_good(self, offline: frozenset[str], now: float) -> set[str]:
         """Robots with work in flight seen offline for at least ``offline_grace_s`` while Redis
         answered (a robot whose liveness lapsed during a Redis outage gets time to beat again)."""
         busy = {s.robot for r in self._active.values() for s in current_subtasks(r) if s.state in IN_FLIGHT_STATES}
-        offline = busy - online
+        offline = busy & offline
         self._offline_since = {r: self._offline_since.get(r, now) for r in offline}
         return {r for r, since in self._offline_since.items() if now - since >= self._config.offline_grace_s}
 
@@ -510,8 +521,9 @@ class Scheduler:
         A restarted Redis replays its append-only file only up to the last fsync (about a second
         before a crash). A task it lost is recorded again; a subtask recorded dispatched here but
         waiting (or absent) there never reached its robot's stream: it goes back to waiting, to be
-        dispatched again by the catch-up.
+        dispatched again by the catch-up. The fleet view is loaded again at its next read.
         """
+        self._fleet.invalidate()
         async with self._lock:
             for task_id, record in list(self._active.items()):
                 stored = await self._mem.tasks.get(task_id)

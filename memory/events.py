@@ -108,6 +108,23 @@ class EventLog:
             return []
         return _parse(reply[0][1])
 
+    async def since(self, last_id: str, count: int) -> tuple[list[Event], str, bool]:
+        """Up to ``count`` events after ``last_id`` without waiting, in one round trip: the events,
+        the id to read on from, and whether the history was trimmed past ``last_id`` (events were
+        lost to the reader; ``"0-0"``, the start of an empty history, is never trimmed past)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xread({self.key: last_id}, count=count)
+            pipe.xrange(self.key, count=1)
+            reply, oldest = await pipe.execute()
+        entries = reply[0][1] if reply else []
+        trimmed = bool(oldest) and last_id != "0-0" and _id_key(oldest[0][0]) > _id_key(last_id)
+        return _parse(entries), entries[-1][0] if entries else last_id, trimmed
+
+    async def newest_id(self) -> str:
+        """The id of the newest event, ``"0-0"`` when there is none (to read on from with ``since``)."""
+        newest = await self._redis.xrevrange(self.key, count=1)
+        return newest[0][0] if newest else "0-0"
+
     async def location_at(self, node: str, ts: float) -> str | None:
         """The parent ``node`` had at time ``ts``, replayed from the history (None: unknown/absent)."""
         end = str(int(ts * 1000) + _CLOCK_SLACK_MS)
@@ -116,6 +133,11 @@ class EventLog:
             if event.ts <= ts:
                 parent = _parent_after(event, node, parent)
         return parent
+
+
+def _id_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _parse(entries: Any) -> list[Event]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
@@ -22,7 +23,7 @@ from memory.keys import Keys
 from memory.profiles import RobotProfile, RobotRecord, SceneNode, SceneSnapshot
 from memory.scene_graph import SceneGraph, decode_snapshot
 
-__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "RobotRegistry", "SHARED_LEASE"]
+__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "SHARED_LEASE", "Liveness", "RobotRegistry"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,34 @@ end
 return 1
 """
 
+# KEYS: robot names set. ARGV: the liveness key prefix. Checks every registered robot's liveness
+# key inside Redis and returns {number registered, the names without a liveness key...}: one round
+# trip and a reply the size of the offline part of the fleet, whatever its size. One EXISTS counts
+# a whole chunk; only a chunk with a key missing is checked name by name.
+_OFFLINE = """
+local names = redis.call('SMEMBERS', KEYS[1])
+local found = {#names}
+for first = 1, #names, 500 do
+  local last = math.min(first + 499, #names)
+  local keys = {}
+  for i = first, last do keys[#keys + 1] = ARGV[1] .. names[i] end
+  if redis.call('EXISTS', unpack(keys)) < #keys then
+    for i = first, last do
+      if redis.call('EXISTS', keys[i - first + 1]) == 0 then found[#found + 1] = names[i] end
+    end
+  end
+end
+return found
+"""
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """How many robots are registered, and which of them are offline (no liveness key)."""
+
+    registered: int
+    offline: frozenset[str]
+
 
 class RobotRegistry:
     """Who is in the fleet, what each robot can do, and whether it is alive."""
@@ -85,6 +114,7 @@ class RobotRegistry:
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._release = redis.register_script(_RELEASE)
         self._update = redis.register_script(_UPDATE_IF_REGISTERED)
+        self._offline = redis.register_script(_OFFLINE)
 
     async def acquire(self, name: str, lease: str, ttl_s: float, *, dead_holder: str = "") -> str | None:
         """Take ``name``'s lease (its liveness key) for ``ttl_s``: None when taken (free, already held
@@ -185,6 +215,24 @@ class RobotRegistry:
             alive = await pipe.execute()
         return {name for name, up in zip(names, alive, strict=True) if up}
 
+    async def liveness(self) -> Liveness:
+        """The registered count and the offline names, checked inside Redis (cheap for a big fleet)."""
+        count, *offline = await self._offline(keys=[self._keys.robots], args=[self._keys.alive("")])
+        return Liveness(int(count), frozenset(offline))
+
+    async def names(self) -> set[str]:
+        return set(await self._redis.smembers(self._keys.robots))
+
+    async def unplaced(self, names: list[str]) -> list[RobotRecord]:
+        """The robots ``names`` as if online, without position or holding (for a caller that joins
+        its own copy of the scene and its own liveness); unregistered names are left out."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(self._keys.robot(name))
+            rows = await pipe.execute()
+        records = (_record(row, True, _NO_SCENE) for row in rows)
+        return [r for r in records if r is not None]
+
     async def _read(self, names: list[str]) -> list[RobotRecord]:
         """Robot hashes, liveness and the scene graph in one MULTI/EXEC."""
         if not names:
@@ -199,6 +247,9 @@ class RobotRegistry:
         scene = decode_snapshot(raw_nodes, int(version or 0))
         records = (_record(row, bool(alive), scene) for row, alive in zip(rows[::2], rows[1::2], strict=True))
         return [r for r in records if r is not None]
+
+
+_NO_SCENE = SceneSnapshot(version=0)
 
 
 def _record(row: dict[str, str], online: bool, scene: SceneSnapshot) -> RobotRecord | None:

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from memory.keys import Keys
 from memory.messages import Effect
 from memory.profiles import SceneNode, SceneSnapshot
 
-__all__ = ["RELATIONS", "SceneGraph", "decode_snapshot"]
+__all__ = ["RELATIONS", "SceneGraph", "apply_effects", "decode_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +329,31 @@ def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
             raise SceneConflict(f"unknown effect op {effect.op!r} on {effect.node!r}: use 'move' or 'set'")
         change.writes[target.name] = target
     return change
+
+
+def apply_effects(nodes: Mapping[str, SceneNode], effects: Iterable[Effect | dict[str, Any]]) -> dict[str, SceneNode]:
+    """The nodes ``effects`` change, as they are after them, by the same rules as a commit (for a
+    reader that keeps its own copy of the graph); ``nodes`` is left as it is.
+
+    ``SceneConflict`` when a guard fails on ``nodes`` (the copy is not what the commit saw).
+    """
+    effects = [e if isinstance(e, Effect) else Effect.from_dict(e) for e in effects]
+    return _plan_change(_EncodedNodes(nodes), effects).writes
+
+
+class _EncodedNodes(dict[str, str]):
+    """``nodes`` seen as the raw JSON that ``_plan_change`` reads ("" for absent), encoded on demand."""
+
+    def __init__(self, nodes: Mapping[str, SceneNode]) -> None:
+        super().__init__()
+        self._nodes = nodes
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> str:
+        node = self._nodes.get(name)
+        return _encode_node(node) if node is not None else ""
 
 
 def _check_expect_parent(target: SceneNode, effect: Effect) -> None:

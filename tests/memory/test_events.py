@@ -84,3 +84,16 @@ async def test_location_at_replays_history(shared_memory: SharedMemory) -> None:
     assert await mem.events.location_at("apple", time.time()) is None  # the reload removed it
     assert await mem.events.location_at("arm-1", held) == "kitchen"
     assert await mem.events.location_at("apple", on_table - 3600) is None
+
+
+async def test_since_reads_on_and_tells_a_trimmed_history(shared_memory: SharedMemory) -> None:
+    log = shared_memory.events
+    assert await log.newest_id() == "0-0"
+    assert await log.since("0-0", 10) == ([], "0-0", False)
+    first = await log.append("a")
+    second = await log.append("b")
+    events, next_id, trimmed = await log.since(first, 10)
+    assert ([e.kind for e in events], next_id, trimmed) == (["b"], second, False)
+    assert await log.newest_id() == second
+    await shared_memory.redis.xdel(log.key, first)
+    assert (await log.since(first, 10))[2] is True

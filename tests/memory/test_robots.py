@@ -183,3 +183,20 @@ async def test_the_liveness_key_is_a_lease_one_slaver_holds(shared_memory: Share
     assert not (await robots.get("arm-1")).online
     assert await robots.heartbeat("arm-1", 5.0, "a")  # a lapsed lease is free again
     assert await shared_memory.redis.get(shared_memory.keys.alive("arm-1")) == "a"
+
+
+async def test_liveness_counts_the_fleet_and_names_only_the_offline(mem: SharedMemory) -> None:
+    for name in ("arm-1", "arm-2", "arm-3"):
+        await mem.robots.register(arm(name), "kitchen")
+    assert (await mem.robots.liveness()).offline == frozenset()
+    await mem.robots.mark_offline("arm-2")
+    await mem.redis.delete(mem.keys.alive("arm-3"))  # a lease that lapsed: no event
+    liveness = await mem.robots.liveness()
+    assert (liveness.registered, liveness.offline) == (3, frozenset({"arm-2", "arm-3"}))
+
+
+async def test_unplaced_reads_robots_as_if_online_without_the_scene(mem: SharedMemory) -> None:
+    await mem.robots.register(arm(), "kitchen")
+    await mem.robots.set_degraded("arm-1", "skills unreachable")
+    [record] = await mem.robots.unplaced(["arm-1", "ghost"])
+    assert (record.profile, record.online, record.position, record.degraded) == (arm(), True, None, "skills unreachable")

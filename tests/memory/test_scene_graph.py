@@ -4,6 +4,7 @@ import anyio
 import pytest
 
 from memory import Effect, RobotProfile, SceneConflict, SceneNode, SharedMemory
+from memory.scene_graph import apply_effects
 
 pytestmark = pytest.mark.anyio
 
@@ -233,3 +234,16 @@ async def test_the_cycle_check_reads_ancestors_beyond_the_named_nodes(mem: Share
         await mem.scene.apply([Effect("move", "table", "cup", "on")])  # the cup is on the table
     await mem.scene.apply([Effect("move", "cup", "apple", "on")])  # no cycle up apple, fridge, kitchen
     assert (await mem.scene.get("cup")).parent == "apple"
+
+
+async def test_apply_effects_on_a_copy_gives_what_the_commit_wrote(mem: SharedMemory) -> None:
+    before = (await mem.scene.snapshot()).nodes
+    effects = [Effect("move", "apple", "arm-1", "held_by", expect_parent="table"),
+               Effect("set", "fridge", props={"open": True})]
+    changed = apply_effects(before, effects)
+    await mem.scene.apply(effects)
+    after = (await mem.scene.snapshot()).nodes
+    assert changed == {name: after[name] for name in ("apple", "fridge")}
+    assert before["apple"].parent == "table"  # the copy it was given is left as it was
+    with pytest.raises(SceneConflict):
+        apply_effects(after, [Effect("move", "apple", "hall", "at", expect_parent="table")])

@@ -1,0 +1,227 @@
+"""The master's copy of the fleet and the scene, kept current from the event history.
+
+Reading every robot hash and the whole scene for each task costs time in proportion to the fleet.
+Instead the view loads both once, then follows the event history: a scene change carries the
+version it produced and is applied in order with the scene graph's own rules (a version that jumps
+means one was missed: the scene is read again); an event about a robot (registered, degraded,
+recovered, offline, a subtask state) marks that robot to be read again, alone, before the next
+plan. A history trimmed past the last event read, or ``invalidate()`` (after an outage), makes it
+load everything again.
+
+Liveness has no event (a lease key simply expires), so each ``world()`` asks Redis once which
+registered robots have no lease key: a script checks them all inside Redis and answers with the
+offline names only. With it come two checks on the events: the number of registered robots (more
+than the view knows: it reads the robot list again) and the scene version (newer than the events
+gave: it reads the scene again).
+
+    view = FleetView(memory)
+    world = await view.world()   # a WorldView; the same object while nothing changed
+    view.touch("r1")             # its hash changed without an event of its own (a result it posted)
+    view.invalidate()            # load everything at the next world()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import replace
+
+from brain.world import NodeView, RobotView, WorldView
+from memory import SharedMemory
+from memory.errors import SceneConflict
+from memory.events import Event
+from memory.profiles import RobotRecord, SceneNode
+from memory.scene_graph import apply_effects
+
+__all__ = ["FleetView"]
+
+logger = logging.getLogger(__name__)
+
+READ_COUNT = 1000
+_Placement = tuple[str | None, bool, tuple[str, ...], bool]  # parent, has a node, holding, offline
+
+
+class FleetView:
+    """Robots (as if online, unplaced) and scene nodes at ``version``, joined into a ``WorldView``."""
+
+    def __init__(self, memory: SharedMemory) -> None:
+        self._mem = memory
+        self._lock = asyncio.Lock()
+        self._last_id: str | None = None  # None: load everything at the next read
+        self._robots: dict[str, RobotView] = {}
+        self._scene: dict[str, SceneNode] = {}
+        self._nodes: dict[str, NodeView] = {}  # by name; replaced, never changed once handed out
+        self._version = 0
+        self._scene_stale = False
+        self._dirty: set[str] = set()
+        self._offline: frozenset[str] = frozenset()
+        self._placed: dict[str, tuple[RobotView, _Placement, RobotView]] = {}
+        self._world: WorldView | None = None
+
+    def touch(self, robot: str) -> None:
+        """Read ``robot`` again before the next plan (its hash changed with no event naming it)."""
+        self._dirty.add(robot)
+
+    def invalidate(self) -> None:
+        """Trust nothing cached: load everything at the next read (e.g. Redis may have restarted)."""
+        self._last_id = None
+
+    async def world(self) -> WorldView:
+        """The fleet and scene now, with liveness read from Redis."""
+        async with self._lock:
+            # Read before the events: every change up to these is in the history by then.
+            liveness, version = await asyncio.gather(self._mem.robots.liveness(), self._mem.scene.version())
+            await self._catch_up()
+            if self._version < version:
+                logger.info("fleet view: scene version %d, the events gave %d; reading the scene again",
+                            version, self._version)
+                await self._load_scene()
+            await self._read_dirty()
+            if liveness.registered > len(self._robots):  # one whose registration it did not see
+                self._dirty |= await self._mem.robots.names() - self._robots.keys()
+                await self._read_dirty()
+            if liveness.offline != self._offline:
+                self._offline, self._world = liveness.offline, None
+            if self._world is None:
+                self._world = self._build()
+            return self._world
+
+    async def catch_up(self) -> None:
+        """Apply the events written since the last read (keeps the backlog short between tasks)."""
+        async with self._lock:
+            await self._catch_up()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _catch_up(self) -> None:
+        if self._last_id is None:
+            await self._load()
+            return
+        while True:
+            events, next_id, trimmed = await self._mem.events.since(self._last_id, READ_COUNT)
+            if trimmed:
+                logger.warning("fleet view: the event history was trimmed past %s; reading everything", self._last_id)
+                await self._load()
+                return
+            for event in events:
+                self._apply(event)
+            self._last_id = next_id
+            if len(events) < READ_COUNT:
+                break
+        if self._scene_stale:
+            await self._load_scene()
+
+    async def _load(self) -> None:
+        last_id = await self._mem.events.newest_id()  # first: what follows may be in the reads already
+        await self._load_scene()
+        names = await self._mem.robots.names()
+        records = await self._mem.robots.unplaced(sorted(names))
+        self._robots = {r.name: _view(r) for r in records}
+        self._placed.clear()
+        self._dirty.clear()
+        self._last_id, self._world = last_id, None
+        logger.info("fleet view: %d robots, %d scene nodes at version %d", len(self._robots), len(self._scene),
+                    self._version)
+
+    async def _load_scene(self) -> None:
+        snapshot = await self._mem.scene.snapshot()
+        self._scene = dict(snapshot.nodes)
+        self._nodes = {name: _node_view(node) for name, node in sorted(snapshot.nodes.items())}
+        self._version, self._scene_stale, self._world = snapshot.version, False, None
+
+    async def _read_dirty(self) -> None:
+        if not self._dirty:
+            return
+        names, self._dirty = self._dirty, set()
+        try:
+            records = {r.name: r for r in await self._mem.robots.unplaced(sorted(names))}
+        except BaseException:
+            self._dirty |= names
+            raise
+        for name in names:
+            view = _view(records[name]) if name in records else None
+            if view != self._robots.get(name):
+                self._world = None
+                if view is None:
+                    self._robots.pop(name, None)
+                else:
+                    self._robots[name] = view
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> None:
+        if "version" in event.data:
+            self._apply_scene(event, int(event.data["version"]))
+        if event.robot and event.kind != "effects":
+            self._dirty.add(event.robot)
+
+    def _apply_scene(self, event: Event, version: int) -> None:
+        """One scene change, if it is the next one; else the scene is marked to be read again."""
+        if version <= self._version or self._scene_stale:
+            return  # already in what was read (or about to be read again)
+        if version != self._version + 1:
+            logger.info("fleet view: scene version %d after %d; reading the scene again", version, self._version)
+            self._scene_stale = True
+            return
+        try:
+            self._change_scene(event)
+        except (SceneConflict, KeyError, TypeError, ValueError) as e:
+            logger.warning("fleet view: cannot apply %s event %s (%r); reading the scene again", event.kind, event.id, e)
+            self._scene_stale = True
+            return
+        self._version = version
+
+    def _change_scene(self, event: Event) -> None:
+        if event.kind == "scene_loaded":
+            nodes = [SceneNode.from_dict(n) for n in event.data["nodes"]]
+            self._scene = {n.name: n for n in nodes}
+            self._nodes = {n.name: _node_view(n) for n in sorted(nodes, key=lambda n: n.name)}
+        elif event.kind == "effects":
+            self._set_nodes(apply_effects(self._scene, event.data["effects"]).values())
+        elif isinstance(event.data.get("node"), dict):
+            self._set_nodes([SceneNode.from_dict(event.data["node"])])
+        else:
+            raise ValueError(f"a scene change of unknown kind {event.kind!r}")
+        self._world = None
+
+    def _set_nodes(self, nodes: Iterable[SceneNode]) -> None:
+        changed = {n.name: n for n in nodes}
+        added = changed.keys() - self._nodes.keys()
+        self._scene.update(changed)
+        views = {**self._nodes, **{name: _node_view(n) for name, n in changed.items()}}
+        self._nodes = {name: views[name] for name in sorted(views)} if added else views
+
+    # -- the world view --------------------------------------------------------------------
+
+    def _build(self) -> WorldView:
+        held: dict[str, list[str]] = {}
+        for node in self._nodes.values():
+            if node.relation == "held_by" and node.parent:
+                held.setdefault(node.parent, []).append(node.name)
+        robots = {name: self._place(self._robots[name], held.get(name, [])) for name in sorted(self._robots)}
+        return WorldView(robots=robots, nodes=self._nodes, version=self._version)
+
+    def _place(self, robot: RobotView, held: list[str]) -> RobotView:
+        """``robot`` with its liveness, and its position and holding from the scene when the scene
+        has its node (as ``WorldView.from_dicts`` joins them); reused while none of that changed."""
+        node = self._nodes.get(robot.name)
+        placement = (node.parent if node else None, node is not None, tuple(sorted(held)), robot.name in self._offline)
+        cached = self._placed.get(robot.name)
+        if cached is not None and cached[0] is robot and cached[1] == placement:
+            return cached[2]
+        placed = robot
+        if placement[3]:
+            placed = replace(placed, online=False, status="offline")
+        if node is not None:
+            placed = replace(placed, position=node.parent or placed.position, holding=placement[2])
+        self._placed[robot.name] = (robot, placement, placed)
+        return placed
+
+
+def _view(record: RobotRecord) -> RobotView:
+    return RobotView.from_dict(record.to_dict())
+
+
+def _node_view(node: SceneNode) -> NodeView:
+    return NodeView.from_dict(node.to_dict())

@@ -1,0 +1,100 @@
+"""The master's fleet view: always what a fresh read of Redis would give, at a fraction of the cost."""
+
+from __future__ import annotations
+
+import pytest
+
+from brain.world import WorldView
+from master.fleet_view import FleetView
+from memory import SharedMemory
+from memory.profiles import RobotProfile, SceneNode
+from tests.master.fakes import SCENE, SKILLS, setup_world
+
+pytestmark = pytest.mark.anyio
+
+
+async def fresh(mem: SharedMemory) -> WorldView:
+    """The world as the scheduler read it before the view: every robot and the whole scene."""
+    robots = await mem.robots.list()
+    scene = await mem.scene.snapshot()
+    return WorldView.from_dicts([r.to_dict() for r in robots], scene.to_dict())
+
+
+async def assert_current(view: FleetView, mem: SharedMemory) -> WorldView:
+    world, truth = await view.world(), await fresh(mem)
+    assert world.version == truth.version
+    assert world.nodes == truth.nodes
+    assert world.robots == truth.robots
+    assert list(world.robots) == list(truth.robots)
+    return world
+
+
+async def test_follows_registrations_effects_and_marks(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await assert_current(view, shared_memory)
+    await shared_memory.robots.register(RobotProfile("r3", "test_bot", [SKILLS["pick"]]), "hall")
+    await shared_memory.scene.apply([{"op": "move", "node": "apple", "parent": "r1", "relation": "held_by"}])
+    await shared_memory.scene.apply([{"op": "move", "node": "r2", "parent": "hall"}])
+    await shared_memory.robots.set_degraded("r2", "its skill server is unreachable")
+    world = await assert_current(view, shared_memory)
+    assert world.robots["r1"].holding == ("apple",)
+    assert world.robots["r2"].position == "hall" and world.robots["r2"].degraded
+    assert [r.name for r in world.online_robots()] == ["r1", "r3"]
+
+
+async def test_a_lapsed_lease_is_offline_without_any_event(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await view.world()
+    await shared_memory.redis.delete(shared_memory.keys.alive("r1"))
+    world = await assert_current(view, shared_memory)
+    assert not world.robots["r1"].online and world.robots["r1"].status == "offline"
+    await shared_memory.robots.heartbeat("r1", 30.0)
+    assert (await assert_current(view, shared_memory)).robots["r1"].online
+
+
+async def test_the_same_world_while_nothing_changed(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    first = await view.world()
+    assert await view.world() is first
+    await shared_memory.scene.apply([{"op": "set", "node": "apple", "props": {"weight_kg": 0.2}}])
+    changed = await assert_current(view, shared_memory)
+    assert changed is not first and changed.robots["r1"] is first.robots["r1"]
+
+
+async def test_a_missed_scene_change_reads_the_scene_again(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await view.world()
+    await shared_memory.scene.apply([{"op": "move", "node": "apple", "parent": "hall"}])
+    missed = (await shared_memory.events.recent(1))[0]
+    await shared_memory.redis.xdel(shared_memory.keys.events, missed.id)
+    await shared_memory.scene.apply([{"op": "set", "node": "hall", "props": {"lit": True}}])
+    world = await assert_current(view, shared_memory)
+    assert world.place_of("apple") == "hall"
+
+
+async def test_a_robot_the_view_never_heard_of_is_read(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await view.world()
+    await shared_memory.robots.register(RobotProfile("r9", "test_bot", [SKILLS["move"]]), "hall")
+    for event in await shared_memory.events.recent(5):
+        if event.robot == "r9":
+            await shared_memory.redis.xdel(shared_memory.keys.events, event.id)
+    assert "r9" in (await assert_current(view, shared_memory)).robots
+
+
+async def test_a_trimmed_history_or_an_invalidation_loads_everything(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await view.world()
+    await shared_memory.scene.apply([{"op": "move", "node": "apple", "parent": "hall"}])
+    await shared_memory.redis.xtrim(shared_memory.keys.events, maxlen=0)
+    await shared_memory.scene.load([*SCENE, SceneNode("cellar", "place")])
+    assert "cellar" in (await assert_current(view, shared_memory)).nodes
+    await shared_memory.redis.hset(shared_memory.keys.robot("r2"), "status", "busy")  # no event says so
+    view.invalidate()
+    assert (await assert_current(view, shared_memory)).robots["r2"].status == "busy"
