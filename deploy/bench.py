@@ -36,7 +36,7 @@ from memory.server import EmbeddedRedis
 from skills.client import SkillClient
 from skills.sim.server import build_sim_server
 from slaver.agent import Slaver
-from slaver.config import SlaverConfig
+from slaver.config import SlaverConfig, SlaverSettings
 
 __all__ = ["CallLog", "TimedSkills", "percentile", "percentiles", "pool_size", "publish", "run_dispatch_bench",
            "serve_fleet", "start_master"]
@@ -166,18 +166,20 @@ def pool_size(robots: int) -> int:
 @contextlib.asynccontextmanager
 async def serve_fleet(
     memory: SharedMemory, redis_url: str, prefix: str, fleet: dict[str, tuple[str, str, list[str]]], log: CallLog,
-    ready_timeout_s: float = 60.0,
+    ready_timeout_s: float = 60.0, settings: SlaverSettings | None = None,
 ) -> AsyncIterator[list[Slaver]]:
     """One slaver per robot (``name: (embodiment, start, zones)``) on an in-process instant sim
-    server, serving until the block ends; ``log`` gets every skill call."""
+    server, serving until the block ends; ``log`` gets every skill call. ``settings``: the
+    ``slaver:`` section they share (default: the defaults)."""
+    settings = settings or SlaverSettings()
     stop = asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
         slavers = []
         for name, (embodiment, start, zones) in fleet.items():
             server = build_sim_server(name, embodiment, redis_url=redis_url, prefix=prefix, zones=zones, speed=0)
             client = await stack.enter_async_context(SkillClient.in_process(server))
-            config = SlaverConfig(robot=name, embodiment=embodiment, start_place=start,
-                                  skill_url="in-process", read_block_ms=1000)
+            config = SlaverConfig.for_robot(settings, robot=name, embodiment=embodiment, start_place=start,
+                                            skill_url="in-process")
             slavers.append(Slaver(config, memory, TimedSkills(name, client, log)))
         tasks = [asyncio.create_task(s.run(stop)) for s in slavers]
         try:

@@ -24,6 +24,7 @@ import sys
 
 from deploy.bench import CallLog, pool_size, serve_fleet
 from deploy.synthetic import SyntheticWorld, ring_world
+from slaver.config import SlaverSettings
 from memory import SharedMemory
 
 __all__ = ["CALLS_STREAM", "main", "scale_world", "slice_fleet"]
@@ -33,6 +34,9 @@ OBJECTS_PER_ROBOT = 5
 MIN_ROOMS = 8  # so that small fleets too have deliveries beyond one robot's reach (handoffs)
 FLUSH_INTERVAL_S = 0.02  # calls reach the bench in batches at most this late; off the serving path
 READY_TIMEOUT_S = 300.0
+# Hundreds of slavers share one process and loop here (a robot's slaver is a process of its own in a
+# deployment): under full load they cannot beat every second, so they beat every 2 s with a 10 s lease.
+WORKER_SLAVERS = SlaverSettings(heartbeat_interval_s=2.0, liveness_ttl_s=10.0)
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,8 @@ async def _serve(args: argparse.Namespace) -> None:
     memory = await SharedMemory.connect(args.redis_url, prefix=args.prefix, max_connections=pool_size(len(fleet)))
     log = CallLog()
     try:
-        async with serve_fleet(memory, args.redis_url, args.prefix, fleet, log, ready_timeout_s=READY_TIMEOUT_S):
+        async with serve_fleet(memory, args.redis_url, args.prefix, fleet, log, ready_timeout_s=READY_TIMEOUT_S,
+                               settings=WORKER_SLAVERS):
             print(f"ready: {len(fleet)} slavers", flush=True)
             flusher = asyncio.create_task(_flush_calls(memory, log, stop))
             await stop.wait()

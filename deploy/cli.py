@@ -313,7 +313,10 @@ def _scale_bench_arguments(parser: argparse.ArgumentParser) -> None:
 def _bench_scale(args: argparse.Namespace) -> int:
     from deploy.bench_scale import run_scale_bench
 
-    return run_scale_bench(args, sys.stdout)
+    try:
+        return run_scale_bench(args, sys.stdout)
+    except (RuntimeError, TimeoutError) as e:  # a task the bench needed failed: say which and why
+        raise DeployError(f"bench scale stopped: {e}") from e
 
 
 def _chaos_arguments(parser: argparse.ArgumentParser) -> None:
