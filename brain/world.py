@@ -190,6 +190,14 @@ class WorldView:
                 state.move(item, robot.name, "held_by")
         return state
 
+    def reuse_state(self, previous: WorldView | None) -> WorldView:
+        """This view, its ``state`` patched from ``previous``'s where that one was built and only a
+        few nodes differ (the same as building it afresh, at the cost of the changes); returns self."""
+        state = _patched_state(previous, self) if previous is not None and "state" in previous.__dict__ else None
+        if state is not None:
+            self.__dict__["state"] = state  # what the cached property would have stored
+        return self
+
     def is_open(self, name: str) -> bool:
         """Whether a container (or door) is open, by the world model's rule."""
         return name in self.nodes and self.state.is_open(name)
@@ -227,6 +235,30 @@ def _with_scene_state(robot: RobotView, nodes: dict[str, NodeView]) -> RobotView
         return robot
     held = tuple(sorted(n.name for n in nodes.values() if n.relation == "held_by" and n.parent == robot.name))
     return replace(robot, position=node.parent or robot.position, holding=held)
+
+
+def _patched_state(old: WorldView, new: WorldView) -> WorldState | None:
+    """``new.state`` from ``old.state``, or None where ``new`` has other node or robot names (or a robot
+    holds a thing with no node): then the order of the state's names could differ from a fresh build.
+    Rebuilt as ``state`` builds it: the changed nodes and everything held in either view set from
+    their nodes, then the robots without a node placed and what every robot holds put in its gripper."""
+    changed = changed_nodes(old.nodes, new.nodes)
+    if changed is None or list(old.robots) != list(new.robots):
+        return None
+    held = {item for world in (old, new) for robot in world.robots.values() for item in robot.holding}
+    if not held <= new.nodes.keys():
+        return None
+    state = old.state.copy()
+    for name in {*changed, *held}:  # in any order: each ends at its own parent
+        state.put(new.nodes[name])
+    for robot in new.robots.values():
+        if robot.name not in new.nodes:
+            state.move(robot.name, robot.position, "at")
+    state.bodies = {r.name: r.body for r in new.robots.values()}
+    for robot in new.robots.values():
+        for item in robot.holding:
+            state.move(item, robot.name, "held_by")
+    return state
 
 
 def changed_nodes(old: Mapping[str, NodeView], new: Mapping[str, NodeView]) -> list[str] | None:

@@ -58,6 +58,7 @@ class FleetView:
         self._offline: frozenset[str] = frozenset()
         self._placed: dict[str, tuple[RobotView, _Placement, RobotView]] = {}
         self._world: WorldView | None = None
+        self._last_world: WorldView | None = None  # the last one built, its state patched for the next
 
     def touch(self, robot: str) -> None:
         """Read ``robot`` again before the next plan (its hash changed with no event naming it)."""
@@ -200,7 +201,9 @@ class FleetView:
             if node.relation == "held_by" and node.parent:
                 held.setdefault(node.parent, []).append(node.name)
         robots = {name: self._place(self._robots[name], held.get(name, [])) for name in sorted(self._robots)}
-        return WorldView(robots=robots, nodes=self._nodes, version=self._version)
+        world = WorldView(robots=robots, nodes=self._nodes, version=self._version).reuse_state(self._last_world)
+        self._last_world = world
+        return world
 
     def _place(self, robot: RobotView, held: list[str]) -> RobotView:
         """``robot`` with its liveness, and its position and holding from the scene when the scene

@@ -49,19 +49,20 @@ class WorldState:
     bodies: dict[str, Body] = field(default_factory=dict)
     children: dict[str, set[str]] = field(default_factory=dict)
     _has_passages: bool | None = field(default=None, repr=False, compare=False)  # cached; set_props clears it
+    _own: set[str] | None = field(default=None, repr=False, compare=False)  # children sets not shared; None: all
 
     @classmethod
     def from_nodes(cls, nodes: Iterable[_NodeLike], bodies: Mapping[str, Body]) -> WorldState:
         state = cls(bodies=dict(bodies))
         for node in nodes:
-            state.kind[node.name] = node.kind
-            state.props[node.name] = node.props
-            state.move(node.name, node.parent, node.relation)
+            state.put(node)
         return state
 
     def copy(self) -> WorldState:
+        """An independent copy; the children sets are shared until either side changes one."""
+        self._own = set()
         return WorldState(dict(self.kind), dict(self.parent), dict(self.relation), dict(self.props),
-                          dict(self.bodies), {k: set(v) for k, v in self.children.items()}, self._has_passages)
+                          dict(self.bodies), dict(self.children), self._has_passages, set())
 
     # -- where things are ---------------------------------------------------------------------
 
@@ -208,12 +209,31 @@ class WorldState:
 
     def move(self, name: str, parent: str | None, relation: str | None) -> None:
         old = self.parent.get(name)
-        if old is not None:
-            self.children.get(old, set()).discard(name)
+        if old is not None and old in self.children:
+            self._own_children(old).discard(name)
         self.parent[name] = parent
         self.relation[name] = relation
         if parent is not None:
-            self.children.setdefault(parent, set()).add(name)
+            self._own_children(parent).add(name)
+
+    def _own_children(self, name: str) -> set[str]:
+        """``name``'s children set, copied first if a copy of this state may share it."""
+        children = self.children.get(name)
+        if children is None:
+            children = self.children[name] = set()
+        elif self._own is not None and name not in self._own:
+            children = self.children[name] = set(children)
+        if self._own is not None:
+            self._own.add(name)
+        return children
+
+    def put(self, node: _NodeLike) -> None:
+        """Set a node as the scene has it: its kind, props, parent and relation."""
+        if node.kind == "place" or self.kind.get(node.name) == "place":
+            self._has_passages = None
+        self.kind[node.name] = node.kind
+        self.props[node.name] = node.props
+        self.move(node.name, node.parent, node.relation)
 
     def set_props(self, name: str, props: dict[str, Any]) -> None:
         self.props[name] = {**self.props.get(name, {}), **props}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from brain.world import WorldView
 from tests.brain.conftest import WorldFactory
 
@@ -66,3 +68,55 @@ def test_offline_robot_reads_offline(make_world: WorldFactory) -> None:
     world = make_world(offline={"waiter"})
     assert not world.robots["waiter"].online
     assert [r.name for r in world.online_robots()] == ["pass_arm", "runner"]
+
+
+def _after(world: WorldView, moves: dict[str, tuple[str | None, str | None]], **props: dict) -> WorldView:
+    """``world`` with some nodes replaced (the others the very same views), as the fleet view builds it."""
+    nodes = dict(world.nodes)
+    for name, (parent, relation) in moves.items():
+        nodes[name] = replace(nodes[name], parent=parent, relation=relation)
+    for name, extra in props.items():
+        nodes[name] = replace(nodes[name], props={**nodes[name].props, **extra})
+    robots = {name: replace(robot, position=nodes[name].parent,
+                            holding=tuple(sorted(n for n, v in nodes.items() if v.relation == "held_by" and v.parent == name)))
+              for name, robot in world.robots.items()}
+    return WorldView(robots=robots, nodes=nodes, version=world.version + 1)
+
+
+def _contents(world: WorldView) -> tuple:
+    state = world.state
+    return (list(state.kind.items()), list(state.parent.items()), list(state.relation.items()), state.props,
+            state.bodies, {k: v for k, v in state.children.items() if v}, state.has_passages())
+
+
+def test_a_state_patched_from_the_last_view_equals_a_fresh_build(world: WorldView) -> None:
+    steps = [
+        {"runner": ("pass", "at")},
+        {"apple": ("runner", "held_by"), "runner": ("kitchen", "at")},
+        {"apple": ("pass_counter", "on")},
+        {"cup": ("waiter", "held_by"), "milk": ("table_1", "on")},
+    ]
+    world.state  # built once, as a plan would
+    for moves in steps:
+        after = _after(world, moves)
+        patched = after.reuse_state(world)
+        assert "state" in patched.__dict__
+        assert _contents(patched) == _contents(_after(world, moves))
+        world = patched
+
+
+def test_a_patched_state_sees_a_changed_map_and_leaves_the_last_one_alone(world: WorldView) -> None:
+    before = _contents(world)
+    after = _after(world, {}, kitchen={"passages": [{"to": "pass", "door": "fridge"}]}, fridge={"locked": True})
+    patched = after.reuse_state(world)
+    assert patched.state.has_passages() and patched.state.route("kitchen", "pass") is None
+    assert _contents(patched) == _contents(_after(world, {}, kitchen={"passages": [{"to": "pass", "door": "fridge"}]},
+                                                  fridge={"locked": True}))
+    assert _contents(world) == before
+
+
+def test_no_state_is_patched_when_the_names_differ_or_the_last_one_was_never_built(world: WorldView) -> None:
+    assert "state" not in _after(world, {}).reuse_state(world).__dict__  # the last state was never built
+    world.state
+    fewer = WorldView(robots=world.robots, nodes={n: v for n, v in world.nodes.items() if n != "bowl"})
+    assert "state" not in fewer.reuse_state(world).__dict__

@@ -118,3 +118,18 @@ def test_a_handover_needs_both_in_one_place_free_hands_and_no_station() -> None:
     state.move("dog", "hall", "at")
     _fails(state, "humanoid", "handover", "dog is in the hall, not in the kitchen", object="cup", target="dog")
     _fails(state, "dog", "handover", "dog is not holding cup", object="cup", target="humanoid")
+
+
+def test_a_copy_shares_nothing_that_either_side_changes() -> None:
+    original = WorldState.from_nodes([SceneNode("kitchen", "place"), SceneNode("pass", "place"),
+                                      SceneNode("cup", "object", "kitchen", "at"),
+                                      SceneNode("plate", "object", "kitchen", "at")], {})
+    copy = original.copy()
+    copy.move("cup", "pass", "at")
+    original.move("plate", "pass", "at")
+    assert copy.children == {"kitchen": {"plate"}, "pass": {"cup"}}
+    assert original.children == {"kitchen": {"cup"}, "pass": {"plate"}}
+    again = copy.copy()
+    again.move("plate", "pass", "at")
+    assert again.children == {"kitchen": set(), "pass": {"cup", "plate"}}
+    assert copy.children == {"kitchen": {"plate"}, "pass": {"cup"}}
