@@ -25,7 +25,7 @@ import yaml
 from deploy.config import ENV_OVERRIDES, RoboOSConfig
 from deploy.errors import LaunchError
 from deploy.launcher import (Launcher, PortClaim, Process, RestartPolicy, Restarts, check_ports, free_port,
-                             http_ready, log_line_ready, port_open, port_ready, python_module)
+                             http_ready, log_line_ready, port_ready, python_module)
 from memory import SharedMemory, SharedMemoryError
 from memory.server import EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
@@ -303,10 +303,8 @@ class Stack:
         return origins + tuple(o for o in ui if o not in origins)
 
     def _start_ui(self, port: int) -> None:
-        """The web UI on loopback; the master's token reaches it in the environment, like every child."""
-        port = port or free_port()
-        if port_open(port):  # else the readiness check could pass on another server's /health
-            raise LaunchError(f"port {port} for the web UI is in use; pass --ui-port N or --no-ui")
+        """The web UI on loopback (``port`` was checked free with the others in ``start()``, or chosen
+        free there); the master's token reaches it in the environment, like every child."""
         argv = python_module("deploy.cli", "ui", "--host", "127.0.0.1", "--port", str(port),
                              "--master", self.master_url, "--log-level", self.config.log_level,
                              "--stack-run-dir", str(self.run_dir.resolve()))
