@@ -113,7 +113,7 @@ class Observer:
             await self._notify()
 
     async def _follow_calls(self) -> None:
-        key, last_id = self._memory.keys.prefix + CALLS_STREAM, "0-0"
+        key, last_id = self._memory.keys.key(CALLS_STREAM), "0-0"
         while True:
             reply = await self._memory.redis.xread({key: last_id}, count=1000, block=1000)
             if not reply:
@@ -216,7 +216,7 @@ async def _run_size(
                     await _handoff_phase(args.handoffs, world, http, memory, observer, result, out)
                 await _throughput_phase(args, http, observer, movers, result, out)
             result.master_rss_mb = _rss_mb(pid)
-            result.redis_mb = int((await memory.redis.info("memory"))["used_memory"]) / 2**20
+            result.redis_mb = int((await memory.info())["used_memory"]) / 2**20
         await memory.clear()
     finally:
         await memory.close()

@@ -54,7 +54,7 @@ def slice_fleet(robots: int, index: int, of: int) -> dict[str, tuple[str, str, l
 
 async def _flush_calls(memory: SharedMemory, log: CallLog, stop: asyncio.Event) -> None:
     """Send the calls logged since the last flush, every ``FLUSH_INTERVAL_S``, until ``stop``."""
-    key, sent = memory.keys.prefix + CALLS_STREAM, 0
+    key, sent = memory.keys.key(CALLS_STREAM), 0
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), FLUSH_INTERVAL_S)

@@ -194,7 +194,10 @@ def _group_help(group: argparse.ArgumentParser) -> Callable[[argparse.Namespace]
 def _stack_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", default=None, help="scene name or YAML path (default: config's, restaurant)")
     parser.add_argument("--config", default=os.environ.get("ROBOOS_CONFIG"), help="YAML config file")
-    parser.add_argument("--redis-url", default=None, help="use this Redis instead of the embedded one")
+    parser.add_argument("--redis-url", default=None,
+                        help="use this Redis instead of the embedded one (a cluster node's URL selects the cluster)")
+    parser.add_argument("--redis-cluster", action="store_true", default=None,
+                        help="embed a 3-master Redis Cluster instead of one server")
     parser.add_argument("--port", type=_port, default=None,
                         help="master port (default 5000, or the base port; 0 for a free one)")
     parser.add_argument("--base-port", type=_port, default=None, metavar="N",
@@ -218,6 +221,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
     config = load_config(args.config, {
         "redis_url": args.redis_url,
+        "redis_cluster": args.redis_cluster,
         "master.port": _chosen_port(args.port, args.base_port, "master"),
         "skills.http_port_base": _chosen_port(args.skill_port_base, args.base_port, "skills"),
         "brain_server.port": _chosen_port(None, args.base_port, "brain_server"),

@@ -69,7 +69,8 @@ class BrainServerSettings(Settings):
 
 class RoboOSConfig(Settings):
     redis_url: str | None = None  # None: start the embedded redis-server
-    prefix: str = Field("roboos:", min_length=1)
+    redis_cluster: bool = False  # with no redis_url: start an embedded 3-master Redis Cluster instead
+    prefix: str = Field("roboos:", min_length=1, pattern=r"^[^{}]+$")  # the keys wrap it in a hash tag
     run_dir: Annotated[Path, Field(strict=False)] = Path("run")
     scene: str = "restaurant"
     planner: str = "symbolic"  # a registered planner type: symbolic, llm, llm_goals

@@ -27,7 +27,7 @@ from deploy.errors import LaunchError
 from deploy.launcher import (Launcher, PortClaim, Process, RestartPolicy, Restarts, check_ports, free_port,
                              http_ready, log_line_ready, port_ready, python_module)
 from memory import SharedMemory, SharedMemoryError
-from memory.server import EmbeddedRedis
+from memory.server import EmbeddedCluster, EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
 from scene import FleetEntry, SceneProfile
 
@@ -64,7 +64,7 @@ class Stack:
         self.reset_scene = reset_scene
         self.launcher = Launcher(self.run_dir / "logs", env=self._child_env(), restart=restart,
                                  on_change=self._write_components)
-        self.redis: EmbeddedRedis | None = None
+        self.redis: EmbeddedRedis | EmbeddedCluster | None = None
         self.redis_url = config.redis_url or ""
         self.master_url = ""
         self.ui_port = ui_port  # None: no web UI; 0: a free port
@@ -227,7 +227,8 @@ class Stack:
             self.redis_url, self._redis_password = split_password(self.config.redis_url)
             logger.info("using Redis at %s", redact_url(self.config.redis_url))
         else:
-            self.redis = EmbeddedRedis(self.data_dir).start()
+            embedded = EmbeddedCluster if self.config.redis_cluster else EmbeddedRedis
+            self.redis = embedded(self.data_dir).start()
             self._redis_up_since = time.monotonic()
             self.redis_url, self._redis_password = self.redis.url, self.redis.password
             logger.info("embedded Redis at %s (data in %s)", self.redis_url, self.data_dir)

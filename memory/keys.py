@@ -1,4 +1,12 @@
-"""Redis key names, all under one deployment prefix (the only place they are spelled)."""
+"""Redis key names, all under one deployment prefix (the only place they are spelled).
+
+Every key starts with the prefix as a Redis Cluster hash tag, ``{roboos:}robots``, so a deployment's
+keys share one hash slot. That is what lets each Lua script and MULTI/EXEC run unchanged on a cluster:
+nearly every state change also appends to the deployment's one event stream, in the same script,
+so a task's, a robot's and the scene's keys cannot live in different slots without giving up that
+atomicity. A cluster spreads deployments over its masters (and fails over with replicas), not the
+keys of one deployment.
+"""
 
 from __future__ import annotations
 
@@ -15,41 +23,54 @@ class Keys:
 
     prefix: str = "roboos:"
 
+    def __post_init__(self) -> None:
+        if not self.prefix or "{" in self.prefix or "}" in self.prefix:
+            raise ValueError(f"a key prefix must be non-empty and hold no braces, got {self.prefix!r}")
+
+    @property
+    def root(self) -> str:
+        """What every key starts with: the prefix as a hash tag, ``{roboos:}``."""
+        return "{" + self.prefix + "}"
+
+    def key(self, name: str) -> str:
+        """A key of this deployment for a structure that lives outside this module (benchmarks)."""
+        return f"{self.root}{name}"
+
     @property
     def robots(self) -> str:
         """Set of registered robot names."""
-        return f"{self.prefix}robots"
+        return f"{self.root}robots"
 
     def robot(self, name: str) -> str:
         """Hash: profile JSON, status, current subtask, last heartbeat."""
-        return f"{self.prefix}robot:{name}"
+        return f"{self.root}robot:{name}"
 
     def robot_counters(self, name: str) -> str:
         """Hash: one robot's slaver counters (field layout in ``memory.counters``), for the master's /metrics."""
-        return f"{self.prefix}robot:{name}:counters"
+        return f"{self.root}robot:{name}:counters"
 
     @property
     def counted_robots(self) -> str:
         """Set of robot names that have a counters hash (kept when a robot goes offline)."""
-        return f"{self.prefix}robots:counted"
+        return f"{self.root}robots:counted"
 
     def alive(self, name: str) -> str:
         """Liveness of one robot: exists while its heartbeat TTL has not run out."""
-        return f"{self.prefix}alive:{name}"
+        return f"{self.root}alive:{name}"
 
     @property
     def scene_nodes(self) -> str:
         """Hash: node name -> node JSON."""
-        return f"{self.prefix}scene:nodes"
+        return f"{self.root}scene:nodes"
 
     @property
     def scene_version(self) -> str:
-        return f"{self.prefix}scene:version"
+        return f"{self.root}scene:version"
 
     @property
     def scene_children_prefix(self) -> str:
         """Prefix of the children index: ``<prefix><parent>`` is the set of that parent's children."""
-        return f"{self.prefix}scene:children:"
+        return f"{self.root}scene:children:"
 
     def scene_children(self, parent: str) -> str:
         return f"{self.scene_children_prefix}{parent}"
@@ -57,40 +78,40 @@ class Keys:
     @property
     def scene_indexed(self) -> str:
         """Exists once the children index matches the nodes hash (rebuilt from it when missing)."""
-        return f"{self.prefix}scene:indexed"
+        return f"{self.root}scene:indexed"
 
     @property
     def events(self) -> str:
-        return f"{self.prefix}events"
+        return f"{self.root}events"
 
     def task(self, task_id: str) -> str:
         """Hash: ``meta`` (task JSON without subtasks) and ``sub:<subtask_id>`` per subtask."""
-        return f"{self.prefix}task:{task_id}"
+        return f"{self.root}task:{task_id}"
 
     def task_claims(self, task_id: str) -> str:
         """Hash: subtask id -> lease token of the slaver that started it (see ``WorkStreams.claim``)."""
-        return f"{self.prefix}task:{task_id}:claims"
+        return f"{self.root}task:{task_id}:claims"
 
     @property
     def task_index(self) -> str:
         """Sorted set: task id scored by creation time."""
-        return f"{self.prefix}tasks:by_time"
+        return f"{self.root}tasks:by_time"
 
     @property
     def active_tasks(self) -> str:
-        return f"{self.prefix}tasks:active"
+        return f"{self.root}tasks:active"
 
     def subtasks(self, robot: str) -> str:
         """Stream of subtasks for one robot (consumer group ``slavers``)."""
-        return f"{self.prefix}stream:subtasks:{robot}"
+        return f"{self.root}stream:subtasks:{robot}"
 
     @property
     def results(self) -> str:
         """Stream of subtask results (consumer group ``master``)."""
-        return f"{self.prefix}stream:results"
+        return f"{self.root}stream:results"
 
     @property
     def pattern(self) -> str:
         """A SCAN pattern matching every key under the prefix, and nothing else."""
-        escaped = "".join(f"\\{c}" if c in _GLOB_SPECIALS else c for c in self.prefix)
+        escaped = "".join(f"\\{c}" if c in _GLOB_SPECIALS else c for c in self.root)
         return f"{escaped}*"

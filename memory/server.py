@@ -34,13 +34,16 @@ from redis.retry import Retry
 
 from memory.errors import SharedMemoryError
 
-__all__ = ["EmbeddedRedis", "die_with_parent", "find_redis_server"]
+__all__ = ["EmbeddedCluster", "EmbeddedRedis", "die_with_parent", "find_redis_server"]
 
 logger = logging.getLogger(__name__)
 
 LOG_NAME = "redis.log"
 PASSWORD_NAME = "redis.password"
 LOCK_NAME = "redis.lock"
+CLUSTER_STATE_NAME = "nodes.conf"  # a cluster node's own record of the cluster, kept across restarts
+CLUSTER_NODE_TIMEOUT_MS = 2000
+CLUSTER_SLOTS = 16384
 _PORT_ATTEMPTS = 3
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -104,10 +107,15 @@ class EmbeddedRedis:
     ``start()`` after a crash comes back at the same ``url`` and replays the append-only file.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, auth: bool = True) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, auth: bool = True, cluster: bool = False,
+        password_path: Path | None = None,
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
         self.auth = auth
+        self.cluster = cluster  # a Redis Cluster node (see ``EmbeddedCluster``)
+        self._password_path = password_path
         self._password: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._lock: int | None = None
@@ -126,7 +134,7 @@ class EmbeddedRedis:
 
     @property
     def password_path(self) -> Path:
-        return self.data_dir / PASSWORD_NAME
+        return self._password_path or self.data_dir / PASSWORD_NAME
 
     @property
     def log_path(self) -> Path:
@@ -220,6 +228,11 @@ class EmbeddedRedis:
         }
         if self._password:
             settings["requirepass"] = self._password
+            settings["masterauth"] = self._password  # a cluster replica syncs from its master with it
+        if self.cluster:
+            settings["cluster-enabled"] = "yes"
+            settings["cluster-config-file"] = CLUSTER_STATE_NAME
+            settings["cluster-node-timeout"] = str(CLUSTER_NODE_TIMEOUT_MS)
         return "".join(f"{key} {_quote(value)}\n" for key, value in settings.items())
 
     def _launch(self, binary: Path, timeout_s: float) -> None:
@@ -282,6 +295,112 @@ class EmbeddedRedis:
 
     def __repr__(self) -> str:
         return f"EmbeddedRedis(data_dir={str(self.data_dir)!r}, port={self.port}, running={self.running})"
+
+
+class EmbeddedCluster:
+    """A Redis Cluster of ``masters`` embedded servers on loopback, each under ``data_dir/node-<i>``.
+
+    For tests, benchmarks and trying RoboOS on a cluster without one: the nodes are started, given
+    an even share of the 16384 slots and introduced to each other, then ``start`` waits for every
+    node to report ``cluster_state:ok``. They share one password (``data_dir/redis.password``).
+    A restart after a crash reuses the ports and each node's ``nodes.conf``, so the cluster forms
+    again by itself. ``url`` is the first node's; a cluster client finds the others from it.
+    """
+
+    def __init__(self, data_dir: Path, masters: int = 3, *, auth: bool = True) -> None:
+        if masters < 3:
+            raise ValueError("a Redis Cluster needs at least 3 masters")
+        self.data_dir = Path(data_dir)
+        self.nodes = [
+            EmbeddedRedis(self.data_dir / f"node-{i}", auth=auth, cluster=True,
+                          password_path=self.data_dir / PASSWORD_NAME)
+            for i in range(masters)
+        ]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    @property
+    def password(self) -> str | None:
+        return self.nodes[0].password
+
+    @property
+    def running(self) -> bool:
+        return all(node.running for node in self.nodes)
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of the first node that stopped on its own; None while all run."""
+        return next((code for code in (node.exit_code for node in self.nodes) if code is not None), None)
+
+    @property
+    def log_path(self) -> Path:
+        """The log of the first stopped node (the first node's while all run)."""
+        return next((node.log_path for node in self.nodes if node.exit_code is not None), self.nodes[0].log_path)
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(f"{node.data_dir.name}: {line}" for node in self.nodes
+                         for line in node.log_tail(lines // len(self.nodes) + 1).splitlines())
+
+    def start(self, timeout_s: float = 20.0) -> EmbeddedCluster:
+        """Start every node, form the cluster if it has not been, wait until it serves every slot."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        deadline = time.monotonic() + timeout_s
+        try:
+            for node in self.nodes:
+                node.start(timeout_s=max(deadline - time.monotonic(), 1.0))
+            clients = [self._client(node) for node in self.nodes]
+            try:
+                if any(int(client.cluster("info")["cluster_slots_assigned"]) == 0 for client in clients):
+                    self._form(clients)
+                self._wait_ok(clients, deadline)
+            finally:
+                for client in clients:
+                    client.close()
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("embedded Redis Cluster up: %s", ", ".join(node.url for node in self.nodes))
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        for node in self.nodes:
+            node.stop(timeout_s)
+
+    def _client(self, node: EmbeddedRedis) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=node.port, password=node.password, decode_responses=True,
+                           socket_timeout=5.0, socket_connect_timeout=2.0)
+
+    def _form(self, clients: list[redis.Redis]) -> None:
+        share = -(-CLUSTER_SLOTS // len(clients))
+        for i, client in enumerate(clients):
+            client.execute_command("CLUSTER ADDSLOTS", *range(i * share, min((i + 1) * share, CLUSTER_SLOTS)))
+        for node in self.nodes[1:]:
+            clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port)
+
+    def _wait_ok(self, clients: list[redis.Redis], deadline: float) -> None:
+        states: list[str] = []
+        while time.monotonic() < deadline:
+            states = [client.cluster("info").get("cluster_state", "?") for client in clients]
+            if all(state == "ok" for state in states):
+                return
+            time.sleep(0.05)
+        raise SharedMemoryError(
+            f"the embedded Redis Cluster did not reach cluster_state:ok (nodes say {states}):\n"
+            + "\n".join(node.log_tail(5) for node in self.nodes)
+        )
+
+    def __enter__(self) -> EmbeddedCluster:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedCluster(data_dir={str(self.data_dir)!r}, ports={[node.port for node in self.nodes]})"
 
 
 def _read_or_create_password(path: Path) -> str:

@@ -18,6 +18,7 @@ from redis.asyncio.connection import BlockingConnectionPool, Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisError
 
+from memory.cluster import BoundedCluster, connect_cluster
 from memory.errors import SharedMemoryError
 from memory.events import DEFAULT_EVENT_MAXLEN, EventLog
 from memory.keys import Keys
@@ -86,7 +87,7 @@ class SharedMemory:
 
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: aioredis.Redis | BoundedCluster,
         prefix: str = "roboos:",
         *,
         url: str = "",
@@ -135,17 +136,29 @@ class SharedMemory:
             )
         except ValueError as e:
             raise SharedMemoryError(f"invalid Redis URL {shown!r}: {e}") from e
-        redis = aioredis.Redis.from_pool(pool)
+        redis: aioredis.Redis | BoundedCluster = aioredis.Redis.from_pool(pool)
         try:
             await redis.ping()
+            cluster = (await redis.info("cluster")).get("cluster_enabled") == 1
         except (RedisError, OSError) as e:
             await redis.aclose()
             raise SharedMemoryError(
                 f"cannot reach Redis at {shown}: {e}; "
                 "start one or leave the URL empty for the embedded server"
             ) from e
-        logger.info("shared memory on %s, prefix %r", shown, prefix)
+        if cluster:
+            await redis.aclose()
+            redis = await connect_cluster(
+                url, shown=shown, timeout_s=timeout_s, max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+                pool_timeout_s=pool_timeout_s, password=password or os.environ.get(PASSWORD_ENV) or None,
+            )
+        logger.info("shared memory on %s%s, prefix %r", shown, " (Redis Cluster)" if cluster else "", prefix)
         return cls(redis, prefix, url=shown, event_maxlen=event_maxlen, stream_maxlen=stream_maxlen)
+
+    @property
+    def cluster(self) -> bool:
+        """True when on Redis Cluster (found from the URL's server on connect)."""
+        return isinstance(self.redis, BoundedCluster)
 
     async def ping(self) -> bool:
         """True when Redis answers."""
@@ -156,14 +169,21 @@ class SharedMemory:
             return False
 
     async def info(self) -> dict[str, Any]:
-        """For health checks: server version, memory use, this deployment's prefix and key count."""
+        """For health checks: server version, memory use, this deployment's prefix.
+
+        On a cluster, of the node that serves this deployment's slot (every key is in it).
+        """
+        options: dict[str, Any] = {}
+        if isinstance(self.redis, BoundedCluster):
+            options["target_nodes"] = self.redis.get_node_from_key(self.keys.events)
         try:
-            server = await self.redis.info("server")
-            memory = await self.redis.info("memory")
+            server = await self.redis.info("server", **options)
+            memory = await self.redis.info("memory", **options)
         except (RedisError, OSError) as e:
             raise SharedMemoryError(f"cannot read INFO from Redis at {self.url}: {e}") from e
         return {
             "url": self.url,
+            "cluster_node": options["target_nodes"].name if options else None,
             "redis_version": server.get("redis_version"),
             "used_memory": memory.get("used_memory"),
             "used_memory_human": memory.get("used_memory_human"),

@@ -11,11 +11,8 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
 
 from memory.errors import SharedMemoryError
 from memory.events import DEFAULT_EVENT_MAXLEN
@@ -44,6 +41,35 @@ end
 return 1
 """
 
+# KEYS: task hash, task index, active set, event stream. ARGV: only if new (1/0), task id, created_at,
+# active (1/0), event maxlen, number of events N, the N events, then the hash's field, value pairs.
+# Replaces the whole record; returns 0 (nothing written) when only-if-new and the task exists, else 1.
+_WRITE_TASK = """
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+local first = 7 + tonumber(ARGV[6])
+for i = first, #ARGV, 1000 do
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[2]) else redis.call('SREM', KEYS[3], ARGV[2]) end
+for i = 7, first - 1 do
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'data', ARGV[i])
+end
+return 1
+"""
+
+# KEYS: task hash, active set. ARGV: the meta JSON the caller read, the new meta JSON, task id,
+# active (1/0), the meta field. Returns 0 when the task is gone, -1 when its meta changed since (read it again), else 1.
+_SET_META = """
+local meta = redis.call('HGET', KEYS[1], ARGV[5])
+if not meta then return 0 end
+if meta ~= ARGV[1] then return -1 end
+redis.call('HSET', KEYS[1], ARGV[5], ARGV[2])
+if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
+return 1
+"""
+
 
 def subtask_field(subtask_id: str) -> str:
     """The task-hash field holding one subtask's record."""
@@ -63,46 +89,33 @@ class TaskStore:
         self._keys = keys
         self._event_maxlen = event_maxlen
         self._save_subtask = redis.register_script(_SAVE_SUBTASK)
+        self._write_task = redis.register_script(_WRITE_TASK)
+        self._set_meta = redis.register_script(_SET_META)
 
     async def create(self, record: TaskRecord, events: Sequence[str] = ()) -> None:
         """Store a new task (``created_at`` 0 becomes now); ``SharedMemoryError`` if the id is taken.
 
-        The existence check and the write are one optimistic transaction (WATCH), so two creators
-        of the same id cannot both succeed; ``events`` (``encode_event`` JSON) are appended in it.
+        The existence check and the write are one script, so two creators of the same id cannot
+        both succeed; ``events`` (``encode_event`` JSON) are appended in it.
         """
-        key = self._keys.task(record.task_id)
         if not record.created_at:
             record.created_at = time.time()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(key)
-            if await pipe.exists(key):
-                raise SharedMemoryError(f"task {record.task_id!r} already exists")
-            pipe.multi()
-            self._write(pipe, record, events)
-            try:
-                await pipe.execute()
-            except WatchError:
-                raise SharedMemoryError(f"task {record.task_id!r} already exists") from None
+        if not await self._write(record, events, only_if_new=True):
+            raise SharedMemoryError(f"task {record.task_id!r} already exists")
 
     async def save(self, record: TaskRecord, events: Sequence[str] = ()) -> None:
         """Replace the whole record (e.g. after a replan) and append ``events``, atomically."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            self._write(pipe, record, events)
-            await pipe.execute()
+        await self._write(record, events, only_if_new=False)
 
-    def _write(self, pipe: Pipeline, record: TaskRecord, events: Sequence[str]) -> None:
-        key = self._keys.task(record.task_id)
-        fields = {META: _encode_meta(record)}
-        fields.update({subtask_field(s.subtask_id): json.dumps(s.to_dict()) for s in record.subtasks.values()})
-        pipe.delete(key)
-        pipe.hset(key, mapping=fields)
-        pipe.zadd(self._keys.task_index, {record.task_id: record.created_at})
-        if TaskState(record.state) in TERMINAL_TASK_STATES:
-            pipe.srem(self._keys.active_tasks, record.task_id)
-        else:
-            pipe.sadd(self._keys.active_tasks, record.task_id)
-        for event in events:
-            pipe.xadd(self._keys.events, {"data": event}, maxlen=self._event_maxlen, approximate=True)
+    async def _write(self, record: TaskRecord, events: Sequence[str], *, only_if_new: bool) -> bool:
+        fields = [META, _encode_meta(record)]
+        for sub in record.subtasks.values():
+            fields += [subtask_field(sub.subtask_id), json.dumps(sub.to_dict())]
+        active = TaskState(record.state) not in TERMINAL_TASK_STATES
+        keys = [self._keys.task(record.task_id), self._keys.task_index, self._keys.active_tasks, self._keys.events]
+        args = [int(only_if_new), record.task_id, repr(float(record.created_at)), int(active), self._event_maxlen,
+                len(events), *events, *fields]
+        return bool(await self._write_task(keys=keys, args=args))
 
     async def get(self, task_id: str) -> TaskRecord | None:
         return _decode(await self._redis.hgetall(self._keys.task(task_id)))
@@ -156,35 +169,32 @@ class TaskStore:
         return None
 
     async def set_state(self, task_id: str, state: TaskState, reason: str = "") -> None:
-        """Set the task's state; a terminal state sets ``finished_at`` and leaves the active set."""
+        """Set the task's state; a terminal state sets ``finished_at`` and leaves the active set.
+
+        Optimistic: the meta read is written back only if nobody changed it meanwhile, else it is
+        read again (a script compares and sets, which also runs on Redis Cluster, unlike WATCH).
+        """
         state = TaskState(state)
         key = self._keys.task(task_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    meta = await pipe.hget(key, META)
-                    if meta is None:
-                        raise SharedMemoryError(f"unknown task {task_id!r}")
-                    pipe.multi()
-                    self._queue_state(pipe, task_id, json.loads(meta), state, reason)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    logger.debug("task %s changed while setting its state; retrying", task_id)
-
-    def _queue_state(
-        self, pipe: Any, task_id: str, meta: dict[str, Any], state: TaskState, reason: str
-    ) -> None:
-        meta["state"] = str(state)
-        if reason:
-            meta["reason"] = reason
-        if state in TERMINAL_TASK_STATES:
-            meta["finished_at"] = meta.get("finished_at") or time.time()
-            pipe.srem(self._keys.active_tasks, task_id)
-        else:
-            pipe.sadd(self._keys.active_tasks, task_id)
-        pipe.hset(self._keys.task(task_id), META, json.dumps(meta))
+        while True:
+            read = await self._redis.hget(key, META)
+            if read is None:
+                raise SharedMemoryError(f"unknown task {task_id!r}")
+            meta = json.loads(read)
+            meta["state"] = str(state)
+            if reason:
+                meta["reason"] = reason
+            if state in TERMINAL_TASK_STATES:
+                meta["finished_at"] = meta.get("finished_at") or time.time()
+            outcome = await self._set_meta(
+                keys=[key, self._keys.active_tasks],
+                args=[read, json.dumps(meta), task_id, int(state not in TERMINAL_TASK_STATES), META],
+            )
+            if outcome == 0:
+                raise SharedMemoryError(f"unknown task {task_id!r}")
+            if outcome == 1:
+                return
+            logger.debug("task %s changed while setting its state; retrying", task_id)
 
     async def active_ids(self) -> list[str]:
         """Ids of the tasks not in a terminal state, oldest first."""

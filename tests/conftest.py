@@ -1,7 +1,7 @@
 """Shared fixtures: one real Redis server per test session, a fresh key prefix per test.
 
 ``--redis-url redis://host:port`` runs the suite against an existing server instead of the
-embedded one.
+embedded one; ``--redis-cluster`` against an embedded 3-master Redis Cluster.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from memory import SharedMemory
-from memory.server import EmbeddedRedis
+from memory.server import EmbeddedCluster, EmbeddedRedis
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--redis-url", default=None, help="use this Redis server instead of an embedded one")
+    parser.addoption("--redis-cluster", action="store_true", help="use an embedded 3-master Redis Cluster")
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +34,10 @@ def redis_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if url:
         yield url
         return
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), auth=False)  # a throwaway server
+    if request.config.getoption("--redis-cluster"):
+        server: EmbeddedRedis | EmbeddedCluster = EmbeddedCluster(tmp_path_factory.mktemp("redis"), auth=False)
+    else:
+        server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), auth=False)  # a throwaway server
     server.start()
     try:
         yield server.url

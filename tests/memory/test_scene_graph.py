@@ -23,7 +23,7 @@ async def warm_connections(mem: SharedMemory, count: int) -> None:
 
     async def ping() -> None:
         async with mem.redis.pipeline(transaction=True) as pipe:
-            pipe.ping()
+            pipe.exists(mem.keys.scene_version)  # a keyed command: a cluster pipeline refuses PING
             await pipe.execute()
 
     async with anyio.create_task_group() as tg:
