@@ -29,8 +29,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/roboos demo --scene $(SCENE)
 
+CLUSTER_SUITES = tests/memory tests/master/test_server_faults.py tests/master/test_server_load.py tests/slaver/test_recovery.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	@echo "==> the memory and fault suites again, on an embedded 3-master Redis Cluster"
+	$(BIN)/python -m pytest --redis-cluster $(CLUSTER_SUITES)
 
 bench: $(STAMP)
 	$(BIN)/roboos bench dispatch

@@ -41,7 +41,7 @@ from deploy.launcher import Launcher, log_line_ready, python_module
 from deploy.synthetic import LIGHT_KG, SyntheticWorld
 from memory import SharedMemory
 from memory.messages import TERMINAL_TASK_STATES, TaskState
-from memory.server import EmbeddedRedis
+from memory.server import EmbeddedCluster, EmbeddedRedis
 
 __all__ = ["run_scale_bench"]
 
@@ -173,8 +173,10 @@ async def _bench(args: argparse.Namespace, out: TextIO) -> int:
     throughput_size = args.throughput_robots
     with tempfile.TemporaryDirectory(prefix="roboos-bench-scale-") as tmp:
         folder = Path(tmp)
-        with EmbeddedRedis(folder / "redis", auth=False) as redis:  # throwaway
-            print(f"scale: Redis {redis.url}; fleets of {', '.join(map(str, sizes))} robots, "
+        embedded = EmbeddedCluster if args.cluster else EmbeddedRedis
+        with embedded(folder / "redis", auth=False) as redis:  # throwaway
+            kind = "a 3-master Redis Cluster from" if args.cluster else "Redis"
+            print(f"scale: {kind} {redis.url}; fleets of {', '.join(map(str, sizes))} robots, "
                   f"{args.workers} worker processes", file=out, flush=True)
             results = {}
             for robots in sizes:

@@ -312,6 +312,7 @@ def _scale_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--throughput-s", type=float, default=20.0, help="no new throughput task after (default 20)")
     parser.add_argument("--throughput-robots", type=_positive, default=200,
                         help="the size of the closing throughput line, run on its own if not in --robots")
+    parser.add_argument("--cluster", action="store_true", help="on an embedded 3-master Redis Cluster")
 
 
 def _bench_scale(args: argparse.Namespace) -> int:

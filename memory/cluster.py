@@ -37,7 +37,8 @@ class BoundedCluster(RedisCluster):
     @asynccontextmanager
     async def connection_slot(self) -> AsyncIterator[None]:
         try:
-            await asyncio.wait_for(self._free.acquire(), self.pool_timeout_s)
+            async with asyncio.timeout(self.pool_timeout_s):  # not wait_for: on 3.11 it can swallow a cancel
+                await self._free.acquire()
         except TimeoutError:
             raise MaxConnectionsError(
                 f"all {self.slots} Redis connections stayed in use for {self.pool_timeout_s:g} s"

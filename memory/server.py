@@ -44,6 +44,8 @@ LOCK_NAME = "redis.lock"
 CLUSTER_STATE_NAME = "nodes.conf"  # a cluster node's own record of the cluster, kept across restarts
 CLUSTER_NODE_TIMEOUT_MS = 2000
 CLUSTER_SLOTS = 16384
+CLUSTER_BUS_OFFSET = 10000  # a node gossips on its port + 10000
+CLUSTER_MAX_PORT = 65535 - CLUSTER_BUS_OFFSET
 _PORT_ATTEMPTS = 3
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
@@ -97,6 +99,24 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster bus port (10000 higher, so at most 65535) is free too."""
+    for _ in range(100):
+        port = secrets.randbelow(CLUSTER_MAX_PORT - 20000) + 20000
+        if all(_is_free(candidate) for candidate in (port, port + CLUSTER_BUS_OFFSET)):
+            return port
+    raise SharedMemoryError("no free pair of ports (port, port + 10000) for a Redis Cluster node on 127.0.0.1")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class EmbeddedRedis:
@@ -161,7 +181,7 @@ class EmbeddedRedis:
         attempts = 1 if self.port is not None else _PORT_ATTEMPTS
         for attempt in range(1, attempts + 1):
             if attempts > 1:
-                self.port = _free_port()
+                self.port = _free_cluster_port() if self.cluster else _free_port()
             try:
                 self._launch(binary, timeout_s)
                 logger.info("embedded Redis up at %s (data in %s)", self.url, self.data_dir)

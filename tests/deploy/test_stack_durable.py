@@ -172,3 +172,31 @@ def test_up_keeps_tasks_and_world_across_restarts_supervises_and_never_shows_the
         assert any("scene restaurant loaded" in line for line in reset.lines), reset.lines
         assert reset.cup() == ("cupboard", "in")
         assert reset.get(f"/tasks/{task_id}").status_code == 200
+
+
+def node_serving(data: Path, key: str, password: str) -> Path:
+    """The data folder of the embedded cluster node that serves ``key`` (a node's ``nodes.conf`` names its port)."""
+    ports = {}
+    for conf in data.glob("node-*/nodes.conf"):
+        myself = next(line for line in conf.read_text().splitlines() if "myself" in line.split()[2])
+        ports[int(myself.split()[1].split("@")[0].rsplit(":", 1)[1])] = conf.parent
+    client = redis.RedisCluster(host="127.0.0.1", port=min(ports), password=password)
+    try:
+        return ports[client.get_node_from_key(key).port]
+    finally:
+        client.close()
+
+
+def test_up_on_an_embedded_cluster_survives_kill_9_of_the_node_holding_the_deployment(tmp_path: Path) -> None:
+    with roboos_up(tmp_path, "--redis-cluster") as up:
+        publish_and_finish(up, "bring the cup to table 2")
+        password = (tmp_path / "data" / "redis.password").read_text().strip()
+        folder = node_serving(tmp_path / "data", "{roboos:}events", password)
+        servers = [pid for pid in descendants(up.process.pid) if b"redis-server" in cmdline(pid)]
+        assert len(servers) == 3
+        node = next(pid for pid in servers if Path(f"/proc/{pid}/cwd").resolve() == folder.resolve())
+        os.kill(node, signal.SIGKILL)
+        up.wait_for(r"redis exited with code -9; restarting now \(restart 1\)", timeout_s=10)
+        wait_until(lambda: online(up) == ROBOTS, 30, "every robot online after the node's restart")
+        assert up.cup() == ("table_2", "on")  # replayed from the node's append-only file
+        assert publish_and_finish(up, "put the milk in the fridge")
