@@ -16,6 +16,7 @@ component with ``--config`` on it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -45,8 +46,33 @@ def master_main(argv: list[str] | None = None) -> int:
     except BrainError as e:
         logger.error("cannot build the %s planner: %s", config.planner, e)
         return 2
-    serve(config.master, config.redis_url or DEFAULT_REDIS_URL, config.prefix, planner)
+    redis_url = config.redis_url or DEFAULT_REDIS_URL
+    if args.scene and not _seeded(args.scene, redis_url, config.prefix):
+        return 1
+    serve(config.master, redis_url, config.prefix, planner)
     return 0
+
+
+def _seeded(name: str, redis_url: str, prefix: str) -> bool:
+    """``--scene``: its world loaded into an empty deployment (a world already there is kept)."""
+    from memory import SharedMemory, SharedMemoryError
+    from scene import SceneError, load_scene
+    from scene.seed import seed_scene
+
+    async def seed() -> None:
+        memory = await SharedMemory.connect(redis_url, prefix=prefix)
+        try:
+            await seed_scene(memory, scene)
+        finally:
+            await memory.close()
+
+    try:
+        scene = load_scene(name)
+        asyncio.run(seed())
+    except (SceneError, SharedMemoryError) as e:
+        logger.error("cannot load the scene %s: %s", name, e)
+        return False
+    return True
 
 
 def slaver_main(argv: list[str] | None = None) -> int:
@@ -89,6 +115,9 @@ def _master_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 5000; 0 picks a free one)")
     parser.add_argument("--planner", default=None, help="symbolic (default), llm or llm_goals")
+    parser.add_argument("--scene", default=None,
+                        help="load this scene (name or YAML path) into an empty deployment first; a world "
+                             "already in Redis is kept")
     return parser
 
 

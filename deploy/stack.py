@@ -30,6 +30,7 @@ from memory import SharedMemory, SharedMemoryError
 from memory.server import EmbeddedCluster, EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
 from scene import FleetEntry, SceneProfile
+from scene.seed import seed_scene
 
 __all__ = ["COMPONENTS_FILE", "Stack"]
 
@@ -239,14 +240,7 @@ class Stack:
         """Load the scene into an empty Redis (or when asked to reset it); keep a world already there."""
         memory = await SharedMemory.connect(self.redis_url, prefix=self.config.prefix, password=self._redis_password)
         try:
-            self.scene_version = await memory.scene.version()
-            if self.scene_version and not self.reset_scene:
-                logger.info("kept the world in Redis (scene version %d)", self.scene_version)
-                return
-            nodes = self.scene.world_nodes()
-            self.scene_version = await memory.scene.load(nodes)
-            self.scene_loaded = True
-            logger.info("scene %s loaded (%d nodes, version %d)", self.scene.name, len(nodes), self.scene_version)
+            self.scene_version, self.scene_loaded = await seed_scene(memory, self.scene, reset=self.reset_scene)
         finally:
             await memory.close()
 

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from memory.settings import Settings
+from memory.settings import Settings, is_loopback
 
-__all__ = ["ANY_ORIGIN", "LOOPBACK_HOSTS", "MasterConfig"]
+__all__ = ["ANY_ORIGIN", "MasterConfig"]
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 UI_ORIGINS = ("http://127.0.0.1:8888", "http://localhost:8888")  # the web UI (``roboos ui``)
 ANY_ORIGIN = "*"
 ORIGIN = re.compile(r"https?://[^/?#\s,]+", re.ASCII)
@@ -81,7 +80,7 @@ class MasterConfig(Settings):
                 f"connection_limit must be at least http_threads + max_event_streams: got {self.connection_limit} "
                 f"for connection_limit and {self.http_threads} + {self.max_event_streams}"
             )
-        if self.host not in LOOPBACK_HOSTS and self.auth_token is None:
+        if not is_loopback(self.host) and self.auth_token is None:
             raise ValueError(
                 f"auth_token is required when host is {self.host!r} (beyond loopback); set one, or bind to 127.0.0.1"
             )

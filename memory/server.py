@@ -95,9 +95,9 @@ def _prctl() -> Callable[..., int] | None:
         return None
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -129,9 +129,10 @@ class EmbeddedRedis:
 
     def __init__(
         self, data_dir: Path, port: int | None = None, *, auth: bool = True, cluster: bool = False,
-        password_path: Path | None = None,
+        password_path: Path | None = None, host: str = "127.0.0.1",
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.host = host  # a loopback address: other hosts reach Redis through a server of their own
         self.port = port
         self.auth = auth
         self.cluster = cluster  # a Redis Cluster node (see ``EmbeddedCluster``)
@@ -145,7 +146,7 @@ class EmbeddedRedis:
         """``redis://127.0.0.1:<port>``, without the password (pass ``password`` separately)."""
         if self.port is None:
             raise SharedMemoryError("embedded Redis has no port yet: call start() first")
-        return f"redis://127.0.0.1:{self.port}"
+        return f"redis://{self.host}:{self.port}"
 
     @property
     def password(self) -> str | None:
@@ -181,7 +182,7 @@ class EmbeddedRedis:
         attempts = 1 if self.port is not None else _PORT_ATTEMPTS
         for attempt in range(1, attempts + 1):
             if attempts > 1:
-                self.port = _free_cluster_port() if self.cluster else _free_port()
+                self.port = _free_cluster_port() if self.cluster else _free_port(self.host)
             try:
                 self._launch(binary, timeout_s)
                 logger.info("embedded Redis up at %s (data in %s)", self.url, self.data_dir)
@@ -238,7 +239,7 @@ class EmbeddedRedis:
         """The server's settings, fed on its stdin so the password never shows in its argv."""
         settings = {
             "port": str(self.port),
-            "bind": "127.0.0.1",
+            "bind": self.host,
             "dir": str(self.data_dir.resolve()),
             "appendonly": "yes",
             "save": "",
@@ -273,7 +274,7 @@ class EmbeddedRedis:
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         client = redis.Redis(
-            host="127.0.0.1",
+            host=self.host,
             port=self.port,
             password=self._password,
             socket_timeout=0.5,

@@ -9,11 +9,12 @@ there are.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["STRICT", "Settings", "explain"]
+__all__ = ["STRICT", "Settings", "explain", "is_loopback"]
 
 # No value converted, no key unknown: for ``Settings`` and for records read from files
 # (``@pydantic.dataclasses.dataclass(config=STRICT)``, e.g. a scene's fleet entries).
@@ -69,3 +70,13 @@ def _fields(model: Any) -> dict[str, Any]:
     if isinstance(model, type) and issubclass(model, BaseModel):
         return dict(model.model_fields)
     return dict(getattr(model, "__pydantic_fields__", {}))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from memory.messages import Effect
 from memory.profiles import SKILL_KINDS, ActionSemantics
+from memory.settings import is_loopback
 from skills.errors import SkillError, SkillFailure
 
 __all__ = [
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 SEMANTICS_KEY = "roboos/semantics"
 CAPABILITIES_URI = "roboos://capabilities"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Undeclared body fields take the world model's defaults (memory.world.Body): a robot moves only with
 # a navigate skill, has one gripper, no declared payload limit, reaches every height.
 DEFAULT_CAPABILITIES: dict[str, Any] = {"zones": []}
@@ -154,7 +154,7 @@ class SkillServer:
         """Serve streamable HTTP at ``http://host:port/mcp`` (port 0 picks a free one)."""
         import uvicorn
 
-        if host not in LOOPBACK_HOSTS:
+        if not is_loopback(host):
             logger.warning("skill server %s listens on %s: anyone who can reach it can move the robot", self.name, host)
         sock = _listening_socket(host, port)
         bound_host, bound_port = sock.getsockname()[:2]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.errors import DeployError
+from memory.settings import is_loopback
 
-__all__ = ["UIError", "UISettings", "is_loopback"]
+__all__ = ["UIError", "UISettings"]
 
 DEFAULT_PORT = 8888
 DEFAULT_MASTER = "http://127.0.0.1:5000"
@@ -60,13 +60,3 @@ class UISettings:
     @property
     def loopback(self) -> bool:
         return is_loopback(self.host)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address) only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
