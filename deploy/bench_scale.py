@@ -46,6 +46,7 @@ from memory.server import EmbeddedCluster, EmbeddedRedis
 __all__ = ["run_scale_bench"]
 
 PREFIX = "bench:scale:"
+READ_BLOCK_MS = 1000  # the observer's blocking reads
 TASK_TIMEOUT_S = 60.0  # for one task to end, and for its calls to reach the bench after that
 HANDOFF_DISTANCE = 4  # rooms between an object and its table: beyond one mobile robot's reach of 3
 HANDOFF_TRIES = 4  # tasks published per handoff wanted, at most
@@ -90,20 +91,25 @@ class Observer:
         self.calls: list[Call] = []
         self._changed = asyncio.Condition()
         self._readers: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def __aenter__(self) -> Self:
         self._readers = [asyncio.create_task(self._follow_events()), asyncio.create_task(self._follow_calls())]
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for reader in self._readers:
+        """Let the readers see ``_stopping`` after their current read, as the master's loops do:
+        redis-py can swallow a cancel that lands as a blocking read returns."""
+        self._stopping = True
+        _, late = await asyncio.wait(self._readers, timeout=READ_BLOCK_MS / 1000 + 2)
+        for reader in late:
             reader.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
 
     async def _follow_events(self) -> None:
         last_id = "0-0"
-        while True:
-            events = await self._memory.events.after(last_id, block_ms=1000, count=1000)
+        while not self._stopping:
+            events = await self._memory.events.after(last_id, block_ms=READ_BLOCK_MS, count=1000)
             if not events:
                 continue
             last_id = events[-1].id
@@ -114,8 +120,8 @@ class Observer:
 
     async def _follow_calls(self) -> None:
         key, last_id = self._memory.keys.key(CALLS_STREAM), "0-0"
-        while True:
-            reply = await self._memory.redis.xread({key: last_id}, count=1000, block=1000)
+        while not self._stopping:
+            reply = await self._memory.redis.xread({key: last_id}, count=1000, block=READ_BLOCK_MS)
             if not reply:
                 continue
             entries = reply[0][1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
@@ -21,6 +22,7 @@ from memory.errors import SharedMemoryError
 
 __all__ = ["BoundedCluster", "connect_cluster"]
 
+_HOLDS_SLOT: ContextVar[bool] = ContextVar("holds_cluster_slot", default=False)
 # Connections per node beyond the queued commands' share: the cluster client's own topology reads.
 _SPARE_CONNECTIONS = 4
 
@@ -36,6 +38,11 @@ class BoundedCluster(RedisCluster):
 
     @asynccontextmanager
     async def connection_slot(self) -> AsyncIterator[None]:
+        """One of the ``max_connections`` slots for this task; a task that holds one already (a
+        pipeline that resends a redirected command alone) goes on with it rather than wait for itself."""
+        if _HOLDS_SLOT.get():
+            yield
+            return
         try:
             async with asyncio.timeout(self.pool_timeout_s):  # not wait_for: on 3.11 it can swallow a cancel
                 await self._free.acquire()
@@ -43,9 +50,11 @@ class BoundedCluster(RedisCluster):
             raise MaxConnectionsError(
                 f"all {self.slots} Redis connections stayed in use for {self.pool_timeout_s:g} s"
             ) from None
+        holding = _HOLDS_SLOT.set(True)
         try:
             yield
         finally:
+            _HOLDS_SLOT.reset(holding)
             self._free.release()
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
