@@ -76,7 +76,8 @@ async def _publish_burst(url: str, text: str, clients: int) -> LoadResult:
     """``clients`` publishes at once, each on its own connection. A bare HTTP/1.1 client: httpx's
     pool costs the client more CPU per request than the master spends serving it, on a small box."""
     result = LoadResult(f"publish {clients} concurrent")
-    host, _, port = url.removeprefix("http://").partition(":")
+    parsed = httpx.URL(url)
+    host, port = parsed.host, parsed.port or 80
     body = json.dumps({"task": text}).encode()
     request = (f"POST /publish_task HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
@@ -86,7 +87,7 @@ async def _publish_burst(url: str, text: str, clients: int) -> LoadResult:
         await go.wait()
         start = time.perf_counter()
         try:
-            status = await asyncio.wait_for(_exchange(host, int(port), request), REQUEST_TIMEOUT_S)
+            status = await asyncio.wait_for(_exchange(host, port, request), REQUEST_TIMEOUT_S)
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as e:
             status = type(e).__name__
         result.statuses[status] += 1

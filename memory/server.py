@@ -27,6 +27,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import redis
 from redis.backoff import NoBackoff
@@ -119,7 +120,25 @@ def _is_free(port: int) -> bool:
         return True
 
 
-class EmbeddedRedis:
+class _Started:
+    """``with server:`` starts it and stops it."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class EmbeddedRedis(_Started):
     """A ``redis-server`` child process bound to loopback, with its data under ``data_dir``.
 
     ``auth`` (the default) makes clients authenticate with ``password``; turn it off only for a
@@ -306,19 +325,11 @@ class EmbeddedRedis:
             return f"(no log at {self.log_path})"
         return "\n".join(text.splitlines()[-lines:])
 
-    def __enter__(self) -> EmbeddedRedis:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"EmbeddedRedis(data_dir={str(self.data_dir)!r}, port={self.port}, running={self.running})"
 
 
-class EmbeddedCluster:
+class EmbeddedCluster(_Started):
     """A Redis Cluster of ``masters`` embedded servers on loopback, each under ``data_dir/node-<i>``.
 
     For tests, benchmarks and trying RoboOS on a cluster without one: the nodes are started, given
@@ -411,14 +422,6 @@ class EmbeddedCluster:
             f"the embedded Redis Cluster did not reach cluster_state:ok (nodes say {states}):\n"
             + "\n".join(node.log_tail(5) for node in self.nodes)
         )
-
-    def __enter__(self) -> EmbeddedCluster:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"EmbeddedCluster(data_dir={str(self.data_dir)!r}, ports={[node.port for node in self.nodes]})"
