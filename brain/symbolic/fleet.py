@@ -4,7 +4,8 @@ Computed once per planning call from the world at its start: a robot's places ar
 lead to within its zones, through doors that are not locked (closed ones get opened on the way).
 What was computed for an earlier world is reused (``_Known``) while what it depends on is the same:
 a robot's places while it is in the same place with the same zones and no place or door changed;
-whether it can pick, place and open while it has the same skills and body.
+whether it can pick, place and open while it has the same skills and body; its whole ``Ability``
+while its view is the very same object, in the same place, on the same map.
 Costs estimate time: when the robot is free (``busy_s``, the steps already given to it) plus its
 travel; the cheapest robot finishes first, which spreads independent goals over the fleet.
 """
@@ -22,9 +23,10 @@ from memory.world import WorldState, body_limit
 __all__ = ["Ability", "Fleet"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Ability:
-    """One usable robot: its view, the places it can get to, and the skills it can use."""
+    """One usable robot: its view, the places it can get to, and the skills it can use (shared
+    between planning calls, so never changed)."""
 
     robot: RobotView
     places: frozenset[str]
@@ -63,10 +65,14 @@ class Fleet:
 
     def _ability(self, robot: RobotView) -> Ability:
         here = self.state.place_of(robot.name)
+        known = _known.ability(robot, here)
+        if known is not None:
+            return known
         places = _known.places(robot, here) or self._places(robot, here)
         handles, opens = _known.skills(robot) or _skills(robot)
-        _known.remember(robot, here, places, (handles, opens))
-        return Ability(robot, places, handles, opens)
+        ability = Ability(robot, places, handles, opens)
+        _known.remember(robot, here, ability)
+        return ability
 
     def _places(self, robot: RobotView, here: str | None) -> frozenset[str]:
         places = {here} if here else set()
@@ -147,6 +153,7 @@ class _Known:
         self._nodes: Mapping[str, NodeView] = {}
         self._places: dict[str, tuple[tuple[Any, ...], frozenset[str]]] = {}
         self._skills: dict[str, tuple[tuple[Any, ...], tuple[bool, bool]]] = {}
+        self._abilities: dict[str, tuple[RobotView, str | None, Ability]] = {}  # the last, per robot
 
     def refresh(self, world: WorldView) -> None:
         """Forget the places of every robot if ``world``'s map may differ from the last one's."""
@@ -154,9 +161,17 @@ class _Known:
             changed = changed_nodes(self._nodes, world.nodes)
             if changed is None or any(_map_part(self._nodes[n]) != _map_part(world.nodes[n]) for n in changed):
                 self._places.clear()
+                self._abilities.clear()
             self._nodes = world.nodes
         if len(self._skills) > 2 * len(world.robots) + 64:  # robots that left, kept no longer
             self._skills = {n: v for n, v in self._skills.items() if n in world.robots}
+            self._abilities = {n: v for n, v in self._abilities.items() if n in world.robots}
+
+    def ability(self, robot: RobotView, here: str | None) -> Ability | None:
+        """The robot's last ability while its view is the same object (views are replaced, never
+        changed) and it is in the same place on an unchanged map."""
+        robot_then, here_then, ability = self._abilities.get(robot.name, (None, None, None))
+        return ability if robot_then is robot and here_then == here else None
 
     def places(self, robot: RobotView, here: str | None) -> frozenset[str] | None:
         key, places = self._places.get(robot.name, (None, None))
@@ -166,9 +181,10 @@ class _Known:
         key, known = self._skills.get(robot.name, (None, None))
         return known if key is not None and _same_skills(key, robot) else None
 
-    def remember(self, robot: RobotView, here: str | None, places: frozenset[str], skills: tuple[bool, bool]) -> None:
-        self._places[robot.name] = (_place_key(robot, here), places)
-        self._skills[robot.name] = ((robot.skills, robot.body), skills)
+    def remember(self, robot: RobotView, here: str | None, ability: Ability) -> None:
+        self._places[robot.name] = (_place_key(robot, here), ability.places)
+        self._skills[robot.name] = ((robot.skills, robot.body), (ability.handles, ability.opens))
+        self._abilities[robot.name] = (robot, here, ability)
 
 
 def _place_key(robot: RobotView, here: str | None) -> tuple[Any, ...]:

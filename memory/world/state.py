@@ -68,6 +68,12 @@ class WorldState:
 
     def place_of(self, name: str | None) -> str | None:
         """The place a node is in, walking up parents (a place is its own place; a door has none)."""
+        kind = self.kind
+        if kind.get(name) == "place":  # type: ignore[arg-type]
+            return name
+        parent = self.parent.get(name)  # type: ignore[arg-type]
+        if kind.get(parent) == "place":  # type: ignore[arg-type]
+            return parent  # the usual case, settled without the walk below
         seen: set[str] = set()
         while name is not None and name not in seen:
             if self.kind.get(name) == "place":
