@@ -151,33 +151,40 @@ async def test_robot_host_and_central_host_over_tls_redis(tmp_path: Path) -> Non
                 started([*cli, "skill", "sim", "--robot", "waiter", "--embodiment", waiter.embodiment,
                          "--zones", ",".join(waiter.zones), "--redis-url", url, "--speed", "0",
                          "--transport", "streamable-http", "--host", ROBOT_HOST, "--port", str(skill_port)],
-                        logs[1], env), \
-                started([*cli, "slaver", "--robot", "waiter", "--embodiment", waiter.embodiment,
-                         "--start-place", waiter.start, "--redis-url", url, "--skill-url", skill_url], logs[2], env):
-            headers = {"Authorization": f"Bearer {TOKEN}"}
-            wait_for(lambda: answers(f"{master_url}/health"), 60, "the master answering", logs)
-
-            def waiter_online() -> bool:
-                reply = httpx.get(f"{master_url}/robots", headers=headers, timeout=5)
-                return reply.status_code == 200 and any(
-                    r["profile"]["name"] == "waiter" and r["online"] for r in reply.json()["data"])
-
-            wait_for(waiter_online, 60, "the waiter online", logs)
-            reply = httpx.post(f"{master_url}/publish_task", json={"task": "waiter go to the bar"},
-                               headers=headers, timeout=30)
-            assert reply.status_code == 200, reply.text
-            task_id = reply.json()["task_id"]
-
-            def state() -> str:
-                return httpx.get(f"{master_url}/tasks/{task_id}", headers=headers, timeout=5).json()["data"]["state"]
-
-            wait_for(lambda: state() in ("succeeded", "failed", "cancelled"), 60, "the task's end", logs)
-            assert state() == "succeeded", [log.read_text()[-2000:] for log in logs]
-            scene_now = SceneSnapshot.from_dict(httpx.get(f"{master_url}/scene", headers=headers, timeout=5).json()["data"])
-            assert scene_now.nodes["waiter"].parent == "bar"
-            memory = await SharedMemory.connect(url, password=server.password)
-            try:
-                assert (await memory.robots.get("waiter")).status == "idle"  # type: ignore[union-attr]
-            finally:
-                await memory.close()
+                        logs[1], env):
+            # as `roboos up` does: the slaver starts once its skill server listens (it stops if it cannot reach it)
+            wait_for(lambda: "ready on" in logs[1].read_text(), 60, "the skill server listening", logs)
+            with started([*cli, "slaver", "--robot", "waiter", "--embodiment", waiter.embodiment,
+                          "--start-place", waiter.start, "--redis-url", url, "--skill-url", skill_url], logs[2], env):
+                await run_the_task(master_url, url, server.password, logs)
         assert front.relayed >= 4  # the test's, the master's, the skill server's and the slaver's connections
+
+
+async def run_the_task(master_url: str, redis_url: str, password: str | None, logs: list[Path]) -> None:
+    """The waiter online, a task for it through the master, its effect in the scene and in Redis."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    wait_for(lambda: answers(f"{master_url}/health"), 60, "the master answering", logs)
+
+    def waiter_online() -> bool:
+        reply = httpx.get(f"{master_url}/robots", headers=headers, timeout=5)
+        return reply.status_code == 200 and any(
+            r["profile"]["name"] == "waiter" and r["online"] for r in reply.json()["data"])
+
+    wait_for(waiter_online, 60, "the waiter online", logs)
+    reply = httpx.post(f"{master_url}/publish_task", json={"task": "waiter go to the bar"},
+                       headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    task_id = reply.json()["task_id"]
+
+    def state() -> str:
+        return httpx.get(f"{master_url}/tasks/{task_id}", headers=headers, timeout=5).json()["data"]["state"]
+
+    wait_for(lambda: state() in ("succeeded", "failed", "cancelled"), 60, "the task's end", logs)
+    assert state() == "succeeded", [log.read_text()[-2000:] for log in logs]
+    scene_now = SceneSnapshot.from_dict(httpx.get(f"{master_url}/scene", headers=headers, timeout=5).json()["data"])
+    assert scene_now.nodes["waiter"].parent == "bar"
+    memory = await SharedMemory.connect(redis_url, password=password)
+    try:
+        assert (await memory.robots.get("waiter")).status == "idle"  # type: ignore[union-attr]
+    finally:
+        await memory.close()
