@@ -55,20 +55,12 @@ def master_main(argv: list[str] | None = None) -> int:
 
 def _seeded(name: str, redis_url: str, prefix: str) -> bool:
     """``--scene``: its world loaded into an empty deployment (a world already there is kept)."""
-    from memory import SharedMemory, SharedMemoryError
+    from memory import SharedMemoryError
     from scene import SceneError, load_scene
-    from scene.seed import seed_scene
-
-    async def seed() -> None:
-        memory = await SharedMemory.connect(redis_url, prefix=prefix)
-        try:
-            await seed_scene(memory, scene)
-        finally:
-            await memory.close()
+    from scene.seed import seed_scene_at
 
     try:
-        scene = load_scene(name)
-        asyncio.run(seed())
+        asyncio.run(seed_scene_at(redis_url, prefix, load_scene(name)))
     except (SceneError, SharedMemoryError) as e:
         logger.error("cannot load the scene %s: %s", name, e)
         return False

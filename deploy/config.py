@@ -23,6 +23,7 @@ from brain.llm.config import LLMConfig
 from brain.planner import Planner
 from deploy.errors import ConfigError
 from master.config import MasterConfig
+from memory.keys import Keys
 from memory.settings import Settings, explain
 from slaver.config import SlaverSettings
 
@@ -70,7 +71,7 @@ class BrainServerSettings(Settings):
 class RoboOSConfig(Settings):
     redis_url: str | None = None  # None: start the embedded redis-server
     redis_cluster: bool = False  # with no redis_url: start an embedded 3-master Redis Cluster instead
-    prefix: str = Field("roboos:", min_length=1, pattern=r"^[^{}]+$")  # the keys wrap it in a hash tag
+    prefix: str = "roboos:"
     run_dir: Annotated[Path, Field(strict=False)] = Path("run")
     scene: str = "restaurant"
     planner: str = "symbolic"  # a registered planner type: symbolic, llm, llm_goals
@@ -87,6 +88,11 @@ class RoboOSConfig(Settings):
         if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return url
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, prefix: str) -> str:
+        return Keys(prefix).prefix  # its rule (non-empty, no braces: the keys wrap it in a hash tag)
 
     @field_validator("planner")
     @classmethod

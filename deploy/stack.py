@@ -26,11 +26,11 @@ from deploy.config import ENV_OVERRIDES, RoboOSConfig
 from deploy.errors import LaunchError
 from deploy.launcher import (Launcher, PortClaim, Process, RestartPolicy, Restarts, check_ports, free_port,
                              http_ready, log_line_ready, port_ready, python_module)
-from memory import SharedMemory, SharedMemoryError
+from memory import SharedMemoryError
 from memory.server import EmbeddedCluster, EmbeddedRedis
 from memory.shared_memory import PASSWORD_ENV, redact_url, split_password
 from scene import FleetEntry, SceneProfile
-from scene.seed import seed_scene
+from scene.seed import seed_scene_at
 
 __all__ = ["COMPONENTS_FILE", "Stack"]
 
@@ -238,11 +238,8 @@ class Stack:
 
     async def _seed_scene(self) -> None:
         """Load the scene into an empty Redis (or when asked to reset it); keep a world already there."""
-        memory = await SharedMemory.connect(self.redis_url, prefix=self.config.prefix, password=self._redis_password)
-        try:
-            self.scene_version, self.scene_loaded = await seed_scene(memory, self.scene, reset=self.reset_scene)
-        finally:
-            await memory.close()
+        self.scene_version, self.scene_loaded = await seed_scene_at(
+            self.redis_url, self.config.prefix, self.scene, reset=self.reset_scene, password=self._redis_password)
 
     def _http_fleet(self) -> list[FleetEntry]:
         return [entry for entry in self.scene.fleet if entry.transport == "http" and not entry.own_skill_server]

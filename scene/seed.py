@@ -7,7 +7,7 @@ import logging
 from memory import SharedMemory
 from scene.profile import SceneProfile
 
-__all__ = ["seed_scene"]
+__all__ = ["seed_scene", "seed_scene_at"]
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +23,14 @@ async def seed_scene(memory: SharedMemory, scene: SceneProfile, *, reset: bool =
     version = await memory.scene.load(nodes)
     logger.info("scene %s loaded (%d nodes, version %d)", scene.name, len(nodes), version)
     return version, True
+
+
+async def seed_scene_at(
+    redis_url: str, prefix: str, scene: SceneProfile, *, reset: bool = False, password: str | None = None
+) -> tuple[int, bool]:
+    """``seed_scene`` on a connection of its own to the Redis at ``redis_url``."""
+    memory = await SharedMemory.connect(redis_url, prefix=prefix, password=password)
+    try:
+        return await seed_scene(memory, scene, reset=reset)
+    finally:
+        await memory.close()
