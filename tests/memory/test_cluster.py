@@ -116,6 +116,7 @@ async def test_a_killed_node_comes_back_with_its_data(tmp_path: Path, key_prefix
             await memory.tasks.create(TaskRecord("t1", "pick the cup"))
             port = memory.redis.get_node_from_key(memory.keys.task("t1")).port
             node = next(node for node in cluster.nodes if node.port == port)
+            await _aof_written(memory)
             assert node._process is not None
             os.kill(node._process.pid, signal.SIGKILL)
             await asyncio.to_thread(node._process.wait, 5)
@@ -131,3 +132,13 @@ async def test_a_killed_node_comes_back_with_its_data(tmp_path: Path, key_prefix
             assert record is not None and record.text == "pick the cup"  # replayed from its append-only file
         finally:
             await memory.close()
+
+
+async def _aof_written(memory: SharedMemory, timeout_s: float = 5.0) -> None:
+    """Wait until the deployment's node has written its append-only buffer to the file (with
+    ``appendfsync everysec`` Redis may hold it back up to 2 s while an fsync runs, and a kill -9
+    would lose it)."""
+    node = memory.redis.get_node_from_key(memory.keys.events)
+    async with asyncio.timeout(timeout_s):
+        while int((await memory.redis.info("persistence", target_nodes=node))["aof_buffer_length"]) > 0:
+            await asyncio.sleep(0.05)
