@@ -76,9 +76,15 @@ class Keys:
         return f"{self.scene_children_prefix}{parent}"
 
     @property
+    def scene_roots(self) -> str:
+        """Set of the nodes with no parent (places and doors), part of the children index."""
+        return f"{self.root}scene:roots"
+
+    @property
     def scene_indexed(self) -> str:
-        """Exists once the children index matches the nodes hash (rebuilt from it when missing)."""
-        return f"{self.root}scene:indexed"
+        """Exists once the children index (with the roots) matches the nodes hash; rebuilt from it
+        when missing. Named anew when the index gained the roots, so older stores rebuild theirs."""
+        return f"{self.root}scene:indexed:roots"
 
     @property
     def events(self) -> str:

@@ -34,7 +34,8 @@ RELATIONS = frozenset({"on", "in", "at", "held_by"})
 _MAX_ATTEMPTS = 200
 
 # Shared by the scripts: a node's parent (nil for none), and the children index (one set of child
-# names per parent) rebuilt from the nodes hash when its marker is missing (a fresh or older store).
+# names per parent, and one set of the nodes with no parent: the places and doors, the "roots")
+# rebuilt from the nodes hash when its marker is missing (a fresh or older store).
 # Nodes are only decoded here, never re-encoded.
 _LUA_INDEX = """
 local function parent_of(json)
@@ -44,23 +45,23 @@ local function parent_of(json)
   end
   return nil
 end
-local function ensure_index(nodes, marker, prefix)
+local function ensure_index(nodes, marker, prefix, roots)
   if redis.call('EXISTS', marker) == 1 then return end
   local all = redis.call('HGETALL', nodes)
   for j = 1, #all, 2 do
     local parent = parent_of(all[j + 1])
-    if parent then redis.call('SADD', prefix .. parent, all[j]) end
+    if parent then redis.call('SADD', prefix .. parent, all[j]) else redis.call('SADD', roots, all[j]) end
   end
   redis.call('SET', marker, '1')
 end
 """
 
-# KEYS: nodes hash, version, events stream, index marker.
+# KEYS: nodes hash, version, events stream, index marker, roots set.
 # ARGV: mode ("patch" | "replace"), expected version ("" = any), events maxlen, event JSON,
-#       children index prefix, number of checks, number of dropped parents,
+#       children index prefix, number of checks, number of dropped index sets,
 #       then check pairs (name, expected JSON or "" for absent),
-#       then dropped parents (replace: the parents whose children sets go),
-#       then write quads (name, new JSON, parent before or "", parent after or "").
+#       then dropped index sets (replace: every set of the index now, the roots set among them),
+#       then write quads (name, new JSON, index set before or "" for none, index set after).
 # Returns {"ok", version} | {"stale", version} | {"version", version}.
 _COMMIT = _LUA_INDEX + """
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -76,23 +77,22 @@ for _ = 1, nchecks do
   end
   i = i + 2
 end
-local prefix = ARGV[5]
 if ARGV[1] == 'replace' then
   redis.call('DEL', KEYS[1])
   for _ = 1, tonumber(ARGV[7]) do
-    redis.call('DEL', prefix .. ARGV[i])
+    redis.call('DEL', ARGV[i])
     i = i + 1
   end
   redis.call('SET', KEYS[4], '1')
 else
-  ensure_index(KEYS[1], KEYS[4], prefix)
+  ensure_index(KEYS[1], KEYS[4], ARGV[5], KEYS[5])
 end
 while i < #ARGV do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   local before, after = ARGV[i + 2], ARGV[i + 3]
   if before ~= after then
-    if before ~= '' then redis.call('SREM', prefix .. before, ARGV[i]) end
-    if after ~= '' then redis.call('SADD', prefix .. after, ARGV[i]) end
+    if before ~= '' then redis.call('SREM', before, ARGV[i]) end
+    redis.call('SADD', after, ARGV[i])
   end
   i = i + 4
 end
@@ -101,12 +101,14 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'data', ARGV[4], 'versi
 return {'ok', version}
 """
 
-# KEYS: nodes hash, version, index marker.
-# ARGV: children index prefix, number of names, the names, then the parents whose children to read.
-# Returns {version, {name, JSON or "" for absent, ...}}: the names, their ancestors, and the
-# children (with their ancestors) of the listed parents, all at one version.
+# KEYS: nodes hash, version, index marker, roots set.
+# ARGV: children index prefix, "1" to read the roots too, number of names, the names, then the
+#       parents whose children to read.
+# Returns {version, {name, JSON or "" for absent, ...}}: the names, their ancestors, the children
+# (with their ancestors) of the listed parents, and with ARGV[2] every node with no parent, all at
+# one version.
 _AROUND = _LUA_INDEX + """
-ensure_index(KEYS[1], KEYS[3], ARGV[1])
+ensure_index(KEYS[1], KEYS[3], ARGV[1], KEYS[4])
 local found, seen = {}, {}
 local function visit(name)
   while name and not seen[name] do
@@ -122,14 +124,19 @@ local function visit(name)
     end
   end
 end
-local nnames = tonumber(ARGV[2])
-for i = 3, 2 + nnames do
+local nnames = tonumber(ARGV[3])
+for i = 4, 3 + nnames do
   visit(ARGV[i])
 end
-for i = 3 + nnames, #ARGV do
+for i = 4 + nnames, #ARGV do
   visit(ARGV[i])
   for _, child in ipairs(redis.call('SMEMBERS', ARGV[1] .. ARGV[i])) do
     visit(child)
+  end
+end
+if ARGV[2] == '1' then
+  for _, root in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+    visit(root)
   end
 end
 return {redis.call('GET', KEYS[2]) or '0', found}
@@ -142,7 +149,7 @@ class _Change:
 
     checks: dict[str, str] = field(default_factory=dict)
     writes: dict[str, SceneNode] = field(default_factory=dict)
-    parents_before: dict[str, str] = field(default_factory=dict)  # of the nodes read, for the index
+    parents_before: dict[str, str | None] = field(default_factory=dict)  # of the nodes found, for the index
 
 
 class _Unread(Exception):
@@ -170,13 +177,16 @@ class SceneGraph:
         raw, version = await self._read_raw()
         return decode_snapshot(raw, version)
 
-    async def neighbourhood(self, names: Iterable[str], *, children_of: Iterable[str] = ()) -> SceneSnapshot:
-        """Part of the graph at one version: ``names``, their ancestors, and every child of ``children_of``.
+    async def neighbourhood(
+        self, names: Iterable[str], *, children_of: Iterable[str] = (), roots: bool = False
+    ) -> SceneSnapshot:
+        """Part of the graph at one version: ``names``, their ancestors, every child of ``children_of``,
+        and with ``roots`` every node that has no parent (the places and doors: what routes read).
 
         Cheaper than ``snapshot`` on a big scene. Absent names are left out. ``place_of`` is exact for
         every node it holds; ``children`` is complete only for the nodes in ``children_of``.
         """
-        raw, version = await self._read_around(names, children_of)
+        raw, version = await self._read_around(names, children_of, roots=roots)
         return decode_snapshot({name: value for name, value in raw.items() if value}, version)
 
     async def get(self, name: str) -> SceneNode | None:
@@ -194,14 +204,18 @@ class SceneGraph:
         return raw, int(version or 0)
 
     async def _read_around(
-        self, names: Iterable[str], children_of: Iterable[str] = ()
+        self, names: Iterable[str], children_of: Iterable[str] = (), *, roots: bool = False
     ) -> tuple[dict[str, str], int]:
         """Name -> JSON ("" for absent) of ``names`` and their ancestors (see ``neighbourhood``)."""
         names, parents = list(names), list(children_of)
-        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed]
-        args = [self._keys.scene_children_prefix, len(names), *names, *parents]
+        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed, self._keys.scene_roots]
+        args = [self._keys.scene_children_prefix, "1" if roots else "0", len(names), *names, *parents]
         version, found = await self._around_script(keys=keys, args=args)
         return dict(zip(found[::2], found[1::2], strict=True)), int(version)
+
+    def _index_set(self, parent: str | None) -> str:
+        """The index set a node with ``parent`` belongs to: its parent's children, or the roots."""
+        return self._keys.scene_children(parent) if parent else self._keys.scene_roots
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -219,7 +233,7 @@ class SceneGraph:
             kept = [n for n in current if keep_robots and n.kind == "robot" and n.name not in names]
             final = list(nodes) + kept
             change = _Change(writes={n.name: n for n in final})
-            dropped = sorted({n.parent for n in current if n.parent})
+            dropped = sorted({self._index_set(n.parent) for n in current} | {self._keys.scene_roots})
             event = encode_event("scene_loaded", nodes=[n.to_dict() for n in final])
             status, new_version = await self._commit(
                 "replace", change, event, expect_version=version, dropped=dropped
@@ -281,16 +295,18 @@ class SceneGraph:
         self, mode: str, change: _Change, event: str, *, expect_version: int | None,
         dropped: Sequence[str] = (),
     ) -> tuple[str, int]:
-        """Run the compare-and-set script; in "replace" mode ``dropped`` names every current parent."""
+        """Run the compare-and-set script; in "replace" mode ``dropped`` names every index set now."""
         args: list[Any] = [mode, "" if expect_version is None else expect_version, self._event_maxlen, event,
                            self._keys.scene_children_prefix, len(change.checks), len(dropped)]
         for name, seen in change.checks.items():
             args += [name, seen]
         args.extend(dropped)
         for name, node in change.writes.items():
-            before = "" if mode == "replace" else change.parents_before.get(name, "")
-            args += [name, _encode_node(node), before, node.parent or ""]
-        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events, self._keys.scene_indexed]
+            found = mode == "patch" and name in change.parents_before
+            before = self._index_set(change.parents_before[name]) if found else ""
+            args += [name, _encode_node(node), before, self._index_set(node.parent)]
+        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events, self._keys.scene_indexed,
+                self._keys.scene_roots]
         status, version = await self._commit_script(keys=keys, args=args)
         return status, int(version)
 
@@ -313,7 +329,7 @@ def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
             change.checks.setdefault(name, raw[name])
             if raw[name]:
                 nodes[name] = _decode_node(raw[name])
-                change.parents_before.setdefault(name, nodes[name].parent or "")
+                change.parents_before.setdefault(name, nodes[name].parent)
         return nodes.get(name)
 
     for effect in effects:

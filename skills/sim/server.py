@@ -90,15 +90,15 @@ class SimRobot:
         """Check against the world as it is now, take the time, maybe fail, return the effects.
 
         ``names`` are the scene nodes the call is about; the rules see them, the robot, their
-        ancestors and the robot's children (a navigation or a door in a scene with passages: the
-        whole scene).
+        ancestors and the robot's children (a navigation or a door: every place and door too).
         ``instruction`` words the call for X0 from its result ("pick up the apple").
         """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
-        scene = await self._scene_around(names)
-        if self.rules.needs_full_scene(scene, skill.kind, names):
-            scene = await self._whole_scene()
+        roots = self.rules.needs_roots(skill.kind)
+        scene = await self._scene_around(names, roots=roots)
+        if not roots and self.rules.needs_roots(skill.kind, scene, names):
+            scene = await self._scene_around(names, roots=True)
         state = self.rules.state(scene)
         state.bodies.update(await self._bodies_of(self.rules.others(state, skill.kind, roles)))
         result, outcome = self.rules.act(state, skill.kind, roles)
@@ -115,11 +115,12 @@ class SimRobot:
         logger.info("%s %s: %s", self.rules.robot, skill.name, result.message)
         return result
 
-    async def _scene_around(self, names: list[str]) -> SceneSnapshot:
-        """What the rules read: the robot and ``names`` with their ancestors, and the children of
-        the robot and of ``names`` (what a container holds, for its capacity)."""
-        robot = self.rules.robot
-        return await self._read(lambda memory: memory.scene.neighbourhood([robot, *names], children_of=[robot, *names]))
+    async def _scene_around(self, names: list[str], *, roots: bool) -> SceneSnapshot:
+        """What the rules read: the robot and ``names`` with their ancestors, the children of the
+        robot and of ``names`` (what a container holds, for its capacity), and with ``roots`` every
+        place and door (for routes)."""
+        around = [self.rules.robot, *names]
+        return await self._read(lambda memory: memory.scene.neighbourhood(around, children_of=around, roots=roots))
 
     async def _bodies_of(self, robots: list[str]) -> dict[str, Body]:
         """The bodies of ``robots`` as they registered them (their capabilities), for the rules."""
@@ -133,9 +134,6 @@ class SimRobot:
                 raise SkillFailure(f"robot {robot}, whose body this call depends on, is not registered: start it first")
             bodies[robot] = Body.from_capabilities(record.profile.capabilities)
         return bodies
-
-    async def _whole_scene(self) -> SceneSnapshot:
-        return await self._read(lambda memory: memory.scene.snapshot())
 
     async def _read(self, read: Callable[[SharedMemory], Awaitable[SceneSnapshot]]) -> SceneSnapshot:
         if self._memory is None:

@@ -2,8 +2,8 @@
 
 The rules read only the robot, the nodes named in the call, their ancestors and the robot's
 children, so a ``SceneGraph.neighbourhood`` of those is as good as a full snapshot; a route through
-passages, or the sides of a door, needs every place and door, so ``needs_full_scene`` says when to
-read the whole graph.
+passages, or the sides of a door, needs every place and door too (the nodes with no parent, its
+``roots``), so ``needs_roots`` says when to read them.
 
 Each action returns the :class:`SkillResult` it would produce (a message and the effects the
 slaver applies), or raises :class:`SkillFailure` saying what is wrong and what would fix it.
@@ -12,6 +12,7 @@ Nothing here writes the scene.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,11 @@ class SimRules:
     def zones(self) -> list[str]:
         return list(self.body.zones)
 
-    def needs_full_scene(self, scene: SceneSnapshot, kind: str, names: list[str]) -> bool:
+    def needs_roots(self, kind: str, scene: SceneSnapshot | None = None, names: Sequence[str] = ()) -> bool:
         """Whether the call reads routes or a door's sides, which need every place and door: a
-        navigation, or any call naming a door, in a scene with passages."""
-        about_doors = any(scene.nodes[n].kind == "door" for n in names if n in scene.nodes)
-        return (kind == "navigate" or about_doors) and any(
-            "passages" in n.props for n in scene.nodes.values() if n.kind == "place")
+        navigation, or (once ``scene`` holds ``names``) any call naming a door."""
+        return kind == "navigate" or (scene is not None and any(
+            scene.nodes[n].kind == "door" for n in names if n in scene.nodes))
 
     def state(self, scene: SceneSnapshot) -> WorldState:
         """The world the rules read: ``scene`` and this robot's body."""

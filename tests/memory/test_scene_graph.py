@@ -215,14 +215,31 @@ async def test_the_children_index_follows_moves_loads_and_registrations(mem: Sha
     assert sorted(n.name for n in table.children("table")) == ["apple", "cup"]
 
 
+async def test_the_roots_are_the_places_and_doors_through_loads_and_additions(mem: SharedMemory) -> None:
+    async def roots() -> list[str]:
+        around = await mem.scene.neighbourhood([], roots=True)
+        return sorted(around.nodes)
+
+    assert await roots() == ["hall", "kitchen"]
+    assert await mem.scene.add_node(SceneNode("porch", "place"), event_kind="node_added")
+    await mem.scene.apply([Effect("move", "apple", "fridge", "in", expect_parent="table")])
+    assert await roots() == ["hall", "kitchen", "porch"]
+    await mem.scene.load([SceneNode("lab", "place"), SceneNode("door_1", "door"),
+                          SceneNode("bench", "furniture", "lab", "at")], keep_robots=False)
+    assert await roots() == ["door_1", "lab"]
+    around = await mem.scene.neighbourhood(["bench"], roots=True)
+    assert sorted(around.nodes) == ["bench", "door_1", "lab"]
+
+
 async def test_a_missing_children_index_is_rebuilt_from_the_nodes(mem: SharedMemory) -> None:
     """A store written before the index existed (no marker, no sets) is indexed on first use."""
     await mem.scene.apply([Effect("move", "cup", "arm-1", "held_by", expect_parent="table")])
     index = [k async for k in mem.redis.scan_iter(match=mem.keys.scene_children_prefix + "*")]
-    await mem.redis.delete(mem.keys.scene_indexed, *index)
-    around = await mem.scene.neighbourhood([], children_of=["arm-1", "table"])
+    await mem.redis.delete(mem.keys.scene_indexed, mem.keys.scene_roots, *index)
+    around = await mem.scene.neighbourhood([], children_of=["arm-1", "table"], roots=True)
     assert [n.name for n in around.children("arm-1")] == ["cup"]
     assert [n.name for n in around.children("table")] == ["apple"]
+    assert sorted(n.name for n in around.nodes.values() if n.parent is None) == ["hall", "kitchen"]
 
 
 async def test_the_cycle_check_reads_ancestors_beyond_the_named_nodes(mem: SharedMemory) -> None:
