@@ -26,6 +26,7 @@ words ("the apple in the fridge", "them"); the parser marks a relative clause's 
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -221,7 +222,7 @@ def restore(text: str) -> str:
     return " ".join(re.sub(r",\s*~", " ", text).replace("~", " ").split()).strip(" ,")
 
 
-def names_robot(lead: str, robots: list[str]) -> bool:
+def names_robot(lead: str, robots: AbstractSet[str]) -> bool:
     """A robot's name, a word for its body, "robot X", or one of those numbered ("the third drone")."""
     name = numbered(lead.removeprefix("robot "))
     body = name.rsplit(" ", 1)[0] if name[-1:].isdigit() else name
@@ -235,13 +236,13 @@ def asks_or_states(text: str) -> bool:
     return any(form.match(text) for form in forms) or bool(fact and fact["subject"])
 
 
-def _names_recipient(phrase: str, robots: list[str]) -> bool:
+def _names_recipient(phrase: str, robots: AbstractSet[str]) -> bool:
     """Whether "hand <phrase> the cup" hands it to a robot or a person."""
     words = phrase.removeprefix("the ")
     return words in USER_WORDS or names_robot(words, robots)
 
 
-def read_clause(text: str, robot: str | None, robots: list[str]) -> list[Clause]:
+def read_clause(text: str, robot: str | None, robots: AbstractSet[str]) -> list[Clause]:
     """The clauses of one command's words (several for "put X on Y and Z in W"); ``unparsed`` when no form fits."""
     if match := _GO.match(text):
         go = _from_match(Verb.GO, text, match, robot, None)

@@ -22,8 +22,9 @@ which is in the drawer in the hall,"); the grounding resolves phrases against th
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Set as AbstractSet
 from dataclasses import replace
 
 from brain.errors import PlanningError
@@ -105,7 +106,7 @@ _ALONE_RELATIONS = {"into": "in", "in": "in", "onto": "on", "on": "on"}  # "in t
 
 def parse(text: str, robot_names: Iterable[str] = ()) -> list[Clause]:
     """Split an instruction into clauses; ``PlanningError`` names the first clause it cannot read."""
-    robots = sorted({normalize(r) for r in robot_names}, key=len, reverse=True)
+    robots = _robot_keys(tuple(robot_names))
     clauses: list[Clause] = []
     for sentence in _SENTENCES.split(_tidy(text)):
         try:
@@ -120,6 +121,13 @@ def parse(text: str, robot_names: Iterable[str] = ()) -> list[Clause]:
         raise unparsed(clauses[0].text)
     # "I cut my finger. Bring the plasters ...": a remark is context, kept only for what it names ("my glasses")
     return _parties(_implied([c for c in clauses if c.verb != Verb.REMARK or c.obj or c.target]))
+
+
+@functools.lru_cache(maxsize=8)
+def _robot_keys(robot_names: tuple[str, ...]) -> frozenset[str]:
+    """The robots' normalized names (worked out once per fleet: a fleet of a thousand robots has as
+    many names to normalize, and a set answers "is this a robot" at once)."""
+    return frozenset(normalize(r) for r in robot_names)
 
 
 def _place_alone(sentence: str, before: list[Clause]) -> Clause | None:
@@ -184,7 +192,7 @@ def _mark_relative(span: str) -> str:
     return _LOCATING.sub(lambda m: _marked(m[1]), span[:end]) + span[end:]
 
 
-def _parse_sentence(sentence: str, robots: list[str]) -> list[Clause]:
+def _parse_sentence(sentence: str, robots: AbstractSet[str]) -> list[Clause]:
     """Its clauses; a heading's ("ship the cups: load them ...") are context when the details ask for something."""
     heading, details = _heading(_dashed(sentence, robots), robots)
     topic, details = _topic(details, robots)
@@ -201,7 +209,7 @@ def _parse_sentence(sentence: str, robots: list[str]) -> list[Clause]:
     return [replace(c, context=asks and c.verb in MOVES) for c in lead] + clauses
 
 
-def _dashed(sentence: str, robots: list[str]) -> str:
+def _dashed(sentence: str, robots: AbstractSet[str]) -> str:
     """A dash before a command ends a clause ("the ice cream is melting - get it into the freezer"); elsewhere it is
     a pause ("batteries and cereal - all into the basket")."""
     text, *rests = (piece.strip() for piece in sentence.split("\u2014"))
@@ -210,7 +218,7 @@ def _dashed(sentence: str, robots: list[str]) -> str:
     return text
 
 
-def _heading(sentence: str, robots: list[str]) -> tuple[str | None, str]:
+def _heading(sentence: str, robots: AbstractSet[str]) -> tuple[str | None, str]:
     """("ship the cups", "load them ...") for "ship the cups: load them ..."; "R: ..." names a robot instead."""
     lead, colon, details = sentence.partition(":")
     lead = _clean(lead)
@@ -220,7 +228,7 @@ def _heading(sentence: str, robots: list[str]) -> tuple[str | None, str]:
     return lead, details
 
 
-def _topic(sentence: str, robots: list[str]) -> tuple[str | None, str]:
+def _topic(sentence: str, robots: AbstractSet[str]) -> tuple[str | None, str]:
     """("the cup on the table", "can it go in the sink") for "the cup on the table, can it go in the sink": a noun
     phrase set before the command whose pronoun names it."""
     pieces = _CLAUSES.split(sentence)
@@ -230,7 +238,7 @@ def _topic(sentence: str, robots: list[str]) -> tuple[str | None, str]:
     return restore(_clean("".join(pieces[: first - 1]))), "".join(pieces[first:])
 
 
-def _parse_commands(sentence: str, robots: list[str]) -> list[Clause]:
+def _parse_commands(sentence: str, robots: AbstractSet[str]) -> list[Clause]:
     clauses: list[Clause] = []
     robot: str | None = None
     for part, again in _clause_texts(sentence, robots):
@@ -244,7 +252,7 @@ def _parse_commands(sentence: str, robots: list[str]) -> list[Clause]:
     return clauses
 
 
-def _clause_texts(sentence: str, robots: list[str]) -> list[tuple[str, bool]]:
+def _clause_texts(sentence: str, robots: AbstractSet[str]) -> list[tuple[str, bool]]:
     """Pieces between separators, a piece joined to the one before unless both start a command; each with whether
     it is "(and) the car too": the clause before again, for another thing."""
     pieces = _CLAUSES.split(sentence)
@@ -261,7 +269,7 @@ def _clause_texts(sentence: str, robots: list[str]) -> list[tuple[str, bool]]:
     return texts
 
 
-def _opens(piece: str, robots: list[str]) -> bool:
+def _opens(piece: str, robots: AbstractSet[str]) -> bool:
     """Whether a piece starts a clause of its own: a robot, a verb, "X goes in Y", "Y needs X", a fact ("X is ...")."""
     named, rest = _robot_prefix(piece, robots)
     return named is not None or starts_with_verb(rest) or asks_or_states(rest)
@@ -276,7 +284,7 @@ def _clean(part: str) -> str:
     return f"{lemma(verb)} {rest}".strip()
 
 
-def _robot_prefix(part: str, robots: list[str]) -> tuple[str | None, str]:
+def _robot_prefix(part: str, robots: AbstractSet[str]) -> tuple[str | None, str]:
     """Split "robot R go...", "R: go...", "R goes...", "the drone lands..." into (R, "go...")."""
     if match := _ROBOT_COLON.match(part):
         return match["robot"].removeprefix("the ").removeprefix("robot ").strip(), _clean(match["rest"])

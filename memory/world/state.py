@@ -59,10 +59,11 @@ class WorldState:
         return state
 
     def copy(self) -> WorldState:
-        """An independent copy; the children sets are shared until either side changes one."""
+        """An independent copy; the children sets are shared until either side changes one (and
+        whether places have passages is worked out once, here, for both)."""
         self._own = set()
         return WorldState(dict(self.kind), dict(self.parent), dict(self.relation), dict(self.props),
-                          dict(self.bodies), dict(self.children), self._has_passages, set())
+                          dict(self.bodies), dict(self.children), self.has_passages(), set())
 
     # -- where things are ---------------------------------------------------------------------
 
