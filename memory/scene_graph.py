@@ -11,10 +11,11 @@ a guard that fails raises ``SceneConflict`` and nothing is written.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,12 +312,16 @@ class SceneGraph:
         return status, int(version)
 
 
-def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
+def _plan_change(
+    raw: Mapping[str, Any], effects: list[Effect], decode: Callable[[Any], SceneNode] | None = None
+) -> _Change:
     """Check every guard against ``raw`` (name -> node JSON, "" for absent) and compute the nodes to write.
 
     Effects apply in order, so a later effect sees what an earlier one did. ``_Unread`` names a
-    node that ``raw`` does not cover.
+    node that ``raw`` does not cover. ``decode`` turns a value of ``raw`` into a node of its own
+    (default: from JSON).
     """
+    decode = decode or _decode_node
     nodes: dict[str, SceneNode] = {}
     change = _Change()
 
@@ -328,7 +333,7 @@ def _plan_change(raw: dict[str, str], effects: list[Effect]) -> _Change:
                 raise _Unread(name)
             change.checks.setdefault(name, raw[name])
             if raw[name]:
-                nodes[name] = _decode_node(raw[name])
+                nodes[name] = decode(raw[name])
                 change.parents_before.setdefault(name, nodes[name].parent)
         return nodes.get(name)
 
@@ -354,11 +359,12 @@ def apply_effects(nodes: Mapping[str, SceneNode], effects: Iterable[Effect | dic
     ``SceneConflict`` when a guard fails on ``nodes`` (the copy is not what the commit saw).
     """
     effects = [e if isinstance(e, Effect) else Effect.from_dict(e) for e in effects]
-    return _plan_change(_EncodedNodes(nodes), effects).writes
+    return _plan_change(_Copies(nodes), effects, copy.copy).writes
 
 
-class _EncodedNodes(dict[str, str]):
-    """``nodes`` seen as the raw JSON that ``_plan_change`` reads ("" for absent), encoded on demand."""
+class _Copies(dict[str, Any]):
+    """``nodes`` as ``_plan_change`` reads them: every name counts as read, an absent one as "", and
+    each node is copied before a change (its props are replaced, never changed in place)."""
 
     def __init__(self, nodes: Mapping[str, SceneNode]) -> None:
         super().__init__()
@@ -367,9 +373,8 @@ class _EncodedNodes(dict[str, str]):
     def __contains__(self, name: object) -> bool:
         return True
 
-    def __missing__(self, name: str) -> str:
-        node = self._nodes.get(name)
-        return _encode_node(node) if node is not None else ""
+    def __missing__(self, name: str) -> SceneNode | str:
+        return self._nodes.get(name) or ""
 
 
 def _check_expect_parent(target: SceneNode, effect: Effect) -> None:
