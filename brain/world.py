@@ -11,7 +11,8 @@ imports no other component::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import compress
@@ -20,7 +21,7 @@ from typing import Any
 
 from memory.world import Body, WorldState
 
-__all__ = ["NodeView", "RobotView", "SkillView", "WorldView", "changed_nodes"]
+__all__ = ["NodeMap", "NodeView", "RobotView", "SkillView", "WorldView", "changed_nodes"]
 
 
 @dataclass(frozen=True)
@@ -261,10 +262,32 @@ def _patched_state(old: WorldView, new: WorldView) -> WorldState | None:
     return state
 
 
+class NodeMap(dict[str, NodeView]):
+    """A world's nodes by name that also says which names hold other views than in ``base``, the
+    map it was made from (None: not known). Made by a reader that follows the changes (the
+    master's fleet view), so that comparing two worlds costs the changes, not the scene. The base
+    is held weakly: a chain of worlds does not keep the older ones alive."""
+
+    __slots__ = ("_base", "changed", "__weakref__")
+
+    def __init__(self, nodes: Mapping[str, NodeView], base: NodeMap | None = None,
+                 changed: Iterable[str] | None = None) -> None:
+        super().__init__(nodes)
+        known = base is not None and changed is not None
+        self._base = weakref.ref(base) if known else None
+        self.changed = frozenset(changed) if known else None
+
+    @property
+    def base(self) -> NodeMap | None:
+        return self._base() if self._base is not None else None
+
+
 def changed_nodes(old: Mapping[str, NodeView], new: Mapping[str, NodeView]) -> list[str] | None:
     """The names whose view in ``new`` is not the very one in ``old`` (views are replaced, never
     changed), or None when the two do not have the same names in the same order. Cheap: it compares
-    identities, not contents."""
+    identities, not contents, and a ``NodeMap`` made from ``old`` tells them without comparing."""
+    if isinstance(new, NodeMap) and new.base is old and new.changed is not None:
+        return sorted(new.changed)
     if len(old) != len(new) or list(old) != list(new):
         return None
     return list(compress(new, map(is_not, old.values(), new.values())))

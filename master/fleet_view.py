@@ -27,7 +27,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-from brain.world import NodeView, RobotView, WorldView
+from brain.world import NodeMap, NodeView, RobotView, WorldView
 from memory import SharedMemory
 from memory.errors import SceneConflict
 from memory.events import Event
@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 READ_COUNT = 1000
 _Placement = tuple[str | None, bool, tuple[str, ...], bool]  # parent, has a node, holding, offline
+_ALL = None  # for _changed and _stale: every one (not known which)
 
 
 class FleetView:
@@ -51,7 +52,8 @@ class FleetView:
         self._last_id: str | None = None  # None: load everything at the next read
         self._robots: dict[str, RobotView] = {}
         self._scene: dict[str, SceneNode] = {}
-        self._nodes: dict[str, NodeView] = {}  # by name; replaced, never changed once handed out
+        self._nodes: dict[str, NodeView] = {}  # by name, in name order; changed in place (worlds get a copy)
+        self._held: dict[str, set[str]] = {}  # robot: the nodes held by it
         self._version = 0
         self._scene_stale = False
         self._dirty: set[str] = set()
@@ -59,6 +61,9 @@ class FleetView:
         self._placed: dict[str, tuple[RobotView, _Placement, RobotView]] = {}
         self._world: WorldView | None = None
         self._last_world: WorldView | None = None  # the last one built, its state patched for the next
+        # Since the last world built: the nodes changed, and the robots to place again (_ALL: all).
+        self._changed: set[str] | None = _ALL
+        self._stale: set[str] | None = _ALL
 
     def touch(self, robot: str) -> None:
         """Read ``robot`` again before the next plan (its hash changed with no event naming it)."""
@@ -83,6 +88,7 @@ class FleetView:
                 self._dirty |= await self._mem.robots.names() - self._robots.keys()
                 await self._read_dirty()
             if liveness.offline != self._offline:
+                self._restale(liveness.offline ^ self._offline)
                 self._offline, self._world = liveness.offline, None
             if self._world is None:
                 self._world = self._build()
@@ -120,6 +126,7 @@ class FleetView:
         records = await self._mem.robots.unplaced(sorted(names))
         self._robots = {r.name: _view(r) for r in records}
         self._placed.clear()
+        self._stale = _ALL
         self._dirty.clear()
         self._last_id, self._world = last_id, None
         logger.info("fleet view: %d robots, %d scene nodes at version %d", len(self._robots), len(self._scene),
@@ -127,9 +134,8 @@ class FleetView:
 
     async def _load_scene(self) -> None:
         snapshot = await self._mem.scene.snapshot()
-        self._scene = dict(snapshot.nodes)
-        self._nodes = {name: _node_view(node) for name, node in sorted(snapshot.nodes.items())}
-        self._version, self._scene_stale, self._world = snapshot.version, False, None
+        self._set_scene(snapshot.nodes.values())
+        self._version, self._scene_stale = snapshot.version, False
 
     async def _read_dirty(self) -> None:
         if not self._dirty:
@@ -144,6 +150,9 @@ class FleetView:
             view = _view(records[name]) if name in records else None
             if view != self._robots.get(name):
                 self._world = None
+                if view is None or name not in self._robots:  # one gone or new: the order changes
+                    self._stale = _ALL
+                self._restale([name])
                 if view is None:
                     self._robots.pop(name, None)
                 else:
@@ -175,9 +184,7 @@ class FleetView:
 
     def _change_scene(self, event: Event) -> None:
         if event.kind == "scene_loaded":
-            nodes = [SceneNode.from_dict(n) for n in event.data["nodes"]]
-            self._scene = {n.name: n for n in nodes}
-            self._nodes = {n.name: _node_view(n) for n in sorted(nodes, key=lambda n: n.name)}
+            self._set_scene(SceneNode.from_dict(n) for n in event.data["nodes"])
         elif event.kind == "effects":
             self._set_nodes(apply_effects(self._scene, event.data["effects"]).values())
         elif isinstance(event.data.get("node"), dict):
@@ -186,30 +193,77 @@ class FleetView:
             raise ValueError(f"a scene change of unknown kind {event.kind!r}")
         self._world = None
 
+    def _set_scene(self, nodes: Iterable[SceneNode]) -> None:
+        """The whole scene anew."""
+        self._scene = {n.name: n for n in nodes}
+        self._nodes = {name: _node_view(self._scene[name]) for name in sorted(self._scene)}
+        self._held = {}
+        for view in self._nodes.values():
+            self._hold(view, add=True)
+        self._changed, self._stale, self._world = _ALL, _ALL, None
+
     def _set_nodes(self, nodes: Iterable[SceneNode]) -> None:
+        """Some nodes changed or new: what robots hold and where they are follows."""
         changed = {n.name: n for n in nodes}
-        added = changed.keys() - self._nodes.keys()
         self._scene.update(changed)
-        views = {**self._nodes, **{name: _node_view(n) for name, n in changed.items()}}
-        self._nodes = {name: views[name] for name in sorted(views)} if added else views
+        added = False
+        for name, node in changed.items():
+            old, view = self._nodes.get(name), _node_view(node)
+            if old is None:
+                added = True
+            else:
+                self._hold(old, add=False)
+            self._hold(view, add=True)
+            self._nodes[name] = view
+            self._restale([name])  # where a robot is, if the node is one
+        if added:
+            self._nodes = dict(sorted(self._nodes.items()))
+            self._changed = _ALL
+        elif self._changed is not _ALL:
+            self._changed |= changed.keys()
+
+    def _hold(self, view: NodeView, *, add: bool) -> None:
+        """Count ``view`` held by its robot (or no longer); that robot is placed again."""
+        if view.relation == "held_by" and view.parent:
+            held = self._held.setdefault(view.parent, set())
+            if add:
+                held.add(view.name)
+            else:
+                held.discard(view.name)
+            self._restale([view.parent])
+
+    def _restale(self, names: Iterable[str]) -> None:
+        """Place these robots again at the next build (names of other nodes are passed over there)."""
+        if self._stale is not _ALL:
+            self._stale.update(names)
 
     # -- the world view --------------------------------------------------------------------
 
     def _build(self) -> WorldView:
-        held: dict[str, list[str]] = {}
-        for node in self._nodes.values():
-            if node.relation == "held_by" and node.parent:
-                held.setdefault(node.parent, []).append(node.name)
-        robots = {name: self._place(self._robots[name], held.get(name, [])) for name in sorted(self._robots)}
-        world = WorldView(robots=robots, nodes=self._nodes, version=self._version).reuse_state(self._last_world)
-        self._last_world = world
+        """The world from what changed since the last one: only the robots touched are placed again,
+        and the nodes come with the names that changed (``NodeMap``), so the state, the planner's
+        caches and the lexicon patch rather than compare the whole scene."""
+        if self._stale is _ALL:
+            robots = {name: self._place(self._robots[name]) for name in sorted(self._robots)}
+        else:
+            robots = dict(self._last_world.robots) if self._last_world is not None else {}
+            robots.update((name, self._place(self._robots[name])) for name in self._stale if name in self._robots)
+        last = self._last_world
+        if last is not None and self._changed is not _ALL and not self._changed and isinstance(last.nodes, NodeMap):
+            nodes = last.nodes  # the same nodes: the same map
+        else:
+            base = last.nodes if last is not None and isinstance(last.nodes, NodeMap) else None
+            nodes = NodeMap(self._nodes, base, self._changed)
+        world = WorldView(robots=robots, nodes=nodes, version=self._version).reuse_state(last)
+        self._last_world, self._changed, self._stale = world, set(), set()
         return world
 
-    def _place(self, robot: RobotView, held: list[str]) -> RobotView:
+    def _place(self, robot: RobotView) -> RobotView:
         """``robot`` with its liveness, and its position and holding from the scene when the scene
         has its node (as ``WorldView.from_dicts`` joins them); reused while none of that changed."""
         node = self._nodes.get(robot.name)
-        placement = (node.parent if node else None, node is not None, tuple(sorted(held)), robot.name in self._offline)
+        held = tuple(sorted(self._held.get(robot.name, ())))
+        placement = (node.parent if node else None, node is not None, held, robot.name in self._offline)
         cached = self._placed.get(robot.name)
         if cached is not None and cached[0] is robot and cached[1] == placement:
             return cached[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from brain.world import WorldView
+from brain.world import NodeMap, WorldView, changed_nodes
 from master.fleet_view import FleetView
 from memory import SharedMemory
 from memory.profiles import RobotProfile, SceneNode
@@ -98,3 +98,26 @@ async def test_a_trimmed_history_or_an_invalidation_loads_everything(shared_memo
     await shared_memory.redis.hset(shared_memory.keys.robot("r2"), "status", "busy")  # no event says so
     view.invalidate()
     assert (await assert_current(view, shared_memory)).robots["r2"].status == "busy"
+
+
+async def test_a_world_tells_what_changed_since_the_last_and_keeps_what_did_not(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    first = await view.world()
+    await shared_memory.scene.apply([{"op": "move", "node": "apple", "parent": "r1", "relation": "held_by"}])
+    second = await assert_current(view, shared_memory)
+    assert isinstance(second.nodes, NodeMap) and second.nodes.base is first.nodes
+    assert changed_nodes(first.nodes, second.nodes) == ["apple"]
+    assert second.robots["r1"].holding == ("apple",) and second.robots["r2"] is first.robots["r2"]
+    await shared_memory.robots.set_status("r2", "busy")  # a robot changed, no node
+    view.touch("r2")  # no event says so (the scheduler touches the robot it reported on)
+    third = await assert_current(view, shared_memory)
+    assert third.nodes is second.nodes and third.robots["r1"] is second.robots["r1"]
+    await shared_memory.scene.apply([{"op": "move", "node": "apple", "parent": "hall", "relation": "at"}])
+    await shared_memory.scene.apply([{"op": "move", "node": "r1", "parent": "hall"}])
+    fourth = await assert_current(view, shared_memory)
+    assert changed_nodes(third.nodes, fourth.nodes) == ["apple", "r1"]
+    assert fourth.robots["r1"].holding == () and fourth.robots["r1"].position == "hall"
+    await shared_memory.scene.add_node(SceneNode("porch", "place"), event_kind="node_added")
+    fifth = await assert_current(view, shared_memory)
+    assert fifth.nodes.changed is None  # a name more: the next reader compares for itself
