@@ -5,7 +5,8 @@ lead to within its zones, through doors that are not locked (closed ones get ope
 What was computed for an earlier world is reused (``_Known``) while what it depends on is the same:
 a robot's places while it is in the same place with the same zones and no place or door changed;
 whether it can pick, place and open while it has the same skills and body; its whole ``Ability``
-while its view is the very same object, in the same place, on the same map.
+while its view is the very same object, in the same place, on the same map; and the last fleet
+as a whole, with only the robots whose view or place may have changed worked out again.
 Costs estimate time: when the robot is free (``busy_s``, the steps already given to it) plus its
 travel; the cheapest robot finishes first, which spreads independent goals over the fleet.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import is_not
 from typing import Any
 
 from brain.symbolic.actions import MANIPULATION_S, can_call
@@ -51,17 +54,35 @@ class Fleet:
 
     def __post_init__(self) -> None:
         _known.refresh(self.world)
-        for robot in self.world.online_robots():
-            if robot.name in self.avoid:
-                self.unusable[robot.name] = "it is to be avoided in this replan"
-            else:
-                self.abilities[robot.name] = self._ability(robot)
-        for robot in self.world.robots.values():
-            if not robot.online:
-                self.unusable[robot.name] = "it is offline"
-            elif robot.degraded:
-                self.unusable[robot.name] = robot.degraded  # "its skill server is unreachable"
-            self.busy_s.setdefault(robot.name, 2 * MANIPULATION_S if robot.status == "busy" else 0.0)
+        changed = _known.changed_robots(self.world, self.state, self.avoid)
+        if changed is None:
+            robots: Iterable[RobotView] = self.world.robots.values()
+        else:  # the last fleet's robots, with those that changed worked out again
+            last = _known.fleet
+            assert last is not None
+            # abilities and unusable are not changed once built: shared while no robot changed
+            self.abilities, self.unusable = (dict(last.abilities), dict(last.unusable)) if changed else (
+                last.abilities, last.unusable)
+            self.busy_s = dict(last.busy_s)
+            robots = [self.world.robots[name] for name in changed]
+        for robot in robots:
+            self._admit(robot)
+        _known.remember_fleet(self)
+
+    def _admit(self, robot: RobotView) -> None:
+        """``robot``'s ability, or why it cannot be used, and when it is free."""
+        name = robot.name
+        self.abilities.pop(name, None)
+        self.unusable.pop(name, None)
+        if not robot.online:
+            self.unusable[name] = "it is offline"
+        elif robot.degraded:
+            self.unusable[name] = robot.degraded  # "its skill server is unreachable"
+        elif name in self.avoid:
+            self.unusable[name] = "it is to be avoided in this replan"
+        else:
+            self.abilities[name] = self._ability(robot)
+        self.busy_s[name] = 2 * MANIPULATION_S if robot.status == "busy" else 0.0
 
     def _ability(self, robot: RobotView) -> Ability:
         here = self.state.place_of(robot.name)
@@ -154,6 +175,7 @@ class _Known:
         self._places: dict[str, tuple[tuple[Any, ...], frozenset[str]]] = {}
         self._skills: dict[str, tuple[tuple[Any, ...], tuple[bool, bool]]] = {}
         self._abilities: dict[str, tuple[RobotView, str | None, Ability]] = {}  # the last, per robot
+        self.fleet: _LastFleet | None = None  # the last fleet built, as it was built
 
     def refresh(self, world: WorldView) -> None:
         """Forget the places of every robot if ``world``'s map may differ from the last one's."""
@@ -162,6 +184,7 @@ class _Known:
             if changed is None or any(_map_part(self._nodes[n]) != _map_part(world.nodes[n]) for n in changed):
                 self._places.clear()
                 self._abilities.clear()
+                self.fleet = None
             self._nodes = world.nodes
         if len(self._skills) > 2 * len(world.robots) + 64:  # robots that left, kept no longer
             self._skills = {n: v for n, v in self._skills.items() if n in world.robots}
@@ -172,6 +195,26 @@ class _Known:
         changed) and it is in the same place on an unchanged map."""
         robot_then, here_then, ability = self._abilities.get(robot.name, (None, None, None))
         return ability if robot_then is robot and here_then == here else None
+
+    def changed_robots(self, world: WorldView, state: WorldState, avoid: set[str]) -> list[str] | None:
+        """The robots of ``world`` whose part of the last fleet may differ (their view is another
+        object, or a node on their way up to their place changed), or None when the last fleet
+        cannot be the start (none, other robots, other names to avoid, or a changed map)."""
+        last = self.fleet
+        if last is None or last.avoid != avoid or list(last.robots) != list(world.robots):
+            return None
+        nodes = changed_nodes(last.nodes, world.nodes)
+        if nodes is None:
+            return None
+        names = set(compress(world.robots, map(is_not, last.robots.values(), world.robots.values())))
+        for node in nodes:
+            names |= _robots_under(state, node, world.robots)
+        return sorted(names)
+
+    def remember_fleet(self, fleet: Fleet) -> None:
+        """``fleet`` as built (its bookkeeping copied: planning changes it)."""
+        self.fleet = _LastFleet(fleet.world.robots, fleet.world.nodes, frozenset(fleet.avoid), fleet.abilities,
+                                fleet.unusable, dict(fleet.busy_s))
 
     def places(self, robot: RobotView, here: str | None) -> frozenset[str] | None:
         key, places = self._places.get(robot.name, (None, None))
@@ -185,6 +228,29 @@ class _Known:
         self._places[robot.name] = (_place_key(robot, here), ability.places)
         self._skills[robot.name] = ((robot.skills, robot.body), (ability.handles, ability.opens))
         self._abilities[robot.name] = (robot, here, ability)
+
+
+@dataclass(frozen=True)
+class _LastFleet:
+    """What a fleet was built from (the robots' views, the nodes, the robots to avoid) and its parts."""
+
+    robots: Mapping[str, RobotView]
+    nodes: Mapping[str, NodeView]
+    avoid: frozenset[str]
+    abilities: dict[str, Ability]
+    unusable: dict[str, str]
+    busy_s: dict[str, float]
+
+
+def _robots_under(state: WorldState, node: str, robots: Mapping[str, RobotView]) -> set[str]:
+    """The robots that are ``node`` or below it (whose place a change to ``node`` may change)."""
+    found, todo = set(), [node]
+    while todo:
+        name = todo.pop()
+        if name in robots:
+            found.add(name)
+        todo.extend(state.children.get(name, ()))
+    return found
 
 
 def _place_key(robot: RobotView, here: str | None) -> tuple[Any, ...]:

@@ -5,17 +5,19 @@ A cached answer must equal a fresh one, and a change to what it depends on must 
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from brain.errors import PlanningError
+from brain.symbolic.actions import MANIPULATION_S
 from brain.symbolic.fleet import Fleet
 from brain.symbolic.lexicon import Lexicon
 from brain.symbolic.state import simulated
 from brain.symbolic.vocabulary import Vocabulary
-from brain.world import NodeView, RobotView, SkillView, WorldView, changed_nodes
+from brain.world import NodeMap, NodeView, RobotView, SkillView, WorldView, changed_nodes
 from tests.brain.conftest import WorldFactory
 
 
@@ -39,6 +41,19 @@ def test_changed_nodes_compares_identities_and_names() -> None:
     assert changed_nodes({"a": a, "b": b}, {"a": a, "b": NodeView("b", "place")}) == ["b"]
     assert changed_nodes({"a": a, "b": b}, {"b": b, "a": a}) is None
     assert changed_nodes({"a": a}, {"a": a, "b": b}) is None
+
+
+def test_a_node_map_tells_its_changes_from_its_base() -> None:
+    a, b = NodeView("a", "place"), NodeView("b", "place")
+    first = NodeMap({"a": a, "b": b})
+    second = NodeMap({"a": a, "b": replace(b, props={"x": 1})}, first, ["b"])
+    assert second.base is first and changed_nodes(first, second) == ["b"]
+    other = NodeMap({"a": a, "b": b})
+    assert changed_nodes(other, second) == ["b"]  # not its base: compared view by view
+    assert NodeMap({"a": a}, first, None).changed is None  # changes not known: none claimed
+    del first
+    gc.collect()
+    assert second.base is None  # held weakly: a chain of worlds keeps no old one alive
 
 
 # -- the lexicon ------------------------------------------------------------------------------------
@@ -140,6 +155,26 @@ def test_abilities_follow_doors_positions_and_skills() -> None:
     assert _ability(zoned) == (frozenset("b"), True, True)
     armless = WorldView(robots={"robo": replace(robot, capabilities={"arms": 0})}, nodes=world.nodes)
     assert _ability(armless) == (frozenset("abcd"), False, False)
+
+
+def test_the_next_fleet_works_out_only_the_robots_that_changed() -> None:
+    world = _ring()
+    robot = world.robots["robo"]
+    two = WorldView(robots={"robo": robot, "robo2": replace(robot, name="robo2")},
+                    nodes={**world.nodes, "robo2": NodeView("robo2", "robot", "c", "at")})
+    first = Fleet(two, simulated(two))
+    busy = WorldView(robots={**two.robots, "robo2": replace(two.robots["robo2"], status="busy")}, nodes=two.nodes)
+    second = Fleet(busy, simulated(busy))
+    assert second.abilities["robo"] is first.abilities["robo"]
+    assert second.busy_s == {"robo": 0.0, "robo2": 2 * MANIPULATION_S}
+    moved = _with(busy, _moved(busy, "robo", "b"))  # the same view, its node moved: worked out again
+    third = Fleet(moved, simulated(moved))
+    assert third.abilities["robo"] is not second.abilities["robo"] and third.state.place_of("robo") == "b"
+    assert third.abilities["robo2"] is second.abilities["robo2"]
+    avoided = Fleet(moved, simulated(moved), {"robo2"})
+    assert "robo2" not in avoided.abilities and avoided.unusable == {"robo2": "it is to be avoided in this replan"}
+    offline = WorldView(robots={**moved.robots, "robo": replace(moved.robots["robo"], online=False)}, nodes=moved.nodes)
+    assert Fleet(offline, simulated(offline)).unusable == {"robo": "it is offline"}
 
 
 def test_a_new_map_is_planned_on_afresh() -> None:
