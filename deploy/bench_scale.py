@@ -19,6 +19,8 @@ by the processes of a machine) and streamed back to the bench. Figures:
   second robot's first call (plans of another shape are skipped and counted);
 - throughput: ``--subtasks`` one-subtask tasks, ``--concurrency`` of them in flight, over the
   time from the first POST to the last task's end (no new task after ``--throughput-s``);
+- the CPU time per throughput subtask of the master, the slaver workers, Redis and the bench
+  itself (all share this machine's cores, so their sum bounds the throughput);
 - the master's resident memory and Redis ``used_memory`` once the size's runs are done.
 """
 
@@ -26,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import resource
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -76,6 +80,7 @@ class SizeResult:
     concurrency: int = 0
     master_rss_mb: float = 0.0
     redis_mb: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per throughput subtask, by process group
 
     @property
     def rate(self) -> float:
@@ -217,12 +222,16 @@ async def _run_size(
             pid = next(p.popen.pid for p in launcher.processes if p.name.startswith("master"))
             print(f"  {robots} robots: {len(world.nodes)} scene nodes, slavers ready in {result.ready_s:.1f} s, "
                   "master up", file=out, flush=True)
+            workers = [p.popen.pid for p in launcher.processes if p.name.startswith("worker")]
             async with Observer(memory) as observer, httpx.AsyncClient(base_url=master, timeout=60) as http:
                 movers = Movers(world)
                 if full:
                     await _publish_phase(args.tasks, http, observer, movers, result, out)
                     await _handoff_phase(args.handoffs, world, http, memory, observer, result, out)
+                before = await _cpu_s(memory, pid, workers)
                 await _throughput_phase(args, http, observer, movers, result, out)
+                after = await _cpu_s(memory, pid, workers)
+                result.cpu_ms = {k: (after[k] - before[k]) * 1000 / max(result.subtasks, 1) for k in before}
             result.master_rss_mb = _rss_mb(pid)
             result.redis_mb = int((await memory.info())["used_memory"]) / 2**20
         await memory.clear()
@@ -334,6 +343,25 @@ def _progress(out: TextIO, robots: int, phase: str, done: int, total: int) -> No
         print(f"  {robots} robots: {phase} {done}/{total}", file=out, flush=True)
 
 
+async def _cpu_s(memory: SharedMemory, master: int, workers: list[int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the master, the slaver workers, Redis (its own
+    INFO cpu: the node of this deployment) and this bench process."""
+    redis_cpu_s = (await memory.info())["used_cpu_s"]
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "master": _process_cpu_s(master),
+        "slavers": sum(map(_process_cpu_s, workers)),
+        "Redis": redis_cpu_s,
+        "bench": own.ru_utime + own.ru_stime,
+    }
+
+
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds of process ``pid`` (Linux: utime and stime of ``/proc/<pid>/stat``, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(pid: int) -> float:
     """The resident memory of process ``pid`` (Linux: ``VmRSS`` of ``/proc/<pid>/status``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -355,6 +383,8 @@ def _table(result: SizeResult, out: TextIO) -> None:
     rows += [
         ("throughput", (f"{result.rate:.0f} subtasks/s ({result.subtasks} subtasks in {result.elapsed_s:.2f} s, "
                         f"{result.concurrency} in flight)")),
+        ("CPU per subtask", ", ".join(f"{name} {ms:.1f} ms" for name, ms in result.cpu_ms.items())
+         + f" ({os.cpu_count()} cores)"),
         ("master RSS", f"{result.master_rss_mb:.0f} MB"),
         ("Redis used_memory", f"{result.redis_mb:.1f} MB"),
     ]

@@ -169,7 +169,7 @@ class SharedMemory:
             return False
 
     async def info(self) -> dict[str, Any]:
-        """For health checks: server version, memory use, this deployment's prefix.
+        """For health checks: server version, memory use, CPU time used, this deployment's prefix.
 
         On a cluster, of the node that serves this deployment's slot (every key is in it).
         """
@@ -179,6 +179,7 @@ class SharedMemory:
         try:
             server = await self.redis.info("server", **options)
             memory = await self.redis.info("memory", **options)
+            cpu = await self.redis.info("cpu", **options)
         except (RedisError, OSError) as e:
             raise SharedMemoryError(f"cannot read INFO from Redis at {self.url}: {e}") from e
         return {
@@ -187,6 +188,7 @@ class SharedMemory:
             "redis_version": server.get("redis_version"),
             "used_memory": memory.get("used_memory"),
             "used_memory_human": memory.get("used_memory_human"),
+            "used_cpu_s": float(cpu.get("used_cpu_user", 0)) + float(cpu.get("used_cpu_sys", 0)),
             "key_prefix": self.prefix,
         }
 

@@ -27,6 +27,8 @@ def test_bench_scale_prints_a_table_and_the_closing_lines(tmp_path: Path) -> Non
     assert re.search(rf"^  POST /publish_task round trip +p50 {NUMBER} ms$", out, re.M)
     assert re.search(rf"^  handoff +p50 +{NUMBER} ms +p99 +{NUMBER} ms \(3 handoffs", out, re.M)
     assert re.search(rf"^  throughput +\d+ subtasks/s \(10 subtasks in {NUMBER} s, \d+ in flight\)$", out, re.M)
+    assert re.search(rf"^  CPU per subtask +master {NUMBER} ms, slavers {NUMBER} ms, Redis {NUMBER} ms, "
+                     rf"bench {NUMBER} ms \(\d+ cores\)$", out, re.M)
     assert re.search(r"^  master RSS +\d+ MB$", out, re.M)
     assert re.search(rf"^  Redis used_memory +{NUMBER} MB$", out, re.M)
     assert re.search(rf"^publish at 10 robots: p50 {NUMBER} ms, p99 {NUMBER} ms$", out, re.M)

@@ -32,6 +32,7 @@ async def test_ping_and_info(shared_memory: SharedMemory, key_prefix: str) -> No
     assert info["key_prefix"] == key_prefix
     assert info["redis_version"]
     assert info["used_memory"] > 0
+    assert info["used_cpu_s"] > 0
 
 
 async def test_clear_deletes_only_its_own_prefix(redis_url: str, shared_memory: SharedMemory) -> None:
