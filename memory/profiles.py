@@ -146,9 +146,16 @@ class RobotRecord:
         return self.profile.name
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["profile"] = self.profile.to_dict()
-        return data
+        return {
+            "profile": self.profile.to_dict(),
+            "status": self.status,
+            "online": self.online,
+            "position": self.position,
+            "holding": list(self.holding),
+            "current_subtask": self.current_subtask,
+            "last_heartbeat": self.last_heartbeat,
+            "degraded": self.degraded,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RobotRecord:
@@ -244,10 +251,20 @@ class SubtaskRecord:
     finished_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["state"] = str(self.state)
-        data["actions"] = [a.to_dict() for a in self.actions]
-        return data
+        return {
+            "subtask_id": self.subtask_id,
+            "robot": self.robot,
+            "text": self.text,
+            "order": self.order,
+            "depends_on": list(self.depends_on),
+            "actions": [a.to_dict() for a in self.actions],
+            "state": str(self.state),
+            "reason": self.reason,
+            "attempt": self.attempt,
+            "dispatched_at": self.dispatched_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubtaskRecord:

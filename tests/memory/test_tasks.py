@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import fields
 
 import pytest
 
@@ -13,6 +15,7 @@ from memory import (
     TaskState,
     ToolCall,
 )
+from memory.profiles import RobotProfile, RobotRecord
 
 pytestmark = pytest.mark.anyio
 
@@ -111,3 +114,16 @@ async def test_list_is_newest_first_and_limited(shared_memory: SharedMemory) -> 
     listed = await shared_memory.tasks.list(limit=3)
     assert [t.task_id for t in listed] == ["t4", "t3", "t2"]
     assert len(await shared_memory.tasks.list()) == 5
+
+
+@pytest.mark.parametrize("record", [
+    SubtaskRecord("s1", "r1", "go", 2, ["s0"], [ToolCall("move", {"place": "hall"})], SubtaskState.RUNNING, "why", 1,
+                  1.0, 2.0, None),
+    RobotRecord(RobotProfile("r1", "test_bot", capabilities={"arms": 1}), "busy", True, "hall", ["cup"], "s1", 3.0,
+                "degraded"),
+], ids=["subtask", "robot"])
+def test_records_written_out_field_by_field_keep_every_field(record: SubtaskRecord | RobotRecord) -> None:
+    """to_dict names every field (in order) and from_dict reads it back to an equal record."""
+    data = record.to_dict()
+    assert list(data) == [f.name for f in fields(record)]
+    assert type(record).from_dict(json.loads(json.dumps(data))) == record
