@@ -31,7 +31,7 @@ from brain.world import NodeMap, NodeView, RobotView, WorldView
 from memory import SharedMemory
 from memory.errors import SceneConflict
 from memory.events import Event
-from memory.profiles import RobotRecord, SceneNode
+from memory.profiles import RobotProfile, RobotRecord, SceneNode
 from memory.scene_graph import apply_effects
 
 __all__ = ["FleetView"]
@@ -59,6 +59,7 @@ class FleetView:
         self._dirty: set[str] = set()
         self._offline: frozenset[str] = frozenset()
         self._placed: dict[str, tuple[RobotView, _Placement, RobotView]] = {}
+        self._profiles: dict[str, tuple[RobotProfile, RobotView]] = {}  # robot: its profile, as a bare view
         self._world: WorldView | None = None
         self._last_world: WorldView | None = None  # the last one built, its state patched for the next
         # Since the last world built: the nodes changed, and the robots to place again (_ALL: all).
@@ -124,7 +125,8 @@ class FleetView:
         await self._load_scene()
         names = await self._mem.robots.names()
         records = await self._mem.robots.unplaced(sorted(names))
-        self._robots = {r.name: _view(r) for r in records}
+        self._robots = {r.name: self._view(r) for r in records}
+        self._profiles = {name: known for name, known in self._profiles.items() if name in self._robots}
         self._placed.clear()
         self._stale = _ALL
         self._dirty.clear()
@@ -147,7 +149,7 @@ class FleetView:
             self._dirty |= names
             raise
         for name in names:
-            view = _view(records[name]) if name in records else None
+            view = self._view(records[name]) if name in records else None
             if view != self._robots.get(name):
                 self._world = None
                 if view is None or name not in self._robots:  # one gone or new: the order changes
@@ -155,8 +157,19 @@ class FleetView:
                 self._restale([name])
                 if view is None:
                     self._robots.pop(name, None)
+                    self._profiles.pop(name, None)
                 else:
                     self._robots[name] = view
+
+    def _view(self, record: RobotRecord) -> RobotView:
+        """The record as the planner sees it (unplaced). Its skills are read into views again only
+        when its profile changed: a status or a degraded flag changes far more often."""
+        known = self._profiles.get(record.name)
+        if known is None or known[0] != record.profile:
+            known = record.profile, RobotView.from_dict(record.profile.to_dict())
+            self._profiles[record.name] = known
+        return replace(known[1], online=record.online, status=record.status, degraded=record.degraded,
+                       position=record.position, holding=tuple(record.holding))
 
     # -- events ----------------------------------------------------------------------------
 
@@ -274,10 +287,6 @@ class FleetView:
             placed = replace(placed, position=node.parent or placed.position, holding=placement[2])
         self._placed[robot.name] = (robot, placement, placed)
         return placed
-
-
-def _view(record: RobotRecord) -> RobotView:
-    return RobotView.from_dict(record.to_dict())
 
 
 def _node_view(node: SceneNode) -> NodeView:
