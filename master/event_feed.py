@@ -4,7 +4,10 @@ A blocking XREAD holds a Redis connection for its whole wait, so a read per stre
 one pool connection per open dashboard. Instead one loop task follows the history and hands each
 batch to every ``Subscription``: a bounded buffer that an HTTP thread waits on without touching
 Redis. A subscriber that falls ``buffer_size`` events behind is ended (it reconnects with
-``Last-Event-ID`` and replays from Redis); the number of subscribers is capped.
+``Last-Event-ID`` and replays from Redis); the number of subscribers is capped. While nobody
+subscribes, the loop only notes the newest id every ``IDLE_POLL_S`` instead of reading every event
+(a busy master writes hundreds a second), so a new subscriber's first batch may start up to that
+long before it subscribed.
 
     subscription = feed.subscribe()          # FeedFull when max_subscribers are open
     events = subscription.take(timeout_s=1)  # [] on timeout; subscription.ended says why it stopped
@@ -27,6 +30,7 @@ __all__ = ["EventFeed", "FeedFull", "Subscription", "stream_id_key"]
 logger = logging.getLogger(__name__)
 
 BLOCK_MS = 500
+IDLE_POLL_S = 0.1  # how often the newest id is noted while nobody subscribes
 ERROR_BACKOFF_S = 1.0
 DEFAULT_BUFFER = 1000
 
@@ -147,6 +151,10 @@ class EventFeed:
         failing = False
         while not self._stopping:
             try:
+                if not self.subscriber_count:
+                    last_id = await self._newest_id()
+                    await asyncio.sleep(IDLE_POLL_S)
+                    continue
                 batch = await self._events.after(last_id, block_ms=BLOCK_MS)
             except (RedisError, OSError) as e:
                 if not failing:
