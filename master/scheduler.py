@@ -133,8 +133,9 @@ class Scheduler:
         Raises ``TaskConflict`` for a taken id, ``InvalidPlan`` / ``PlanTimeout`` when no valid
         plan came (the task is then recorded as failed, nothing is dispatched).
         """
+        chosen = bool(task_id)
         task_id = task_id or uuid.uuid4().hex[:12]
-        await self._reserve(task_id)
+        await self._reserve(task_id, look_up=chosen)
         try:
             record = TaskRecord(task_id=task_id, text=text, created_at=time.time(), plan_info={"refresh": refresh})
             world = await self._world()
@@ -169,16 +170,19 @@ class Scheduler:
 
     # -- planning --------------------------------------------------------------------------
 
-    async def _reserve(self, task_id: str) -> None:
+    async def _reserve(self, task_id: str, *, look_up: bool = True) -> None:
         """Claim ``task_id`` for one publish; ``TaskConflict`` if another publish or a stored task has it.
 
         The in-process claim is taken before the first await, so concurrent publishes of one id
-        cannot both pass the check.
+        cannot both pass the check. Without ``look_up`` (an id the master drew: 48 random bits)
+        the stored tasks are not asked; the create refuses a taken id all the same.
         """
         conflict = TaskConflict(f"task id {task_id!r} is already taken; choose another or leave it out")
         if task_id in self._reserved or task_id in self._active:
             raise conflict
         self._reserved.add(task_id)
+        if not look_up:
+            return
         try:
             stored = await self._mem.tasks.get(task_id)
         except BaseException:
@@ -371,9 +375,11 @@ class Scheduler:
                     outage.over()
                     catch_up = False
                 entries = await self._mem.streams.read_results(CONSUMER, self._block_ms())
-                for msg_id, result in entries:
+                for _, result in entries:
                     await self.handle_result(result)
-                    await self._mem.streams.ack_result(msg_id)
+                # One ack for the batch; a step that fails leaves them pending, for _catch_up to
+                # handle again (results are idempotent: a stale one is ignored).
+                await self._mem.streams.ack_results(*(msg_id for msg_id, _ in entries))
                 await self._expire_deadlines()
                 await self._check_offline()
                 await self._follow_fleet()
@@ -539,9 +545,10 @@ class Scheduler:
     async def _catch_up(self) -> None:
         """Handle the results read but never acknowledged (a crash, an outage mid-way), then take
         each active task's next step (a dispatch an outage interrupted is made now)."""
-        for msg_id, result in await self._mem.streams.pending_results(CONSUMER):
+        pending = await self._mem.streams.pending_results(CONSUMER)
+        for _, result in pending:
             await self.handle_result(result)
-            await self._mem.streams.ack_result(msg_id)
+        await self._mem.streams.ack_results(*(msg_id for msg_id, _ in pending))
         async with self._lock:
             for record in list(self._active.values()):
                 if self._active.get(record.task_id) is record:

@@ -305,5 +305,6 @@ class WorkStreams:
     async def pending_results(self, consumer: str) -> list[tuple[str, SubtaskResult]]:
         return await self._results.read_pending(consumer)
 
-    async def ack_result(self, msg_id: str) -> None:
-        await self._results.ack(msg_id)
+    async def ack_results(self, *msg_ids: str) -> None:
+        """Acknowledge results read (any number, in one command)."""
+        await self._results.ack(*msg_ids)

@@ -107,9 +107,9 @@ async def test_results_round_trip(shared_memory: SharedMemory) -> None:
     entry_id = await streams.post_result(result)
     read = await streams.read_results("master", block_ms=100)
     assert [r for _, r in read] == [running, result]
-    await streams.ack_result(read[0][0])
+    await streams.ack_results(read[0][0])
     assert await streams.pending_results("master") == [(entry_id, result)]
-    await streams.ack_result(entry_id)
+    await streams.ack_results(entry_id)
     assert await streams.pending_results("master") == []
 
 

@@ -49,7 +49,7 @@ class Results:
             while not done(self.seen):
                 for msg_id, result in await self.memory.streams.read_results("test-master", block_ms=100):
                     self.seen.append(result)
-                    await self.memory.streams.ack_result(msg_id)
+                    await self.memory.streams.ack_results(msg_id)
         return self.seen
 
     async def terminal(self, subtask_id: str, timeout_s: float = 10.0) -> SubtaskResult:
