@@ -71,6 +71,7 @@ class SimRobot:
         self._rng = random.Random(seed)
         self.x0 = x0
         self._memory: SharedMemory | None = None
+        self._passages = False  # whether the last call's scene had passages
 
     @asynccontextmanager
     async def connected(self) -> AsyncIterator[SimRobot]:
@@ -90,15 +91,19 @@ class SimRobot:
         """Check against the world as it is now, take the time, maybe fail, return the effects.
 
         ``names`` are the scene nodes the call is about; the rules see them, the robot, their
-        ancestors and the robot's children (a navigation or a door: every place and door too).
+        ancestors and the robot's children (a navigation or a door in a scene with passages: every
+        place and door too).
         ``instruction`` words the call for X0 from its result ("pick up the apple").
         """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
-        roots = self.rules.needs_roots(skill.kind)
+        # A navigation reads the places and doors at once where the last scene had passages (a
+        # guess: the second read below makes it right either way).
+        roots = self._passages and skill.kind == "navigate"
         scene = await self._scene_around(names, roots=roots)
         if not roots and self.rules.needs_roots(skill.kind, scene, names):
             scene = await self._scene_around(names, roots=True)
+        self._passages = self.rules.has_passages(scene)
         state = self.rules.state(scene)
         state.bodies.update(await self._bodies_of(self.rules.others(state, skill.kind, roles)))
         result, outcome = self.rules.act(state, skill.kind, roles)

@@ -35,11 +35,17 @@ class SimRules:
     def zones(self) -> list[str]:
         return list(self.body.zones)
 
-    def needs_roots(self, kind: str, scene: SceneSnapshot | None = None, names: Sequence[str] = ()) -> bool:
+    def needs_roots(self, kind: str, scene: SceneSnapshot, names: Sequence[str]) -> bool:
         """Whether the call reads routes or a door's sides, which need every place and door: a
-        navigation, or (once ``scene`` holds ``names``) any call naming a door."""
-        return kind == "navigate" or (scene is not None and any(
-            scene.nodes[n].kind == "door" for n in names if n in scene.nodes))
+        navigation, or any call naming a door, in a scene with passages (``scene`` holds at least
+        ``names`` and their places)."""
+        about_doors = any(scene.nodes[n].kind == "door" for n in names if n in scene.nodes)
+        return (kind == "navigate" or about_doors) and self.has_passages(scene)
+
+    @staticmethod
+    def has_passages(scene: SceneSnapshot) -> bool:
+        """Whether the places in ``scene`` have passages (a scene's places all have or all lack them)."""
+        return any("passages" in n.props for n in scene.nodes.values() if n.kind == "place")
 
     def state(self, scene: SceneSnapshot) -> WorldState:
         """The world the rules read: ``scene`` and this robot's body."""
