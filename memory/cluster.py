@@ -76,12 +76,13 @@ class _BoundedPipeline(ClusterPipeline):
 
 
 async def connect_cluster(
-    url: str, *, shown: str, timeout_s: float, max_connections: int, pool_timeout_s: float, password: str | None
+    url: str, *, shown: str, timeout_s: float, socket_timeout_s: float, max_connections: int, pool_timeout_s: float,
+    password: str | None,
 ) -> BoundedCluster:
     """Join the cluster that the node at ``url`` belongs to; ``SharedMemoryError`` if it cannot."""
     try:
         client = BoundedCluster.from_url(
-            url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s,
+            url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s, socket_timeout=socket_timeout_s,
             max_connections=max_connections, pool_timeout_s=pool_timeout_s, password=password,
         )
         await client.initialize()

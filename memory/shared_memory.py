@@ -37,6 +37,11 @@ logger = logging.getLogger(__name__)
 _CLEAR_BATCH = 500
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_POOL_TIMEOUT_S = 5.0
+# A command with no reply for this long fails (redis-py's own default, made explicit here), so a
+# blocking stream read must block for less: MAX_BLOCK_MS.
+SOCKET_TIMEOUT_S = 5.0
+MAX_BLOCK_MS = 4000
+
 # The Redis password for a URL that carries none: how the stack hands it to its children (never in argv).
 PASSWORD_ENV = "ROBOOS_REDIS_PASSWORD"
 
@@ -131,6 +136,7 @@ class SharedMemory:
         try:
             pool = BoundedPool.from_url(
                 url, decode_responses=True, protocol=2, socket_connect_timeout=timeout_s,
+                socket_timeout=SOCKET_TIMEOUT_S,
                 max_connections=max_connections or DEFAULT_MAX_CONNECTIONS, timeout=pool_timeout_s,
                 password=password or os.environ.get(PASSWORD_ENV) or None,
             )
@@ -149,7 +155,8 @@ class SharedMemory:
         if cluster:
             await redis.aclose()
             redis = await connect_cluster(
-                url, shown=shown, timeout_s=timeout_s, max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
+                url, shown=shown, timeout_s=timeout_s, socket_timeout_s=SOCKET_TIMEOUT_S,
+                max_connections=max_connections or DEFAULT_MAX_CONNECTIONS,
                 pool_timeout_s=pool_timeout_s, password=password or os.environ.get(PASSWORD_ENV) or None,
             )
         logger.info("shared memory on %s%s, prefix %r", shown, " (Redis Cluster)" if cluster else "", prefix)

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from memory.settings import Settings
-from memory.shared_memory import redact_url
+from memory.shared_memory import MAX_BLOCK_MS, redact_url
 
 __all__ = ["SlaverConfig", "SlaverSettings"]
 
@@ -21,7 +21,7 @@ class SlaverSettings(Settings):
 
     heartbeat_interval_s: Seconds = 1.0
     liveness_ttl_s: Seconds = 3.0  # a robot without a heartbeat for this long is offline
-    read_block_ms: int = Field(1000, gt=0)
+    read_block_ms: int = Field(1000, gt=0, le=MAX_BLOCK_MS)  # Redis must reply within its socket timeout
     default_call_timeout_s: Seconds = 30.0
     connect_timeout_s: Seconds = 15.0
     # After the skill server is found unreachable: reconnect after 0.5 s, doubling up to 30 s (jittered).
