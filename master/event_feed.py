@@ -23,7 +23,7 @@ from collections import deque
 
 from redis.exceptions import RedisError
 
-from memory.events import Event, EventLog
+from memory.events import Event, EventLog, stream_id_key
 
 __all__ = ["EventFeed", "FeedFull", "Subscription", "stream_id_key"]
 
@@ -37,12 +37,6 @@ DEFAULT_BUFFER = 1000
 
 class FeedFull(Exception):
     """Every subscriber slot is taken."""
-
-
-def stream_id_key(stream_id: str) -> tuple[int, int]:
-    """A Redis stream id (``ms-seq`` or ``ms``) as a sortable pair."""
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 class Subscription:

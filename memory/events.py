@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from memory.keys import Keys
 
-__all__ = ["DEFAULT_EVENT_MAXLEN", "Event", "EventLog", "encode_event"]
+__all__ = ["DEFAULT_EVENT_MAXLEN", "Event", "EventLog", "encode_event", "stream_id_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,16 @@ DEFAULT_EVENT_MAXLEN = 10_000
 # Events are kept in stream order; one second of slack covers clock skew between a writer's ts
 # and the Redis server's clock (stream ids) when replaying up to a time.
 _CLOCK_SLACK_MS = 1_000
+
+# KEYS: the event stream. ARGV: the id read up to, the most entries to return. Returns {1 when the
+# entry with that id is still there ("0-0", the start, always is), else 0; the entries after it}.
+# The history is trimmed oldest first, so while that entry is there nothing after it is lost. (Asking
+# for the oldest entry instead would send it whole: often the scene_loaded event with every node.)
+_SINCE = """
+local there = ARGV[1] == '0-0' or #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0
+local reply = redis.call('XREAD', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], ARGV[1])
+return {there and 1 or 0, reply and reply[1][2] or {}}
+"""
 
 
 def encode_event(
@@ -83,6 +93,7 @@ class EventLog:
         self._redis = redis
         self._keys = keys
         self.maxlen = maxlen
+        self._since = redis.register_script(_SINCE)
 
     @property
     def key(self) -> str:
@@ -111,14 +122,10 @@ class EventLog:
     async def since(self, last_id: str, count: int) -> tuple[list[Event], str, bool]:
         """Up to ``count`` events after ``last_id`` without waiting, in one round trip: the events,
         the id to read on from, and whether the history was trimmed past ``last_id`` (events were
-        lost to the reader; ``"0-0"``, the start of an empty history, is never trimmed past)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.xread({self.key: last_id}, count=count)
-            pipe.xrange(self.key, count=1)
-            reply, oldest = await pipe.execute()
-        entries = reply[0][1] if reply else []
-        trimmed = bool(oldest) and last_id != "0-0" and _id_key(oldest[0][0]) > _id_key(last_id)
-        return _parse(entries), entries[-1][0] if entries else last_id, trimmed
+        lost to the reader: the entry ``last_id`` is gone; ``"0-0"``, the start of the history, never is)."""
+        there, raw = await self._since(keys=[self.key], args=[last_id, count])
+        entries = [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in raw]
+        return _parse(entries), entries[-1][0] if entries else last_id, not there
 
     async def newest_id(self) -> str:
         """The id of the newest event, ``"0-0"`` when there is none (to read on from with ``since``)."""
@@ -135,7 +142,8 @@ class EventLog:
         return parent
 
 
-def _id_key(stream_id: str) -> tuple[int, int]:
+def stream_id_key(stream_id: str) -> tuple[int, int]:
+    """A Redis stream id (``ms-seq`` or ``ms``) as a sortable pair."""
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
 
