@@ -70,6 +70,10 @@ class Planner(ABC):
         Raises ``PlanningError`` saying what could not be parsed or grounded.
         """
 
+    def warm(self, world: WorldView) -> None:
+        """Build ahead what the first plan on ``world`` would build (the master calls it at start, so
+        that its first task does not pay for it); nothing by default."""
+
     @classmethod
     def register(cls, type_name: str) -> Callable[[_P], _P]:
         """Class decorator: make a planner available as ``Planner.create(type_name)``."""

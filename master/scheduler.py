@@ -91,8 +91,9 @@ class Scheduler:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the fleet view, resume the tasks a previous master left active, then follow results."""
-        await self._fleet.world()
+        """Load the fleet view (and warm the planner on it), resume the tasks a previous master left
+        active, then follow results."""
+        self._planner.warm(await self._fleet.world())
         await self._resume()
         self._loop_task = asyncio.create_task(self._results_loop(), name="master-results")
 

@@ -55,6 +55,13 @@ class SymbolicPlanner(Planner):
         return plan
 
 
+    def warm(self, world: WorldView) -> None:
+        """The world's state, the lexicon of its names and every robot's abilities (on a fleet of a
+        thousand robots, the first plan took about 0.2 to 1 s building them)."""
+        Vocabulary(world)
+        Fleet(world, simulated(world))
+
+
 def plan_goals(goals: list[Goal], world: WorldView, context: ReplanContext | None = None,
                planner: str = "symbolic", notes: list[str] | None = None) -> Plan:
     """Plan grounded ``goals`` in order from ``world`` (the part every goal-based planner shares).

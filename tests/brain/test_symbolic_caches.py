@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 
 from brain.errors import PlanningError
+from brain.symbolic import fleet as fleet_module
+from brain.symbolic import lexicon as lexicon_module
 from brain.symbolic.actions import MANIPULATION_S
 from brain.symbolic.fleet import Fleet
 from brain.symbolic.lexicon import Lexicon
+from brain.symbolic.planner import SymbolicPlanner
 from brain.symbolic.state import simulated
 from brain.symbolic.vocabulary import Vocabulary
 from brain.world import NodeMap, NodeView, RobotView, SkillView, WorldView, changed_nodes
@@ -183,3 +186,11 @@ def test_a_new_map_is_planned_on_afresh() -> None:
     cut = _with(world, replace(world.nodes["c"], props={"passages": [{"to": "b", "travel_s": 1.0, "door": None}]}),
                 replace(world.nodes["b"], props={"passages": [{"to": "a", "travel_s": 1.0, "door": "d1"}]}))
     assert _ability(cut)[0] == frozenset("ab")
+
+
+def test_warming_builds_what_the_first_plan_would(world: WorldView) -> None:
+    assert "state" not in world.__dict__
+    SymbolicPlanner().warm(world)
+    assert "state" in world.__dict__  # the world's state, built once
+    assert lexicon_module._recent[0].nodes is world.nodes  # the lexicon of its names, most recent
+    assert fleet_module._known.fleet is not None and fleet_module._known.fleet.robots is world.robots
