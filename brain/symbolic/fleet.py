@@ -25,6 +25,8 @@ from memory.world import WorldState, body_limit
 
 __all__ = ["Ability", "Fleet"]
 
+_FEW_CHANGES = 64  # nodes changed since the last fleet, beyond which a fleet is built afresh
+
 
 @dataclass(frozen=True)
 class Ability:
@@ -204,7 +206,7 @@ class _Known:
         if last is None or last.avoid != avoid or list(last.robots) != list(world.robots):
             return None
         nodes = changed_nodes(last.nodes, world.nodes)
-        if nodes is None:
+        if nodes is None or len(nodes) > _FEW_CHANGES:  # another world, or much changed: afresh
             return None
         names = set(compress(world.robots, map(is_not, last.robots.values(), world.robots.values())))
         for node in nodes:
