@@ -39,7 +39,7 @@ READY_TIMEOUT_S = 300.0
 # robot's slaver is a process of its own, on the robot, in a deployment). Idle, each one beats and
 # polls its stream: at the defaults (1 s each) 1000 of them kept 0.8 of a core busy, and the master
 # measured its publishes on what was left. So they beat every 5 s with a 15 s lease and block as
-# long as a read may on their stream (a subtask still arrives at once): 0.3 of a core.
+# long as a read may on their stream (a subtask still arrives at once).
 WORKER_SLAVERS = SlaverSettings(heartbeat_interval_s=5.0, liveness_ttl_s=15.0, read_block_ms=MAX_BLOCK_MS)
 
 logger = logging.getLogger(__name__)
