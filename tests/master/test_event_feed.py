@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from master.event_feed import EventFeed, FeedFull, stream_id_key
+from master.event_feed import IDLE_POLL_S, EventFeed, FeedFull, stream_id_key
 from memory import SharedMemory
 
 pytestmark = pytest.mark.anyio
@@ -42,6 +42,18 @@ async def test_every_subscriber_gets_what_is_appended_after_it_subscribed(shared
     first.close()
     assert feed.subscriber_count == 1
     feed.subscribe().close()  # the freed slot is usable again
+
+
+async def test_while_nobody_subscribes_the_feed_keeps_up_without_reading(shared_memory: SharedMemory,
+                                                                         feed: EventFeed) -> None:
+    """With no subscriber the feed only notes the newest id (``IDLE_POLL_S``): a backlog written
+    meanwhile, larger than a buffer, is not handed to the next subscriber."""
+    for i in range(20):
+        await shared_memory.events.append(f"old{i}")
+    await anyio.sleep(3 * IDLE_POLL_S)
+    late = feed.subscribe()
+    await shared_memory.events.append("new")
+    assert await take_kinds(late, 1) == ["new"] and late.ended is None
 
 
 async def test_a_subscriber_that_falls_behind_is_ended_not_buffered_forever(shared_memory: SharedMemory,
