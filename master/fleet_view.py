@@ -10,9 +10,9 @@ load everything again.
 
 Liveness has no event (a lease key simply expires), so each ``world()`` asks Redis once which
 registered robots have no lease key: a script checks them all inside Redis and answers with the
-offline names only. With it come two checks on the events: the number of registered robots (more
-than the view knows: it reads the robot list again) and the scene version (newer than the events
-gave: it reads the scene again).
+offline names only, alongside the read of the events. With them come two checks: the number of
+registered robots (more than the view knows: it reads the robot list again) and the scene version,
+read in the same step as the events (newer than the events gave: it reads the scene again).
 
     view = FleetView(memory)
     world = await view.world()   # a WorldView; the same object while nothing changed
@@ -77,9 +77,9 @@ class FleetView:
     async def world(self) -> WorldView:
         """The fleet and scene now, with liveness read from Redis."""
         async with self._lock:
-            # Read before the events: every change up to these is in the history by then.
-            liveness, version = await asyncio.gather(self._mem.robots.liveness(), self._mem.scene.version())
-            await self._catch_up()
+            # The scene version comes with the events, read in one step: every scene change up to it
+            # is among them, so a view behind it after applying them missed one.
+            liveness, version = await asyncio.gather(self._mem.robots.liveness(), self._catch_up())
             if self._version < version:
                 logger.info("fleet view: scene version %d, the events gave %d; reading the scene again",
                             version, self._version)
@@ -102,23 +102,28 @@ class FleetView:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self) -> int:
+        """Apply the events since the last read; returns the scene version read with the first
+        of them (or loaded)."""
         if self._last_id is None:
             await self._load()
-            return
+            return self._version
+        version = None
         while True:
-            events, next_id, trimmed = await self._mem.events.since(self._last_id, READ_COUNT)
-            if trimmed:
+            read = await self._mem.events.since(self._last_id, READ_COUNT)
+            version = read.scene_version if version is None else version
+            if read.trimmed:
                 logger.warning("fleet view: the event history was trimmed past %s; reading everything", self._last_id)
                 await self._load()
-                return
-            for event in events:
+                return self._version
+            for event in read.events:
                 self._apply(event)
-            self._last_id = next_id
-            if len(events) < READ_COUNT:
+            self._last_id = read.next_id
+            if len(read.events) < READ_COUNT:
                 break
         if self._scene_stale:
             await self._load_scene()
+        return version
 
     async def _load(self) -> None:
         last_id = await self._mem.events.newest_id()  # first: what follows may be in the reads already

@@ -10,13 +10,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 
 from memory.keys import Keys
 
-__all__ = ["DEFAULT_EVENT_MAXLEN", "Event", "EventLog", "encode_event", "stream_id_key"]
+__all__ = ["DEFAULT_EVENT_MAXLEN", "Event", "EventLog", "Since", "encode_event", "stream_id_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,14 +25,17 @@ DEFAULT_EVENT_MAXLEN = 10_000
 # and the Redis server's clock (stream ids) when replaying up to a time.
 _CLOCK_SLACK_MS = 1_000
 
-# KEYS: the event stream. ARGV: the id read up to, the most entries to return. Returns {1 when the
-# entry with that id is still there ("0-0", the start, always is), else 0; the entries after it}.
-# The history is trimmed oldest first, so while that entry is there nothing after it is lost. (Asking
-# for the oldest entry instead would send it whole: often the scene_loaded event with every node.)
+# KEYS: the event stream, the scene version. ARGV: the id read up to, the most entries to return.
+# Returns {the scene version now, 1 when the entry with that id is still there ("0-0", the start,
+# always is) else 0, the entries after it}. The history is trimmed oldest first, so while that entry
+# is there nothing after it is lost. (Asking for the oldest entry instead would send it whole: often
+# the scene_loaded event with every node.) The version is read in the same step as the entries: every
+# scene change up to it is in the history.
 _SINCE = """
+local version = redis.call('GET', KEYS[2]) or '0'
 local there = ARGV[1] == '0-0' or #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0
 local reply = redis.call('XREAD', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], ARGV[1])
-return {there and 1 or 0, reply and reply[1][2] or {}}
+return {version, there and 1 or 0, reply and reply[1][2] or {}}
 """
 
 
@@ -86,6 +89,17 @@ class Event:
             return None
 
 
+class Since(NamedTuple):
+    """What ``EventLog.since`` read: the events, the id to read on from, whether the history was
+    trimmed past the id read from (events were lost to the reader), and the scene version at the
+    time of the read (a reader that applied every scene change read so far is at least there)."""
+
+    events: list[Event]
+    next_id: str
+    trimmed: bool
+    scene_version: int
+
+
 class EventLog:
     """Append, read back and follow the event history; answer where a node was at a time."""
 
@@ -119,13 +133,12 @@ class EventLog:
             return []
         return _parse(reply[0][1])
 
-    async def since(self, last_id: str, count: int) -> tuple[list[Event], str, bool]:
-        """Up to ``count`` events after ``last_id`` without waiting, in one round trip: the events,
-        the id to read on from, and whether the history was trimmed past ``last_id`` (events were
-        lost to the reader: the entry ``last_id`` is gone; ``"0-0"``, the start of the history, never is)."""
-        there, raw = await self._since(keys=[self.key], args=[last_id, count])
+    async def since(self, last_id: str, count: int) -> Since:
+        """Up to ``count`` events after ``last_id`` without waiting, in one step (see ``Since``); the
+        entry ``last_id`` gone means trimmed; ``"0-0"``, the start of the history, never is."""
+        version, there, raw = await self._since(keys=[self.key, self._keys.scene_version], args=[last_id, count])
         entries = [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in raw]
-        return _parse(entries), entries[-1][0] if entries else last_id, not there
+        return Since(_parse(entries), entries[-1][0] if entries else last_id, not there, int(version))
 
     async def newest_id(self) -> str:
         """The id of the newest event, ``"0-0"`` when there is none (to read on from with ``since``)."""

@@ -89,11 +89,14 @@ async def test_location_at_replays_history(shared_memory: SharedMemory) -> None:
 async def test_since_reads_on_and_tells_a_trimmed_history(shared_memory: SharedMemory) -> None:
     log = shared_memory.events
     assert await log.newest_id() == "0-0"
-    assert await log.since("0-0", 10) == ([], "0-0", False)
+    assert await log.since("0-0", 10) == ([], "0-0", False, 0)
     first = await log.append("a")
     second = await log.append("b")
-    events, next_id, trimmed = await log.since(first, 10)
-    assert ([e.kind for e in events], next_id, trimmed) == (["b"], second, False)
+    events, next_id, trimmed, version = await log.since(first, 10)
+    assert ([e.kind for e in events], next_id, trimmed, version) == (["b"], second, False, 0)
     assert await log.newest_id() == second
     await shared_memory.redis.xdel(log.key, first)
-    assert (await log.since(first, 10))[2] is True
+    assert (await log.since(first, 10)).trimmed is True
+    await shared_memory.scene.load([SceneNode("hall", "place")])
+    read = await log.since(second, 10)  # the version comes with the events that made it
+    assert read.scene_version == 1 and [e.kind for e in read.events] == ["scene_loaded"]
