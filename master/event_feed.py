@@ -116,7 +116,7 @@ class EventFeed:
 
     async def start(self) -> None:
         """Start following the history from its newest entry (call on the master's loop)."""
-        self._task = asyncio.create_task(self._follow(await self._newest_id()), name="master-event-feed")
+        self._task = asyncio.create_task(self._follow(await self._events.newest_id()), name="master-event-feed")
 
     def close(self) -> None:
         """End every subscription and refuse new ones; the reader stops after its current read (any thread)."""
@@ -137,16 +137,12 @@ class EventFeed:
                 task.cancel()
             self._task = None
 
-    async def _newest_id(self) -> str:
-        newest = await self._events.recent(1)
-        return newest[-1].id if newest else "0-0"
-
     async def _follow(self, last_id: str) -> None:
         failing = False
         while not self._stopping:
             try:
                 if not self.subscriber_count:
-                    last_id = await self._newest_id()
+                    last_id = await self._events.newest_id()
                     await asyncio.sleep(IDLE_POLL_S)
                     continue
                 batch = await self._events.after(last_id, block_ms=BLOCK_MS)

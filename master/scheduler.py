@@ -375,12 +375,7 @@ class Scheduler:
                     await self._catch_up()  # what failed half-way, from what Redis holds
                     outage.over()
                     catch_up = False
-                entries = await self._mem.streams.read_results(CONSUMER, self._block_ms())
-                for _, result in entries:
-                    await self.handle_result(result)
-                # One ack for the batch; a step that fails leaves them pending, for _catch_up to
-                # handle again (results are idempotent: a stale one is ignored).
-                await self._mem.streams.ack_results(*(msg_id for msg_id, _ in entries))
+                await self._handle_results(await self._mem.streams.read_results(CONSUMER, self._block_ms()))
                 await self._expire_deadlines()
                 await self._check_offline()
                 await self._follow_fleet()
@@ -394,6 +389,13 @@ class Scheduler:
                 logger.exception("results loop: step failed; carrying on")
                 catch_up = True
                 await asyncio.sleep(ERROR_BACKOFF_S)  # back off instead of spinning on a broken connection
+
+    async def _handle_results(self, entries: list[tuple[str, SubtaskResult]]) -> None:
+        """Handle results in order, then ack them in one command; a step that fails leaves them
+        pending, for ``_catch_up`` to handle again (a stale result is ignored)."""
+        for _, result in entries:
+            await self.handle_result(result)
+        await self._mem.streams.ack_results(*(msg_id for msg_id, _ in entries))
 
     def _block_ms(self) -> int:
         next_at = self._deadlines.next_at()
@@ -546,10 +548,7 @@ class Scheduler:
     async def _catch_up(self) -> None:
         """Handle the results read but never acknowledged (a crash, an outage mid-way), then take
         each active task's next step (a dispatch an outage interrupted is made now)."""
-        pending = await self._mem.streams.pending_results(CONSUMER)
-        for _, result in pending:
-            await self.handle_result(result)
-        await self._mem.streams.ack_results(*(msg_id for msg_id, _ in pending))
+        await self._handle_results(await self._mem.streams.pending_results(CONSUMER))
         async with self._lock:
             for record in list(self._active.values()):
                 if self._active.get(record.task_id) is record:

@@ -38,6 +38,12 @@ local reply = redis.call('XREAD', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], ARGV[1])
 return {version, there and 1 or 0, reply and reply[1][2] or {}}
 """
 
+# KEYS: the event stream. Returns the newest entry's id ("0-0" when empty), and only the id.
+_NEWEST_ID = """
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+return newest[1] and newest[1][1] or '0-0'
+"""
+
 
 def encode_event(
     kind: str, *, robot: str | None = None, task_id: str | None = None, ts: float | None = None, **data: Any
@@ -108,6 +114,7 @@ class EventLog:
         self._keys = keys
         self.maxlen = maxlen
         self._since = redis.register_script(_SINCE)
+        self._newest_id = redis.register_script(_NEWEST_ID)
 
     @property
     def key(self) -> str:
@@ -141,9 +148,10 @@ class EventLog:
         return Since(_parse(entries), entries[-1][0] if entries else last_id, not there, int(version))
 
     async def newest_id(self) -> str:
-        """The id of the newest event, ``"0-0"`` when there is none (to read on from with ``since``)."""
-        newest = await self._redis.xrevrange(self.key, count=1)
-        return newest[0][0] if newest else "0-0"
+        """The id of the newest event, ``"0-0"`` when there is none (to read on from with ``since``).
+        Only the id comes back: the newest entry may be a scene_loaded event holding every node, and
+        the idle event feed asks ten times a second."""
+        return await self._newest_id(keys=[self.key])
 
     async def location_at(self, node: str, ts: float) -> str | None:
         """The parent ``node`` had at time ``ts``, replayed from the history (None: unknown/absent)."""

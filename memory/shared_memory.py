@@ -185,18 +185,16 @@ class SharedMemory:
         if isinstance(self.redis, BoundedCluster):
             options["target_nodes"] = self.redis.get_node_from_key(self.keys.events)
         try:
-            server = await self.redis.info("server", **options)
-            memory = await self.redis.info("memory", **options)
-            cpu = await self.redis.info("cpu", **options)
+            info = await self.redis.info(**options)  # the default sections: server, memory, cpu among them
         except (RedisError, OSError) as e:
             raise SharedMemoryError(f"cannot read INFO from Redis at {self.url}: {e}") from e
         return {
             "url": self.url,
             "cluster_node": options["target_nodes"].name if options else None,
-            "redis_version": server.get("redis_version"),
-            "used_memory": memory.get("used_memory"),
-            "used_memory_human": memory.get("used_memory_human"),
-            "used_cpu_s": float(cpu.get("used_cpu_user", 0)) + float(cpu.get("used_cpu_sys", 0)),
+            "redis_version": info.get("redis_version"),
+            "used_memory": info.get("used_memory"),
+            "used_memory_human": info.get("used_memory_human"),
+            "used_cpu_s": float(info.get("used_cpu_user", 0)) + float(info.get("used_cpu_sys", 0)),
             "key_prefix": self.prefix,
         }
 
