@@ -10,9 +10,6 @@ patch, and ``mm_token_type_ids`` marks them, as the stock processor does.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import json
 import logging
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from skills.images import decode_image_file
 from skills.x0.contract import IMAGE_SIZE, Embodiment
 
 __all__ = ["DEFAULT_CHAT_TEMPLATE", "X0Processor", "decode_image", "message_content"]
@@ -55,16 +53,9 @@ DEFAULT_CHAT_TEMPLATE = r"""
 
 def decode_image(data: str, *, bgr: bool) -> Any:
     """A base64 image -> a 320x240 RGB PIL image (channels swapped to BGR when ``bgr``)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError, TypeError) as e:
-        raise ValueError(f"not valid base64: {e}") from e
-    try:
-        image = Image.open(io.BytesIO(raw)).convert("RGB").resize(IMAGE_SIZE)
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"not a readable image: {e}") from e
+    image = decode_image_file(data).resize(IMAGE_SIZE)
     if bgr:
         image = Image.fromarray(np.ascontiguousarray(np.asarray(image)[..., ::-1]))
     return image

@@ -6,15 +6,14 @@ cameras but want to exercise X0 with well-formed requests.
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import numpy as np
 
+from skills.images import encode_image
 from skills.x0.contract import IMAGE_SIZE, Embodiment
 
-__all__ = ["encode_image", "neutral_pose", "sample_images", "sample_request"]
+__all__ = ["neutral_pose", "sample_images", "sample_request"]
 
 
 def sample_images(embodiment: Embodiment, seed: int = 0) -> dict[str, Any]:
@@ -30,12 +29,6 @@ def sample_images(embodiment: Embodiment, seed: int = 0) -> dict[str, Any]:
         channels = [127 + 100 * np.sin(xs / 37.0 + ys / 53.0 + p) for p in phase]
         images[key] = Image.fromarray(np.stack(channels, axis=-1).astype(np.uint8))
     return images
-
-
-def encode_image(image: Any, format: str = "PNG") -> str:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def neutral_pose(embodiment: Embodiment) -> np.ndarray:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from skills.x0.contract import EMBODIMENTS, MODES
 from skills.x0.processor import X0Processor, decode_image, message_content
-from skills.x0.samples import encode_image
+from skills.images import encode_image
 
 
 def _expected_prompt(parts: list[dict[str, str]], instruction: str) -> str:
