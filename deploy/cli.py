@@ -14,7 +14,7 @@ Examples::
     roboos bench brain --planner llm_goals --scene restaurant --limit 10 --no-scaling   # a local model
 
 One subcommand per component, each with its own ``--help``: ``roboos master``, ``roboos slaver``,
-``roboos skill sim``, ``roboos skill x0``, ``roboos brain serve``, ``roboos x0 compare``,
+``roboos skill sim``, ``roboos skill x0``, ``roboos skill pi0``, ``roboos brain serve``, ``roboos x0 compare``,
 ``roboos bench plan``, ``roboos bench x0``.
 
 Ports of ``roboos up --base-port N`` (also ``roboos demo``): the master on N, the web UI on N+1,
@@ -57,6 +57,8 @@ COMPONENTS: dict[tuple[str, ...], Component] = {
     ("slaver",): Component("deploy.components", "slaver_main", "run one robot's slaver alone"),
     ("skill", "sim"): Component("skills.sim.cli", "main", "a simulated robot's skill server (MCP)"),
     ("skill", "x0"): Component("skills.x0.cli", "main", "the RoboBrain-X0 action model's skill server (MCP)"),
+    ("skill", "pi0"): Component("skills.pi0.cli", "main",
+                                "a pi0 skill server (MCP) asking a FlagScale pi0 server, or a reference server"),
     ("x0", "compare"): Component("skills.x0.cli", "compare_main", "compare two X0 backends on one input"),
     ("brain", "serve"): Component("brain.server.cli", "main", "an OpenAI-compatible server for local models"),
     ("bench", "plan"): Component("brain.llm.bench", "bench_plan_main", "the LLM planning prompt against RoboOS's"),
@@ -64,7 +66,7 @@ COMPONENTS: dict[tuple[str, ...], Component] = {
     ("ui",): Component("deploy.ui.server", "main", "run the web UI alone, against a running master"),
 }
 GROUP_HELP = {
-    "skill": "robot-side skill servers: sim, x0",
+    "skill": "robot-side skill servers: sim, x0, pi0",
     "x0": "the X0 action model: compare",
     "brain": "the brain's servers: serve",
 }
