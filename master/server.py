@@ -33,7 +33,7 @@ from master.app import create_app
 from master.config import MasterConfig
 from master.service import MasterService
 
-__all__ = ["build_planner", "http_server", "serve"]
+__all__ = ["build_planner", "close_http", "http_server", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def serve(config: MasterConfig, memory_url: str, prefix: str, planner: Planner,
     finally:
         logger.info("master stopping")
         service.end_streams()  # open /events streams return, freeing their threads
-        _close_http(server, io_thread)
+        close_http(server, io_thread)
         service.stop()
         restore()
 
@@ -90,7 +90,7 @@ def http_server(app: Flask, config: MasterConfig) -> BaseWSGIServer:
     return server
 
 
-def _close_http(server: BaseWSGIServer, io_thread: threading.Thread) -> None:
+def close_http(server: BaseWSGIServer, io_thread: threading.Thread) -> None:
     """Close every connection and the listener from waitress's own I/O thread, then stop the workers.
 
     Its loop runs while its channel map is not empty; emptying the map in that thread (through the

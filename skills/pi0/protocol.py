@@ -40,6 +40,7 @@ __all__ = [
     "build_request",
     "camera_key",
     "chunk_from_answer",
+    "default_embodiment",
     "error_message",
     "images_by_role",
 ]
@@ -78,6 +79,11 @@ EMBODIMENTS = {
     "franka": Pi0Embodiment("franka", 8, 8, ("base", "right_wrist"),
                             "one 7-joint arm and its gripper; a third-person and a wrist camera"),
 }
+
+
+def default_embodiment(grippers: int) -> str:
+    """The pi0 embodiment for a body with ``grippers``: aloha for two or more, franka for one."""
+    return "aloha" if grippers >= 2 else "franka"
 
 
 def camera_key(variant: str, role: str) -> str:

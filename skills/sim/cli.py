@@ -11,6 +11,12 @@ Drive the arm with RoboBrain-X0 (the untrained demo model, or a checkpoint)::
     python -m skills.sim --robot kitchen_arm --embodiment fixed_single_arm \
         --redis-url redis://127.0.0.1:6379 --x0-demo-model --x0-embodiment franka
 
+or with a pi0 policy served over FlagScale's protocol (``roboos skill pi0 --serve-reference``
+starts a reference one)::
+
+    python -m skills.sim --robot folder --embodiment wheeled_dual_arm \
+        --redis-url redis://127.0.0.1:6379 --pi0-server http://127.0.0.1:5000
+
 Over stdio, stdout is the MCP protocol and every log line goes to stderr. Over HTTP, the server
 binds 127.0.0.1 unless told otherwise and logs ``skill server NAME ready on URL`` when it listens
 (with X0, only after the model has loaded).
@@ -29,9 +35,12 @@ import anyio
 
 from memory import SharedMemory, SharedMemoryError
 from skills.errors import SkillError
+from skills.pi0.protocol import EMBODIMENTS as PI0_EMBODIMENTS
+from skills.pi0.protocol import VARIANTS as PI0_VARIANTS
 from skills.sim.embodiments import EMBODIMENTS, embodiment_spec
+from skills.sim.pi0_arm import Pi0Arm, default_pi0_embodiment
 from skills.sim.server import build_sim_server
-from skills.sim.x0_arm import X0Arm, default_x0_embodiment
+from skills.sim.x0_arm import Arm, X0Arm, default_x0_embodiment
 from skills.x0.contract import EMBODIMENTS as X0_EMBODIMENTS
 
 __all__ = ["build_arg_parser", "main", "run_sim"]
@@ -70,6 +79,12 @@ def build_arg_parser(parser: argparse.ArgumentParser | None = None) -> argparse.
     x0.add_argument("--x0-model", type=Path, default=None, help="drive the arm with this X0 checkpoint folder")
     parser.add_argument("--x0-embodiment", choices=sorted(X0_EMBODIMENTS), default=None,
                         help="X0 embodiment of the arm (default: franka for one arm, agilex or a2d for two)")
+    x0.add_argument("--pi0-server", default=None, metavar="URL",
+                    help="drive the arm with the pi0 server at URL (FlagScale's protocol; see roboos skill pi0)")
+    parser.add_argument("--pi0-embodiment", choices=sorted(PI0_EMBODIMENTS), default=None,
+                        help="pi0 embodiment of the arm (default: aloha for two grippers, franka for one)")
+    parser.add_argument("--pi0-protocol", choices=PI0_VARIANTS, default="flagscale",
+                        help="the pi0 server's protocol variant (default flagscale)")
     return parser
 
 
@@ -90,7 +105,7 @@ def run_sim(args: argparse.Namespace) -> int:
         server = build_sim_server(
             args.robot, args.embodiment, redis_url=args.redis_url, prefix=args.prefix, zones=args.zones,
             speed=args.speed, failure_probability=args.failure_probability,
-            added_latency_s=args.added_latency_s, seed=args.seed, x0=_x0_arm(args), body_overrides=args.body,
+            added_latency_s=args.added_latency_s, seed=args.seed, arm=_arm(args), body_overrides=args.body,
         )
         transport = "streamable-http" if args.transport == "http" else args.transport
         server.run(transport, host=args.host, port=args.port)
@@ -102,8 +117,11 @@ def run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-def _x0_arm(args: argparse.Namespace) -> X0Arm | None:
-    """The X0 arm the flags ask for, loaded (it may take seconds), or None."""
+def _arm(args: argparse.Namespace) -> Arm | None:
+    """The action-model arm the flags ask for (an X0 model loads in seconds), or None."""
+    if args.pi0_server:
+        pi0_embodiment = args.pi0_embodiment or default_pi0_embodiment(embodiment_spec(args.embodiment))
+        return Pi0Arm.connect(args.pi0_server, pi0_embodiment, variant=args.pi0_protocol)
     if not (args.x0_demo_model or args.x0_model):
         return None
     x0_embodiment = args.x0_embodiment or default_x0_embodiment(embodiment_spec(args.embodiment))

@@ -4,9 +4,10 @@ Every call reads the part of the shared world it needs fresh from Redis (the rob
 things, their ancestors and what the robot holds, at one version), checks the preconditions
 (:class:`~skills.sim.world.SimRules`, the world model's rules), takes the skill's time
 (``duration * speed``, a navigation's scaled by its route's travel time; speed 0 is instant), may fail on purpose (``failure_probability``, seeded) and returns the effects. It never
-writes the scene: the slaver applies the effects. With an :class:`~skills.sim.x0_arm.X0Arm`, the
-manipulation skills move the arm along an X0 trajectory (30 poses at 30 Hz, scaled by speed)
-instead of taking the skill's fixed time, and the server also offers ``generate_actions``.
+writes the scene: the slaver applies the effects. With an action-model arm (:class:`~skills.sim.x0_arm.X0Arm`,
+:class:`~skills.sim.pi0_arm.Pi0Arm`), the manipulation skills move the arm along the model's
+chunk (X0: 30 poses at 30 Hz; pi0: 50 joint targets at 50 Hz; scaled by speed) instead of taking
+the skill's fixed time, and the server also offers the model's tool.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from skills.sim.embodiments import EmbodimentSpec, SimSkill, embodiment_spec
 from skills.sim.world import SimRules
 
 if TYPE_CHECKING:
-    from skills.sim.x0_arm import X0Arm
+    from skills.sim.x0_arm import Arm
 
 __all__ = ["SimRobot", "build_sim_server"]
 
@@ -43,7 +44,7 @@ SurfaceName = Annotated[str, Field(description="Furniture to put it on, or an op
 ContainerName = Annotated[str, Field(description="The name of the container or the door")]
 RobotName = Annotated[str, Field(description="The name of the robot to hand it to")]
 Instruction = Callable[[SkillResult], str]
-X0_KINDS = frozenset({"pick", "place", "open", "close"})
+ARM_KINDS = frozenset({"pick", "place", "open", "close"})  # the calls an action-model arm carries out
 
 
 class SimRobot:
@@ -59,7 +60,7 @@ class SimRobot:
         failure_probability: float = 0.0,
         added_latency_s: float = 0.0,
         seed: int | None = None,
-        x0: X0Arm | None = None,
+        arm: Arm | None = None,
     ) -> None:
         _check_settings(speed, failure_probability, added_latency_s)
         self.rules = rules
@@ -69,7 +70,7 @@ class SimRobot:
         self.failure_probability = failure_probability
         self.added_latency_s = added_latency_s
         self._rng = random.Random(seed)
-        self.x0 = x0
+        self.arm = arm
         self._memory: SharedMemory | None = None
         self._passages = False  # whether the last call's scene had passages
 
@@ -85,6 +86,8 @@ class SimRobot:
         finally:
             memory, self._memory = self._memory, None
             await memory.close()
+            if self.arm is not None:
+                await self.arm.close()
 
     async def act(self, skill: SimSkill, names: list[str], roles: dict[str, str],
                   instruction: Instruction | None = None) -> SkillResult:
@@ -93,7 +96,7 @@ class SimRobot:
         ``names`` are the scene nodes the call is about; the rules see them, the robot, their
         ancestors and the robot's children (a navigation or a door in a scene with passages: every
         place and door too).
-        ``instruction`` words the call for X0 from its result ("pick up the apple").
+        ``instruction`` words the call for the arm's model from its result ("pick up the apple").
         """
         if self.added_latency_s > 0:
             await anyio.sleep(self.added_latency_s)
@@ -108,8 +111,8 @@ class SimRobot:
         state.bodies.update(await self._bodies_of(self.rules.others(state, skill.kind, roles)))
         result, outcome = self.rules.act(state, skill.kind, roles)
         duration_s = skill.duration_s * _travel_units(skill.kind, outcome.travel_s)
-        if self.x0 is not None and instruction is not None and skill.kind in X0_KINDS:
-            trajectory = await self.x0.move(instruction(result))
+        if self.arm is not None and instruction is not None and skill.kind in ARM_KINDS:
+            trajectory = await self.arm.move(instruction(result))
             duration_s = trajectory.duration_s
             result = result.model_copy(update={"message": f"{result.message} ({trajectory.describe()})"})
         if self.speed > 0:
@@ -160,14 +163,14 @@ def build_sim_server(
     failure_probability: float = 0.0,
     added_latency_s: float = 0.0,
     seed: int | None = None,
-    x0: X0Arm | None = None,
+    arm: Arm | None = None,
     body_overrides: dict[str, Any] | None = None,
 ) -> SkillServer:
     """A skill server for a simulated robot of a registered embodiment.
 
     ``body_overrides`` change its world body (a scene fleet entry's grippers, payload_kg, reach,
-    can_open, station, cargo). With ``x0``, its pick, place, open and close follow X0 trajectories
-    and it offers ``generate_actions``.
+    can_open, station, cargo). With an ``arm`` (X0, pi0), its pick, place, open and close follow the
+    model's trajectories and it offers the model's tool (``generate_actions``, ``generate_joint_actions``).
     """
     spec = embodiment_spec(embodiment)
     try:
@@ -176,20 +179,20 @@ def build_sim_server(
         raise SkillError(f"robot {robot}: {e}") from e
     rules = SimRules(robot, body)
     sim = SimRobot(rules, redis_url=redis_url, prefix=prefix, speed=speed,
-                   failure_probability=failure_probability, added_latency_s=added_latency_s, seed=seed, x0=x0)
-    arm = f" Its arm follows RoboBrain-X0 ({x0.embodiment.name}) trajectories." if x0 is not None else ""
+                   failure_probability=failure_probability, added_latency_s=added_latency_s, seed=seed, arm=arm)
+    follows = f" Its arm follows {arm.description} trajectories." if arm is not None else ""
     server = SkillServer(
         robot,
         embodiment=spec.type,
         capabilities=body.to_capabilities(spec.type),
-        instructions=f"{robot}: simulated {spec.description}.{arm} Skills check the shared world and "
+        instructions=f"{robot}: simulated {spec.description}.{follows} Skills check the shared world and "
         "fail with the reason and the fix when they cannot act.",
         lifespan=sim.connected,
     )
     for skill in spec.skills_for(body):
         _SKILL_BUILDERS[skill.kind](server, sim, spec, skill)
-    if x0 is not None:
-        x0.add_tool(server)
+    if arm is not None:
+        arm.add_tool(server)
     return server
 
 

@@ -22,7 +22,7 @@ from skills.errors import SkillError, SkillFailure
 from skills.sdk import SkillServer
 from skills.sim.embodiments import EmbodimentSpec
 
-__all__ = ["CONTROL_HZ", "Trajectory", "X0Arm", "default_x0_embodiment"]
+__all__ = ["CONTROL_HZ", "Arm", "Trajectory", "X0Arm", "default_x0_embodiment"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +39,34 @@ class ActionModel(Protocol):
 
 @dataclass(frozen=True)
 class Trajectory:
-    """A checked X0 chunk: absolute end-effector poses and what produced them."""
+    """A checked action chunk (X0: absolute end-effector poses; pi0: joint targets) and what produced it."""
 
-    poses: np.ndarray  # (30, pose_dim)
+    poses: np.ndarray  # (steps, values per step)
     backend: str
     demo: bool
+    model: str = "X0"
+    rate_hz: float = CONTROL_HZ  # steps per second of executed motion
 
     @property
     def duration_s(self) -> float:
-        return len(self.poses) / CONTROL_HZ
+        return len(self.poses) / self.rate_hz
 
     def describe(self) -> str:
         weights = ", untrained demo weights" if self.demo else ""
-        return f"X0 trajectory: {len(self.poses)} poses, backend {self.backend}{weights}"
+        return f"{self.model} trajectory: {len(self.poses)} poses, backend {self.backend}{weights}"
+
+
+class Arm(Protocol):
+    """What a simulated robot needs of an action-model arm (X0Arm, skills.sim.pi0_arm.Pi0Arm)."""
+
+    @property
+    def description(self) -> str: ...
+
+    async def move(self, instruction: str) -> Trajectory: ...
+
+    def add_tool(self, server: SkillServer) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 def default_x0_embodiment(body: EmbodimentSpec) -> str:
@@ -86,6 +101,13 @@ class X0Arm:
             raise SkillError(f"cannot load the X0 model for {embodiment}: {e}") from e
         logger.info("X0 arm ready: %s embodiment, model %s", embodiment, path)
         return cls(model)
+
+    @property
+    def description(self) -> str:
+        return f"RoboBrain-X0 ({self.embodiment.name})"
+
+    async def close(self) -> None:
+        """Nothing to release: the model lives in this process."""
 
     @property
     def expected_shape(self) -> tuple[int, int]:

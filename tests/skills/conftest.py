@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
+from flask import Flask
+from waitress.server import create_server
 
+from master.server import close_http
 from memory import RobotProfile, SceneNode, SharedMemory
 from skills.client import SkillClient
 from skills.sim import build_sim_server
@@ -51,3 +55,15 @@ def sim_robot(world: SharedMemory, redis_url: str, key_prefix: str) -> SimClient
             yield client
 
     return connect
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """``app`` under waitress on a free loopback port, in a thread; yields its base URL."""
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        close_http(server, thread)

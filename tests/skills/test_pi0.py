@@ -10,7 +10,6 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ import httpx
 import numpy as np
 import pytest
 from flask import Flask
-from waitress.server import create_server
 
 from deploy.launcher import free_port
 from skills.client import SkillClient
@@ -32,6 +30,7 @@ from skills.pi0.protocol import (
     chunk_from_answer,
 )
 from skills.pi0.reference import ScriptedPolicy, create_reference_app, sample_frames
+from tests.skills.conftest import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -39,19 +38,6 @@ ALOHA = EMBODIMENTS["aloha"]
 ROOT = str(Path(__file__).resolve().parents[2])
 FRAMES = sample_frames(ALOHA, width=64, height=48)
 STATE = [0.1] * ALOHA.state_dim
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    """``app`` under waitress on a free loopback port, in a thread; yields its base URL."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(5)
 
 
 @pytest.fixture

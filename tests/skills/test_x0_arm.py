@@ -49,7 +49,7 @@ def demo_arm_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
 async def test_pick_follows_a_demo_x0_trajectory(demo_arm_model: Any, sim_robot: SimClient,
                                                  world: SharedMemory) -> None:
     arm = X0Arm(demo_arm_model)
-    async with sim_robot("arm", "fixed_single_arm", "kitchen", x0=arm) as client:
+    async with sim_robot("arm", "fixed_single_arm", "kitchen", arm=arm) as client:
         kinds = {s.name: s.semantics.kind for s in await client.list_skills()}
         outcome = await client.call("pick", {"object": "apple"})
     assert outcome.ok, outcome.message
@@ -66,7 +66,7 @@ async def test_skill_is_worded_as_the_instruction_and_the_pose_carries_over(sim_
     poses = smooth_poses()
     model = ScriptedModel(poses)
     arm = X0Arm(model)
-    async with sim_robot("arm", "fixed_single_arm", "kitchen", x0=arm, speed=0.2) as client:
+    async with sim_robot("arm", "fixed_single_arm", "kitchen", arm=arm, speed=0.2) as client:
         started = time.monotonic()
         opened = await client.call("open", {"target": "fridge"})
         elapsed = time.monotonic() - started
@@ -93,7 +93,7 @@ async def test_skill_is_worded_as_the_instruction_and_the_pose_carries_over(sim_
 async def test_a_bad_trajectory_fails_with_no_effects(poses: np.ndarray, reason: str, sim_robot: SimClient,
                                                       world: SharedMemory) -> None:
     arm = X0Arm(ScriptedModel(poses))
-    async with sim_robot("arm", "fixed_single_arm", "kitchen", x0=arm) as client:
+    async with sim_robot("arm", "fixed_single_arm", "kitchen", arm=arm) as client:
         outcome = await client.call("pick", {"object": "apple"})
     assert not outcome.ok and outcome.effects == []
     assert outcome.message.endswith("not executed") and "'pick up the apple'" in outcome.message
@@ -104,7 +104,7 @@ async def test_a_bad_trajectory_fails_with_no_effects(poses: np.ndarray, reason:
 
 async def test_preconditions_come_before_x0(sim_robot: SimClient, world: SharedMemory) -> None:
     model = ScriptedModel(smooth_poses())
-    async with sim_robot("arm", "fixed_single_arm", "kitchen", x0=X0Arm(model)) as client:
+    async with sim_robot("arm", "fixed_single_arm", "kitchen", arm=X0Arm(model)) as client:
         outcome = await client.call("pick", {"object": "cheese"})
     assert not outcome.ok and outcome.message == "cheese is in the fridge, which is closed: open the fridge first"
     assert model.requests == []
