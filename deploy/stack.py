@@ -76,6 +76,7 @@ class Stack:
         self._redis_restarts = Restarts(self.launcher.restart_policy)
         self._redis_up_since = 0.0
         self._brain_url = ""  # of the `roboos brain serve` this stack started
+        self._pi0_urls: dict[str, str] = {}  # pi0 embodiment -> the reference pi0 server this stack started
 
     def __enter__(self) -> Stack:
         try:
@@ -94,6 +95,7 @@ class Stack:
         asyncio.run(self._seed_scene())
         if self.config.uses_llm and self.config.brain_server.start:
             self._brain_url = self._start_brain_server()
+        self._start_pi0_references()
         http_urls = {entry.name: self._start_http_skill(entry) for entry in self._http_fleet()}
         if self.ui_port == 0:
             self.ui_port = free_port()  # chosen now: the master allows the UI's origin (CORS)
@@ -266,7 +268,20 @@ class Stack:
             argv += ["--x0-demo-model"]
             if entry.x0_embodiment:
                 argv += ["--x0-embodiment", entry.x0_embodiment]
+        if entry.skill == "pi0":
+            embodiment = _pi0_embodiment(entry)
+            argv += ["--pi0-server", entry.pi0_server or self._pi0_urls[embodiment], "--pi0-embodiment", embodiment]
         return argv
+
+    def _start_pi0_references(self) -> None:
+        """One reference pi0 server per pi0 embodiment of the robots that name no pi0 server."""
+        wanted = {_pi0_embodiment(e) for e in self.scene.fleet if e.skill == "pi0" and not e.pi0_server}
+        for embodiment in sorted(wanted):
+            port = free_port()
+            argv = python_module("deploy.cli", "skill", "pi0", "--serve-reference", "--embodiment", embodiment,
+                                 "--port", str(port), "--log-level", self.config.log_level)
+            self.launcher.start(f"pi0-reference-{embodiment}", argv, ready=port_ready(port), timeout_s=30.0)
+            self._pi0_urls[embodiment] = f"http://127.0.0.1:{port}"
 
     def _start_http_skill(self, entry: FleetEntry) -> str:
         base = self.config.skills.http_port_base
@@ -340,3 +355,13 @@ class Stack:
 
 def _override(value: float | None, own: float) -> float:
     return own if value is None else value
+
+
+def _pi0_embodiment(entry: FleetEntry) -> str:
+    """The pi0 embodiment of a ``skill: pi0`` robot: its own, else by its body's grippers."""
+    from memory.world.bodies import body_for
+    from skills.pi0.protocol import default_embodiment
+
+    if entry.pi0_embodiment:
+        return entry.pi0_embodiment
+    return default_embodiment(body_for(entry.embodiment, entry.body_overrides(), entry.zones).grippers)

@@ -25,8 +25,11 @@ NODE_KINDS = ("place", "door", "furniture", "container", "object")
 PARENTLESS_KINDS = ("place", "door")
 PARENT_KINDS = {"at": {"place"}, "on": {"furniture", "container"}, "in": {"container"}}
 TRANSPORTS = ("stdio", "http")
-SKILL_BACKENDS = ("sim", "x0")
-X0_EMBODIMENTS = ("agilex", "franka", "r1lite", "a2d")  # skills.x0.contract's
+SKILL_BACKENDS = ("sim", "x0", "pi0")
+# The action models' embodiments, named here so that reading a scene does not import the skills
+# package (mcp, a second): tests/scene/test_loader.py holds them to skills.x0.contract's and skills.pi0.protocol's.
+X0_EMBODIMENTS = ("agilex", "franka", "r1lite", "a2d")
+PI0_EMBODIMENTS = ("aloha", "franka")
 SCENE_KEYS = {"name": str, "description": str, "nodes": dict, "passages": list, "fleet": list, "demo_tasks": list}
 
 
@@ -238,6 +241,7 @@ class _References:
         self.check_choice(f"{where}.transport", entry.transport, TRANSPORTS)
         self.check_choice(f"{where}.skill", entry.skill, SKILL_BACKENDS)
         self.check_x0(where, entry)
+        self.check_pi0(where, entry)
         self.check_own_server(where, entry)
         self.check_port(where, entry)
         self.check_faults(where, entry)
@@ -248,6 +252,15 @@ class _References:
         if entry.skill != "x0":
             raise self.error(f"{where}.x0_embodiment", f"only for skill x0, but skill is {entry.skill}")
         self.check_choice(f"{where}.x0_embodiment", entry.x0_embodiment, X0_EMBODIMENTS)
+
+    def check_pi0(self, where: str, entry: FleetEntry) -> None:
+        for key, value in (("pi0_embodiment", entry.pi0_embodiment), ("pi0_server", entry.pi0_server)):
+            if value and entry.skill != "pi0":
+                raise self.error(f"{where}.{key}", f"only for skill pi0, but skill is {entry.skill}")
+        if entry.pi0_embodiment is not None:
+            self.check_choice(f"{where}.pi0_embodiment", entry.pi0_embodiment, PI0_EMBODIMENTS)
+        if entry.pi0_server and not entry.pi0_server.startswith(("http://", "https://")):
+            raise self.error(f"{where}.pi0_server", f"expected an http:// or https:// URL, got {entry.pi0_server!r}")
 
     def check_own_server(self, where: str, entry: FleetEntry) -> None:
         """``skill_command`` (stdio) or ``skill_url`` (HTTP), not both, and annotations that parse."""

@@ -71,8 +71,10 @@ class FleetEntry:
     failure_probability: float = 0.0
     added_latency_s: float = 0.0
     seed: int | None = None
-    skill: str = "sim"  # sim | x0 (the simulated arm follows RoboBrain-X0 trajectories)
+    skill: str = "sim"  # sim | x0 | pi0 (the simulated arm follows RoboBrain-X0 or pi0 trajectories)
     x0_embodiment: str | None = None  # x0 only: agilex | franka | r1lite | a2d; None picks by arms
+    pi0_embodiment: str | None = None  # pi0 only: aloha | franka; None picks by grippers
+    pi0_server: str = ""  # pi0 only: the pi0 server's URL (FlagScale's); empty: the stack starts a reference one
     grippers: int | None = None
     payload_kg: float | None = None
     reach: list[str] | None = None  # heights it reaches: floor, low, high

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from scene import list_scenes
+from scene.loader import SCENE_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +34,23 @@ def test_scene_demo_succeeds_and_checks_the_scene(scene: str, tmp_path: Path) ->
     assert "demo succeeded" in result.stdout
     assert "all hold" in result.stdout
     assert re.search(r"started\s+s1 \[", result.stdout)  # progress lines as subtasks start
+
+
+@pytest.mark.timeout(240)
+def test_a_household_whose_kitchen_arm_runs_pi0(tmp_path: Path) -> None:
+    """The household demo with the kitchen arm on pi0 instead of X0: the stack starts a reference
+    pi0 server, the arm's skills ask it for chunks over HTTP, the demo's checks hold."""
+    text = (SCENE_DIR / "household.yaml").read_text()
+    x0_arm = "    skill: x0\n    x0_embodiment: franka\n"
+    assert text.count(x0_arm) == 1
+    scene = tmp_path / "household_pi0.yaml"
+    scene.write_text(text.replace(x0_arm, "    skill: pi0\n"))
+    result = run_roboos(["demo", "--scene", str(scene), "--port", "0", "--speed", "0"], tmp_path, timeout=220)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo succeeded" in result.stdout and "all hold" in result.stdout
+    logs = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("skill-kitchen_arm*.log"))
+    assert "pi0 trajectory: 50 poses" in logs, logs[-2000:]
+    assert list(tmp_path.rglob("pi0-reference-franka*.log")), "the stack started no reference pi0 server"
 
 
 def test_demo_fails_with_exit_1_when_a_robot_always_fails(tmp_path: Path) -> None:
