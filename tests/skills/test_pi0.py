@@ -275,3 +275,14 @@ class _Counting(ScriptedPolicy):
         finally:
             with self._lock:
                 self.running -= 1
+
+
+def test_the_bench_prints_the_client_overhead(tmp_path: Path) -> None:
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "deploy.cli", "bench", "pi0", "--requests", "4", "--width", "64",
+                             "--height", "48"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": ROOT})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "round trip: p50" in result.stdout and "(4 requests, 3 frames of 64x48 JPEG" in result.stdout
+    assert "client overhead (round trip minus model time): p50" in result.stdout
