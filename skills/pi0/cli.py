@@ -12,6 +12,12 @@ at it::
     roboos skill pi0 --server http://127.0.0.1:5000 --embodiment aloha --port 5101
 
 ``--protocol legacy`` speaks the older variant (qpos, eef_pose, cam_high...) on both sides.
+
+Several robots may share one skill server over HTTP, and so the pi0 server behind it (which takes
+one request at a time): each call names its ``robot``, and ``--budget``, ``--priority`` and
+``--max-wait`` decide who goes next and when to answer "busy, retry after" (skills.serving)::
+
+    roboos skill pi0 --server http://gpu-box:5000 --budget left=2 --budget right=1 --priority left
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import sys
 from types import FrameType
 
 from skills.pi0.protocol import DEFAULT_HORIZON, EMBODIMENTS, VARIANTS
+from skills.serving import SharingOptions, add_sharing_arguments
 
 __all__ = ["main"]
 
@@ -55,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-time-ms", type=float, default=0.0,
                         help="reference server: make each inference take at least this long")
     parser.add_argument("--log-level", default="INFO")
+    add_sharing_arguments(parser)
     return parser
 
 
@@ -73,16 +81,16 @@ def main(argv: list[str] | None = None) -> int:
 def _serve_skill(args: argparse.Namespace) -> int:
     from skills.errors import SkillError
     from skills.pi0.client import Pi0Client
-    from skills.pi0.protocol import Pi0RequestError
     from skills.pi0.server import build_pi0_skill_server
 
     try:
+        sharing = SharingOptions.from_args(args)
         client = Pi0Client(args.server, EMBODIMENTS[args.embodiment], variant=args.protocol, horizon=args.horizon,
                            timeout_s=args.timeout, retries=args.retries)
-    except Pi0RequestError as e:
+    except ValueError as e:  # Pi0RequestError is one
         print(f"error: {e}", file=sys.stderr)
         return 2
-    server = build_pi0_skill_server(client)
+    server = build_pi0_skill_server(client, sharing=sharing)
     logger.info("pi0 skill for %s: model server %s (%s protocol)", args.embodiment, client.server_url, args.protocol)
     try:
         server.run("stdio" if args.transport == "stdio" else "streamable-http", host=args.host,

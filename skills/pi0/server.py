@@ -18,6 +18,7 @@ from skills.errors import SkillFailure
 from skills.pi0.client import Pi0Chunk, Pi0Client, Pi0Error
 from skills.pi0.protocol import Pi0ProtocolError, Pi0RequestError
 from skills.sdk import SkillResult, SkillServer
+from skills.serving import DEFAULT_ROBOT, ActionScheduler, ActionServerBusy, SharingOptions
 
 __all__ = ["JointActionResult", "add_generate_joint_actions", "build_pi0_skill_server"]
 
@@ -31,8 +32,13 @@ class JointActionResult(SkillResult):
     timings: dict[str, float] = Field(default_factory=dict, description="round_trip_s, and model_s when reported")
 
 
-def build_pi0_skill_server(client: Pi0Client, name: str | None = None) -> SkillServer:
-    """A SkillServer with the ``generate_joint_actions`` tool; the client closes when the server stops."""
+def build_pi0_skill_server(client: Pi0Client, name: str | None = None,
+                           sharing: SharingOptions | None = None) -> SkillServer:
+    """A SkillServer with the ``generate_joint_actions`` tool; the client closes when the server stops.
+
+    Robots that share this server queue for the one request the pi0 server takes at a time by
+    ``sharing`` (budgets, priorities, back-pressure; see skills.serving).
+    """
     emb = client.embodiment
 
     @asynccontextmanager
@@ -51,26 +57,36 @@ def build_pi0_skill_server(client: Pi0Client, name: str | None = None) -> SkillS
                       f"{', '.join(emb.cameras)}. Model served by {client.server_url}."),
         lifespan=closing_client,
     )
-    add_generate_joint_actions(server, client)
+    add_generate_joint_actions(server, client, sharing)
     return server
 
 
-def add_generate_joint_actions(server: SkillServer, client: Pi0Client) -> None:
+def add_generate_joint_actions(server: SkillServer, client: Pi0Client, sharing: SharingOptions | None = None) -> None:
     """Add the ``generate_joint_actions`` tool, answered by ``client``'s pi0 server, to ``server``."""
+    Request = tuple[str, dict[str, str], list[float], list[float] | None]
+
+    async def run_batch(requests: list[Request]) -> list[Pi0Chunk]:
+        return [await client.infer(*request) for request in requests]  # the protocol takes one at a time
+
+    scheduler: ActionScheduler[Request, Pi0Chunk] = (sharing or SharingOptions()).scheduler(run_batch)
 
     @server.skill(kind="generate_actions")
     async def generate_joint_actions(instruction: str, images: dict[str, str], state: list[float],
-                                     eef_pose: list[float] | None = None) -> JointActionResult:
+                                     eef_pose: list[float] | None = None,
+                                     robot: str | None = None) -> JointActionResult:
         """Generate a chunk of joint targets (pi0) for an instruction.
 
         images maps camera roles (base, left_wrist, right_wrist) or the server's own camera keys to
         base64 JPEG/PNG files; at least one is needed, the model pads the others. state is the
         current joint state in this embodiment's layout. eef_pose is sent only to servers of the
-        legacy protocol. Returns the chunk (horizon rows of action_dim values) and timings.
+        legacy protocol. robot names the caller where robots share this server (its budget and
+        priority). Returns the chunk (horizon rows of action_dim values) and timings; a busy
+        server says so, with when to retry.
         """
+        scheduler.start()
         try:
-            chunk = await client.infer(instruction, images, state, eef_pose)
-        except (Pi0Error, Pi0RequestError, Pi0ProtocolError) as e:
+            chunk = await scheduler.submit(robot or DEFAULT_ROBOT, (instruction, images, state, eef_pose))
+        except (Pi0Error, Pi0RequestError, Pi0ProtocolError, ActionServerBusy) as e:
             raise SkillFailure(str(e)) from e
         return _result(client, chunk)
 

@@ -9,6 +9,11 @@ Serve a real checkpoint over stdio for a local slaver::
 
     roboos skill x0 --model /models/X0 --embodiment franka --stats stats.json \
         --action-tokenizer /models/fast_plus --transport stdio
+
+Share one model between robots (each request names its robot: ``robot`` in /infer and in the tool)::
+
+    roboos skill x0 --demo-model --embodiment agilex --budget left_cell=2 --budget right_cell=1 \
+        --priority left_cell --max-wait 2
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 import sys
 from pathlib import Path
 
+from skills.serving import SharingOptions, add_sharing_arguments
 from skills.x0.backends import BACKENDS
 from skills.x0.contract import EMBODIMENTS, MODES, embodiment
 
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="default: the embodiment's X0 port")
     parser.add_argument("--name", default=None, help="skill server name (default x0-<embodiment>)")
     parser.add_argument("-v", "--verbose", action="store_true")
+    add_sharing_arguments(parser)
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
 
@@ -88,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     from skills.x0.server import X0Service, build_skill_server
 
     try:
+        sharing = SharingOptions.from_args(args)
         model = X0Model.load(options_from_args(args))
     except (X0Error, ValueError) as e:
         parser.exit(2, f"roboos skill x0: error: {e}\n")
-    server = build_skill_server(X0Service(model), name=args.name)
+    server = build_skill_server(X0Service(model, sharing), name=args.name)
     if args.transport == "stdio":
         server.run("stdio")
     else:

@@ -9,6 +9,7 @@ with the reason (never a zero chunk). Generation runs in a worker thread, one at
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse
 
 from skills.errors import SkillFailure
 from skills.sdk import SkillResult, SkillServer
+from skills.serving import DEFAULT_ROBOT, ActionScheduler, ActionServerBusy, SharingOptions, describe
 from skills.x0.codec import ActionDecodeError
 from skills.x0.model import X0Error, X0Model, X0RequestError, X0Result
 from skills.x0.processor import decode_image
@@ -43,23 +45,34 @@ class ActionResult(SkillResult):
 
 
 class X0Service:
-    """Requests -> X0Model, shared by the MCP tool and the HTTP API."""
+    """Requests -> X0Model, shared by the MCP tool and the HTTP API, and by the robots that call
+    them: requests queue in an :class:`~skills.serving.ActionScheduler` (``sharing``: budgets,
+    priorities, back-pressure); the model runs one request at a time in a worker thread."""
 
-    def __init__(self, model: X0Model) -> None:
+    def __init__(self, model: X0Model, sharing: SharingOptions | None = None) -> None:
         self.model = model
         self.embodiment = model.embodiment
+        self.scheduler: ActionScheduler[tuple[str, dict[str, Any], Any], X0Result] = (
+            (sharing or SharingOptions()).scheduler(self._run_batch))
+
+    async def _run_batch(self, requests: list[tuple[str, dict[str, Any], Any]]) -> list[X0Result]:
+        return [await anyio.to_thread.run_sync(self.model.infer, *request) for request in requests]
 
     async def generate(self, instruction: str, images: dict[str, str], eef_pose: Any,
-                       embodiment: str | None = None) -> X0Result:
-        """Validate, decode images and run the model in a worker thread."""
+                       embodiment: str | None = None, robot: str | None = None) -> X0Result:
+        """Validate and decode the images, then queue the model call for ``robot``
+        (``ActionServerBusy`` when the server cannot take it now)."""
         if embodiment is not None and embodiment != self.embodiment.name:
             raise X0RequestError(f"unknown embodiment {embodiment!r} for this server, it serves {self.embodiment.name!r}")
         if not isinstance(instruction, str):
             raise X0RequestError("instruction must be a string")
         if not isinstance(images, dict):
             raise X0RequestError(f"images must be an object of camera key -> base64 image ({', '.join(self.embodiment.image_keys)})")
+        if robot is not None and (not isinstance(robot, str) or not robot):
+            raise X0RequestError("robot must be a non-empty string")
         decoded = {key: self._image(key, images) for key in self.embodiment.image_keys if key in images}
-        return await anyio.to_thread.run_sync(self.model.infer, instruction, decoded, eef_pose)
+        self.scheduler.start()  # on the server's loop, at its first request
+        return await self.scheduler.submit(robot or DEFAULT_ROBOT, (instruction, decoded, eef_pose))
 
     def _image(self, key: str, images: dict[str, Any]) -> Any:
         value = images[key]
@@ -89,6 +102,7 @@ class X0Service:
             "endpoints": ENDPOINTS,
             "image_keys": list(self.embodiment.image_keys),
             "eef_pose_length": self.embodiment.pose_dim,
+            "robots": describe(self.scheduler.stats()),
             **self.model.describe(),
         }
 
@@ -120,16 +134,18 @@ def add_generate_actions(server: SkillServer, service: X0Service) -> None:
     """Add the ``generate_actions`` tool, served by ``service``, to ``server``."""
 
     @server.skill(kind="generate_actions")
-    async def generate_actions(instruction: str, images: dict[str, str], eef_pose: list[float]) -> ActionResult:
+    async def generate_actions(instruction: str, images: dict[str, str], eef_pose: list[float],
+                               robot: str | None = None) -> ActionResult:
         """Generate a 1-second (30-step) end-effector pose trajectory for an instruction.
 
         images maps each camera key of this embodiment to a base64 image; eef_pose is the current
-        end-effector pose in this embodiment's layout. Returns the subtask (subtask mode), 30 absolute
-        poses, the backend that ran and timings.
+        end-effector pose in this embodiment's layout; robot names the caller where robots share
+        this server (its budget and priority). Returns the subtask (subtask mode), 30 absolute
+        poses, the backend that ran and timings. A busy server says so, with when to retry.
         """
         try:
-            return service.action_result(await service.generate(instruction, images, eef_pose))
-        except (X0Error, ActionDecodeError, ValueError) as e:
+            return service.action_result(await service.generate(instruction, images, eef_pose, robot=robot))
+        except (X0Error, ActionDecodeError, ValueError, ActionServerBusy) as e:
             raise SkillFailure(str(e)) from e
 
 
@@ -160,9 +176,11 @@ async def _infer(service: X0Service, request: Request) -> JSONResponse:
         return _error(400, f"missing field(s): {', '.join(missing)} (needs eef_pose, instruction, images)")
     try:
         result = await service.generate(payload["instruction"], payload["images"], payload["eef_pose"],
-                                        payload.get("embodiment"))
+                                        payload.get("embodiment"), payload.get("robot"))
     except X0RequestError as e:
         return _error(400, str(e))
+    except ActionServerBusy as e:
+        return busy_response(e)
     except (X0Error, ActionDecodeError) as e:
         logger.warning("inference failed: %s", e)
         return _error(500, str(e))
@@ -175,6 +193,12 @@ async def _infer(service: X0Service, request: Request) -> JSONResponse:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"success": False, "error": message}, status_code=status)
+
+
+def busy_response(busy: ActionServerBusy) -> JSONResponse:
+    """503 with ``Retry-After`` (whole seconds, as HTTP has them) and the exact ``retry_after_s``."""
+    return JSONResponse({"success": False, "error": str(busy), "retry_after_s": round(busy.retry_after_s, 3)},
+                        status_code=503, headers={"Retry-After": str(max(1, math.ceil(busy.retry_after_s)))})
 
 
 def _gpu_info() -> dict[str, Any]:

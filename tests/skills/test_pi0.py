@@ -263,11 +263,13 @@ class _Counting(ScriptedPolicy):
     def __init__(self, embodiment: Any, model_time_s: float) -> None:
         super().__init__(embodiment, model_time_s=model_time_s)
         self.calls = self.running = self.most_at_once = 0
+        self.order: list[str] = []
         self._lock = threading.Lock()
 
     def act(self, instruction: str, images: dict[str, Any], state: np.ndarray) -> np.ndarray:
         with self._lock:
             self.calls += 1
+            self.order.append(instruction)
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
@@ -286,3 +288,28 @@ def test_the_bench_prints_the_client_overhead(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "round trip: p50" in result.stdout and "(4 requests, 3 frames of 64x48 JPEG" in result.stdout
     assert "client overhead (round trip minus model time): p50" in result.stdout
+
+
+async def test_robots_sharing_the_skill_queue_for_the_one_request_in_flight() -> None:
+    from skills.pi0.server import build_pi0_skill_server
+    from skills.serving import SharingOptions
+
+    policy = _Counting(ALOHA, model_time_s=0.2)
+    sharing = SharingOptions(priorities={"urgent": 1}, max_pending=1, max_wait_s=10.0)
+    with serving(create_reference_app(policy)) as url:
+        server = build_pi0_skill_server(Pi0Client(url, ALOHA), sharing=sharing)
+        async with SkillClient.in_process(server) as skills:
+            def ask(robot: str) -> Any:
+                return skills.call("generate_joint_actions", {"instruction": f"fold for {robot}", "images": FRAMES,
+                                                              "state": STATE, "robot": robot})
+
+            first = asyncio.create_task(ask("slow"))
+            await asyncio.sleep(0.05)
+            queued = asyncio.create_task(ask("slow"))
+            await asyncio.sleep(0.05)
+            refused = await ask("slow")  # one of slow's requests already waits
+            urgent = await ask("urgent")  # goes before slow's queued one
+            answers = [await first, await queued]
+    assert all(a.ok for a in answers) and urgent.ok
+    assert not refused.ok and "busy for slow" in refused.message and "retry after" in refused.message
+    assert policy.most_at_once == 1 and policy.order == ["fold for slow", "fold for urgent", "fold for slow"]

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from mcp.client import Client
 from skills.client import SkillClient
 from skills.x0.contract import EMBODIMENTS
 from skills.x0.samples import sample_request
+from skills.serving import SharingOptions
 from skills.x0.server import X0Service, build_skill_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.model]
@@ -26,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[3]
 EMB_FRANKA = EMBODIMENTS["franka"]
 
 
-@pytest.fixture
-async def franka_url(demo_models: Any) -> AsyncIterator[str]:
-    """The franka demo X0 server on a free loopback port: MCP at /mcp plus the X0 HTTP API."""
-    server = build_skill_server(X0Service(demo_models("franka")))
+@asynccontextmanager
+async def serving_x0(service: X0Service) -> AsyncIterator[str]:
+    """``service``'s skill server on a free loopback port: MCP at /mcp plus the X0 HTTP API."""
+    server = build_skill_server(service)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
@@ -43,6 +46,39 @@ async def franka_url(demo_models: Any) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
         http.should_exit = True
     sock.close()
+
+
+@pytest.fixture
+async def franka_url(demo_models: Any) -> AsyncIterator[str]:
+    """The franka demo X0 server on a free loopback port."""
+    async with serving_x0(X0Service(demo_models("franka"))) as url:
+        yield url
+
+
+async def test_robots_share_the_model_and_a_busy_server_says_when_to_retry(demo_models: Any) -> None:
+    sharing = SharingOptions(budgets={"left": 2.0}, priorities={"left": 1}, max_pending=1, max_wait_s=30.0)
+    async with serving_x0(X0Service(demo_models("franka"), sharing)) as url, \
+            httpx.AsyncClient(base_url=url, timeout=120) as client:
+        def ask(robot: str) -> Any:
+            return client.post("/infer", json={**sample_request(EMB_FRANKA), "robot": robot})
+
+        first = asyncio.create_task(ask("left"))  # runs at once
+        await anyio.sleep(0.3)
+        queued = asyncio.create_task(ask("right"))  # waits behind it
+        await anyio.sleep(0.3)
+        refused = await ask("right")  # right already has max_pending (1) waiting
+        answers = [await first, await queued]
+        info = (await client.get("/info")).json()
+        bad = await client.post("/infer", json={**sample_request(EMB_FRANKA), "robot": 7})
+    assert [a.status_code for a in answers] == [200, 200]
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+    body = refused.json()
+    assert body["success"] is False and body["retry_after_s"] > 0
+    assert "busy for right: 1 of its requests already wait" in body["error"]
+    assert info["robots"]["left"] | {"model_s": 0} == {"budget": 2.0, "priority": 1, "served": 1, "refused": 0,
+                                                       "failed": 0, "model_s": 0}
+    assert (info["robots"]["right"]["served"], info["robots"]["right"]["refused"]) == (1, 1)
+    assert bad.status_code == 400 and "robot must be a non-empty string" in bad.json()["error"]
 
 
 async def test_health_and_info_report_the_backend_and_demo_weights(franka_url: str) -> None:
