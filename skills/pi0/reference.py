@@ -8,7 +8,9 @@ route, and the policy warmed up before the port opens. It adds one response head
 ``X-Model-Time`` (seconds in the policy), which clients may ignore.
 
 The policy (:class:`ScriptedPolicy`) is deterministic and smooth: from the current joint state it
-eases towards a target set by the instruction, nudged by the base camera's brightness, over the
+approaches a target set by the instruction, nudged by the base camera's brightness, closing the
+same fraction of the distance every step (95 % over the chunk). That makes it consistent over time
+like a well-trained policy: asked again from a state its last chunk led to, it continues that
 chunk. A state with a value that is not finite makes it raise (the way to get the HTML 500).
 ``model_time_s`` makes each inference take at least that long, to stand in for a real model.
 """
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 TARGET_RANGE = 0.8  # joint targets lie in [-0.8, 0.8]
 BRIGHTNESS_GAIN = 0.2  # how far the base camera's mean brightness moves the target
+CLOSED_OVER_CHUNK = 0.95  # the share of the distance to the target a chunk covers
 
 
 @dataclass
@@ -53,12 +56,12 @@ class ScriptedPolicy:
         start = np.zeros(dim)
         start[:min(dim, state.size)] = state[:dim]
         target = self.target(instruction) + BRIGHTNESS_GAIN * (_brightness(images.get("base")) - 0.5)
-        t = np.arange(1, self.horizon + 1) / self.horizon
-        ease = (3 * t**2 - 2 * t**3)[:, None]  # smoothstep: zero speed at both ends
-        chunk = start + (target - start) * ease
-        left = self.model_time_s - (time.perf_counter() - started)
-        if left > 0:
-            time.sleep(left)
+        keep = (1.0 - CLOSED_OVER_CHUNK) ** (1.0 / self.horizon)  # the share of the distance left after a step
+        left = keep ** np.arange(1, self.horizon + 1)[:, None]
+        chunk = target + (start - target) * left
+        remaining_s = self.model_time_s - (time.perf_counter() - started)
+        if remaining_s > 0:
+            time.sleep(remaining_s)
         return chunk
 
     def target(self, instruction: str) -> np.ndarray:

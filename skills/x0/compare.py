@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from skills.adaptive import mape
 from skills.x0.backends import flaggems_status
 from skills.x0.codec import ActionDecodeError
 from skills.x0.contract import embodiment
@@ -36,11 +37,6 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def mape(reference: np.ndarray, candidate: np.ndarray, epsilon: float) -> float:
-    denominator = np.maximum(np.abs(reference), epsilon)
-    return float(np.mean(np.abs(candidate - reference) / denominator) * 100.0)
 
 
 def compare_results(ref, cand, *, epsilon: float, labels: tuple[str, str]) -> Comparison:

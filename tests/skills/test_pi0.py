@@ -107,7 +107,7 @@ async def test_a_chunk_from_the_reference_server(reference: str) -> None:
         other = await pi0.infer("open the drawer", FRAMES, STATE)
     actions = np.asarray(first.actions)
     assert actions.shape == (50, 14)
-    assert np.abs(actions[0] - STATE).max() < 0.01  # eases out of the current state...
+    assert np.abs(actions[0] - STATE).max() < 0.1  # leaves the current state...
     assert np.abs(np.diff(actions, axis=0)).max() < 0.1  # ...smoothly
     assert first.actions == again.actions  # deterministic
     assert np.abs(np.asarray(other.actions[-1]) - actions[-1]).max() > 0.1  # the instruction matters
