@@ -68,6 +68,8 @@ COMPONENTS: dict[tuple[str, ...], Component] = {
                                     "one action model shared by robots: shares, fairness, underruns, latency"),
     ("bench", "adaptive"): Component("deploy.bench_adaptive", "main",
                                      "model calls saved by adaptive chunking, and the MAPE it costs"),
+    ("bench", "speculative"): Component("skills.x0.cli", "speculative_main",
+                                        "speculative X0 decoding: identical tokens, decode speed-up"),
     ("ui",): Component("deploy.ui.server", "main", "run the web UI alone, against a running master"),
 }
 GROUP_HELP = {
@@ -146,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     _plan_arguments(plan)
     plan.set_defaults(handler=_plan)
 
-    bench = sub.add_parser("bench", help="benchmarks: dispatch, scale, chaos, ui, brain (also: plan, x0, pi0, actions, adaptive)")
+    bench = sub.add_parser("bench", help="benchmarks: dispatch, scale, chaos, ui, brain "
+                                         "(also: plan, x0, pi0, actions, adaptive, speculative)")
     bench.set_defaults(handler=_group_help(bench))
     bench_sub = bench.add_subparsers(dest="bench", metavar="BENCH")
     dispatch = bench_sub.add_parser("dispatch", help="handoff latency and throughput of the embedded stack")

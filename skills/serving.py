@@ -158,6 +158,11 @@ class ActionScheduler(Generic[P, R]):
         ahead = sum(len(r.queue) for r in self._robots.values() if r.stats.priority >= priority)
         return ahead * self._service_s / self.max_batch
 
+    def waiting(self, robot: str) -> int:
+        """How many of ``robot``'s requests wait for the model now."""
+        state = self._robots.get(robot)
+        return len(state.queue) if state else 0
+
     def priority(self, robot: str) -> int:
         return self._priorities.get(robot, 0)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from skills.serving import SharingOptions, add_sharing_arguments
 from skills.x0.backends import BACKENDS
 from skills.x0.contract import EMBODIMENTS, MODES, embodiment
+from skills.x0.speculative import DRAFT_SOURCES
 
 __all__ = ["add_model_arguments", "bench_main", "compare_main", "main", "options_from_args"]
 
@@ -53,6 +54,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, default_embodiment: 
                         help="constrain output to the action grammar (default: on for the demo model only)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where --demo-model builds its checkpoint")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draft", choices=DRAFT_SOURCES, default="none",
+                        help="speculative decoding, the same tokens in fewer passes: draft from the robot's previous "
+                             "chunk, by prompt lookup, or both (default none)")
+    parser.add_argument("--max-draft", type=int, default=8, help="tokens per draft at most (default 8)")
 
 
 def options_from_args(args: argparse.Namespace, **overrides):
@@ -64,7 +69,7 @@ def options_from_args(args: argparse.Namespace, **overrides):
         model_path=model_path, embodiment=args.embodiment, mode=args.mode, stats_path=args.stats,
         action_tokenizer_path=args.action_tokenizer, backend=args.backend, device=args.device,
         dtype=args.dtype, attn_implementation=args.attn, max_new_tokens=args.max_new_tokens,
-        constrained=args.constrained, seed=args.seed,
+        constrained=args.constrained, seed=args.seed, draft=args.draft, max_draft=args.max_draft,
     )
     return X0Options(**{**fields, **overrides})
 
@@ -133,6 +138,21 @@ def bench_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _configure_logging(False)
     return run_bench(args)
+
+
+def speculative_main(argv: list[str] | None = None) -> int:
+    """``roboos bench speculative``: greedy against speculative X0 decoding, identical tokens, decode speed-up."""
+    from skills.x0.bench import run_speculative_bench
+
+    parser = argparse.ArgumentParser(prog="roboos bench speculative", description=speculative_main.__doc__
+                                     + " Greedy embodiments only (franka's contract samples).")
+    add_model_arguments(parser, default_embodiment="agilex")
+    parser.add_argument("--chunks", type=int, default=6, help="chunks per scenario (default 6)")
+    args = parser.parse_args(argv)
+    if args.chunks < 1:
+        parser.error("--chunks must be at least 1")
+    _configure_logging(False)
+    return run_speculative_bench(args)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from skills.x0.contract import (
 )
 from skills.x0.grammar import ActionGrammar
 from skills.x0.poses import check_pose, integrate
+from skills.x0.speculative import DRAFT_SOURCES, speculative_greedy
 from skills.x0.stats import ActionStats
 
 __all__ = ["X0Error", "X0Model", "X0Options", "X0RequestError", "X0Result", "parse_output", "require_torch"]
@@ -71,6 +72,8 @@ class X0Options:
     max_new_tokens: int | None = None  # None: the contract's
     constrained: bool | None = None  # None: on for the demo model only
     seed: int = 0
+    draft: str = "none"  # speculative greedy decoding (skills.x0.speculative): none | previous | prompt | both
+    max_draft: int = 8
 
     def __post_init__(self) -> None:
         self.model_path = Path(self.model_path)
@@ -79,6 +82,10 @@ class X0Options:
             raise ValueError(f"Unknown mode {self.mode!r}, should be one of: {', '.join(MODES)}")
         if self.attn_implementation not in ("eager", "sdpa"):
             raise ValueError(f"Unknown attention {self.attn_implementation!r}, should be 'eager' or 'sdpa'")
+        if self.draft not in DRAFT_SOURCES:
+            raise ValueError(f"Unknown draft source {self.draft!r}, should be one of: {', '.join(DRAFT_SOURCES)}")
+        if self.max_draft < 1:
+            raise ValueError(f"max_draft must be >= 1, got {self.max_draft}")
 
 
 @dataclass
@@ -92,6 +99,8 @@ class X0Result:
     timings: dict[str, float] = field(default_factory=dict)
     generated_tokens: int = 0
     demo: bool = False
+    generated: list[int] = field(default_factory=list)  # every new token (the next chunk's draft source)
+    speculation: dict[str, Any] | None = None  # drafts tried and accepted, when decoding speculatively
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +111,7 @@ class X0Result:
             "timings": dict(self.timings),
             "generated_tokens": self.generated_tokens,
             "demo": self.demo,
+            **({"speculation": self.speculation} if self.speculation is not None else {}),
         }
 
 
@@ -133,6 +143,7 @@ class X0Model:
         self.dtype_name = dtype_name
         self.demo = demo
         self._lock = threading.Lock()
+        self._previous: list[int] = []  # the last chunk's tokens: the next one's drafts
 
     @classmethod
     def load(cls, options: X0Options) -> X0Model:
@@ -144,8 +155,13 @@ class X0Model:
     # --- inference ----------------------------------------------------------------------
 
     def infer(self, instruction: str, images: dict[str, Any], eef_pose: Any, *,
-              logits_processor: Any = None) -> X0Result:
-        """Run one chunk. ``images`` maps the embodiment's camera keys to PIL images."""
+              logits_processor: Any = None, previous: list[int] | None = None) -> X0Result:
+        """Run one chunk. ``images`` maps the embodiment's camera keys to PIL images.
+
+        With ``options.draft`` other than none, decoding is speculative (the same tokens, fewer
+        forward passes); ``previous``: the tokens of the robot's last chunk (``X0Result.generated``)
+        to draft from, default this model's last output.
+        """
         if not instruction or not instruction.strip():
             raise X0RequestError("instruction is empty")
         pose = _checked_pose(eef_pose, self.embodiment)
@@ -156,8 +172,12 @@ class X0Model:
         inputs = self.processor(prompt, ordered)
         timings["preprocess_s"] = time.perf_counter() - started
         with self._lock:
-            generated, timings["generate_s"] = self._generate(inputs, logits_processor)
-        return self._result(generated, pose, timings, started)
+            drafts = self._previous if previous is None else previous
+            generated, timings["generate_s"], speculation = self._generate(inputs, logits_processor, drafts)
+            self._previous = generated
+        result = self._result(generated, pose, timings, started)
+        result.speculation = speculation
+        return result
 
     def _result(self, generated: list[int], pose: np.ndarray, timings: dict[str, float], started: float) -> X0Result:
         subtask, fast_ids = parse_output(generated, self.processor.decode)
@@ -171,9 +191,11 @@ class X0Model:
             subtask=subtask if self.options.mode == "subtask" else None,
             eepose=eepose, deltas=deltas, normalised=normalised, action_tokens=fast_ids,
             backend=self.backend, timings=timings, generated_tokens=len(generated), demo=self.demo is not None,
+            generated=list(generated),
         )
 
-    def _generate(self, inputs: dict[str, Any], logits_processor: Any) -> tuple[list[int], float]:
+    def _generate(self, inputs: dict[str, Any], logits_processor: Any,
+                  previous: list[int]) -> tuple[list[int], float, dict[str, Any] | None]:
         import torch
 
         inputs = {k: v.to(self.model.device) for k, v in inputs.items()}
@@ -186,12 +208,18 @@ class X0Model:
             sampling = {"do_sample": True, "temperature": settings.temperature, "top_k": 0, "top_p": 1.0}
             torch.manual_seed(self.options.seed)
         started = time.perf_counter()
+        if self.options.draft != "none" and not settings.do_sample:  # drafts keep greedy decoding's tokens only
+            with torch.inference_mode(), gems_scope(self.backend):
+                tokens, stats = speculative_greedy(
+                    self.model, inputs, processors, max_new_tokens=self.max_new_tokens, end_ids=END_TOKEN_IDS,
+                    previous=previous, source=self.options.draft, max_draft=self.options.max_draft)
+            return tokens, time.perf_counter() - started, stats.to_dict()
         with torch.inference_mode(), gems_scope(self.backend):
             output = self.model.generate(
                 **inputs, logits_processor=processors, max_new_tokens=self.max_new_tokens,
                 eos_token_id=list(END_TOKEN_IDS), pad_token_id=END_TOKEN_IDS[-1], **sampling,
             )
-        return output[0, prompt_length:].tolist(), time.perf_counter() - started
+        return output[0, prompt_length:].tolist(), time.perf_counter() - started, None
 
     def _default_processors(self, prompt_length: int) -> list[Any]:
         constrained = self.options.constrained
@@ -219,6 +247,7 @@ class X0Model:
             "backend": self.backend.to_dict(),
             "dtype": self.dtype_name,
             "attn_implementation": self.options.attn_implementation,
+            "draft": self.options.draft,
             "stats_key": self.stats.key,
             "demo": self.demo is not None,
             "weights": self.demo["description"] if self.demo else "checkpoint",

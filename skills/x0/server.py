@@ -42,6 +42,8 @@ class ActionResult(SkillResult):
     backend: dict[str, str] = Field(description="The backend that ran: name, device, reason")
     timings: dict[str, float] = Field(default_factory=dict)
     demo: bool = Field(default=False, description="True when the weights are the untrained demo model")
+    speculation: dict[str, Any] | None = Field(default=None, description="Drafted and accepted tokens, when "
+                                               "decoding speculatively (the same tokens as greedy decoding)")
 
 
 class X0Service:
@@ -52,11 +54,17 @@ class X0Service:
     def __init__(self, model: X0Model, sharing: SharingOptions | None = None) -> None:
         self.model = model
         self.embodiment = model.embodiment
-        self.scheduler: ActionScheduler[tuple[str, dict[str, Any], Any], X0Result] = (
+        self.scheduler: ActionScheduler[tuple[str, str, dict[str, Any], Any], X0Result] = (
             (sharing or SharingOptions()).scheduler(self._run_batch))
+        self._previous: dict[str, list[int]] = {}  # each robot's last chunk's tokens: its next drafts
 
-    async def _run_batch(self, requests: list[tuple[str, dict[str, Any], Any]]) -> list[X0Result]:
-        return [await anyio.to_thread.run_sync(self.model.infer, *request) for request in requests]
+    async def _run_batch(self, requests: list[tuple[str, str, dict[str, Any], Any]]) -> list[X0Result]:
+        return [await anyio.to_thread.run_sync(self._infer, *request) for request in requests]
+
+    def _infer(self, robot: str, instruction: str, images: dict[str, Any], eef_pose: Any) -> X0Result:
+        result = self.model.infer(instruction, images, eef_pose, previous=self._previous.get(robot, []))
+        self._previous[robot] = result.generated
+        return result
 
     async def generate(self, instruction: str, images: dict[str, str], eef_pose: Any,
                        embodiment: str | None = None, robot: str | None = None) -> X0Result:
@@ -72,7 +80,8 @@ class X0Service:
             raise X0RequestError("robot must be a non-empty string")
         decoded = {key: self._image(key, images) for key in self.embodiment.image_keys if key in images}
         self.scheduler.start()  # on the server's loop, at its first request
-        return await self.scheduler.submit(robot or DEFAULT_ROBOT, (instruction, decoded, eef_pose))
+        robot = robot or DEFAULT_ROBOT
+        return await self.scheduler.submit(robot, (robot, instruction, decoded, eef_pose))
 
     def _image(self, key: str, images: dict[str, Any]) -> Any:
         value = images[key]
@@ -113,7 +122,7 @@ class X0Service:
                    f"with {result.backend.name} on {result.backend.device}{weights}")
         return ActionResult(message=message, subtask=result.subtask, eepose=result.eepose.tolist(),
                             embodiment=self.embodiment.name, backend=result.backend.to_dict(),
-                            timings=result.timings, demo=result.demo)
+                            timings=result.timings, demo=result.demo, speculation=result.speculation)
 
 
 def build_skill_server(service: X0Service, name: str | None = None) -> SkillServer:
@@ -188,6 +197,8 @@ async def _infer(service: X0Service, request: Request) -> JSONResponse:
             "backend": result.backend.to_dict(), "timings": result.timings, "demo": result.demo}
     if result.subtask is not None:
         body["subtask"] = result.subtask
+    if result.speculation is not None:
+        body["speculation"] = result.speculation
     return JSONResponse(body)
 
 

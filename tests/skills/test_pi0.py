@@ -264,6 +264,8 @@ class _Counting(ScriptedPolicy):
         super().__init__(embodiment, model_time_s=model_time_s)
         self.calls = self.running = self.most_at_once = 0
         self.order: list[str] = []
+        self.gate = threading.Event()  # shut: each call waits until it opens
+        self.gate.set()
         self._lock = threading.Lock()
 
     def act(self, instruction: str, images: dict[str, Any], state: np.ndarray) -> np.ndarray:
@@ -273,6 +275,7 @@ class _Counting(ScriptedPolicy):
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
+            assert self.gate.wait(30), "the test never opened the gate"
             return super().act(instruction, images, state)
         finally:
             with self._lock:
@@ -294,7 +297,8 @@ async def test_robots_sharing_the_skill_queue_for_the_one_request_in_flight() ->
     from skills.pi0.server import build_pi0_skill_server
     from skills.serving import SharingOptions
 
-    policy = _Counting(ALOHA, model_time_s=0.2)
+    policy = _Counting(ALOHA, model_time_s=0.0)
+    policy.gate.clear()
     sharing = SharingOptions(priorities={"urgent": 1}, max_pending=1, max_wait_s=10.0)
     with serving(create_reference_app(policy)) as url:
         server = build_pi0_skill_server(Pi0Client(url, ALOHA), sharing=sharing)
@@ -304,12 +308,15 @@ async def test_robots_sharing_the_skill_queue_for_the_one_request_in_flight() ->
                                                               "state": STATE, "robot": robot})
 
             first = asyncio.create_task(ask("slow"))
-            await asyncio.sleep(0.05)
+            while policy.running == 0:  # the pi0 server holds it at the gate
+                await asyncio.sleep(0.01)
             queued = asyncio.create_task(ask("slow"))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # in the queue by now: nothing can leave it while the gate is shut
             refused = await ask("slow")  # one of slow's requests already waits
-            urgent = await ask("urgent")  # goes before slow's queued one
-            answers = [await first, await queued]
-    assert all(a.ok for a in answers) and urgent.ok
+            urgent = asyncio.create_task(ask("urgent"))  # goes before slow's queued one
+            await asyncio.sleep(0.3)
+            policy.gate.set()
+            answers = [await first, await queued, await urgent]
+    assert all(a.ok for a in answers), [a.message for a in answers]
     assert not refused.ok and "busy for slow" in refused.message and "retry after" in refused.message
     assert policy.most_at_once == 1 and policy.order == ["fold for slow", "fold for urgent", "fold for slow"]

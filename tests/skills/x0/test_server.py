@@ -4,6 +4,7 @@ import asyncio
 import re
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -55,18 +56,40 @@ async def franka_url(demo_models: Any) -> AsyncIterator[str]:
         yield url
 
 
+class Gated:
+    """The demo model, holding each inference until the test opens the gate."""
+
+    def __init__(self, model: Any) -> None:
+        self.model, self.gate, self.entered = model, threading.Event(), threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+    def infer(self, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.model.infer(*args, **kwargs)
+
+
 async def test_robots_share_the_model_and_a_busy_server_says_when_to_retry(demo_models: Any) -> None:
     sharing = SharingOptions(budgets={"left": 2.0}, priorities={"left": 1}, max_pending=1, max_wait_s=30.0)
-    async with serving_x0(X0Service(demo_models("franka"), sharing)) as url, \
-            httpx.AsyncClient(base_url=url, timeout=120) as client:
+    model = Gated(demo_models("franka"))
+    service = X0Service(model, sharing)
+    async with serving_x0(service) as url, httpx.AsyncClient(base_url=url, timeout=120) as client:
         def ask(robot: str) -> Any:
             return client.post("/infer", json={**sample_request(EMB_FRANKA), "robot": robot})
 
-        first = asyncio.create_task(ask("left"))  # runs at once
-        await anyio.sleep(0.3)
+        async def until(condition: Any) -> None:
+            with anyio.fail_after(30):
+                while not condition():
+                    await anyio.sleep(0.01)
+
+        first = asyncio.create_task(ask("left"))  # runs at once, held at the gate
+        await until(model.entered.is_set)
         queued = asyncio.create_task(ask("right"))  # waits behind it
-        await anyio.sleep(0.3)
+        await until(lambda: service.scheduler.waiting("right") == 1)
         refused = await ask("right")  # right already has max_pending (1) waiting
+        model.gate.set()
         answers = [await first, await queued]
         info = (await client.get("/info")).json()
         bad = await client.post("/infer", json={**sample_request(EMB_FRANKA), "robot": 7})
