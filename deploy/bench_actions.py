@@ -1,8 +1,9 @@
 r"""``roboos bench actions``: one action model shared by robots that run at different rates.
 
 Each simulated robot executes a chunk of ``--horizon`` actions at its control rate and asks for
-the next chunk when ``--lead`` actions remain; it underruns when the chunk runs out before the
-next one arrives. A refused request (the server busy) is retried after the retry-after it names;
+the next chunk when ``--lead`` actions remain; the new chunk answers the observation it was asked
+for, so the robot joins it at the step it has reached meanwhile (as real-time chunking does). It
+underruns when a chunk runs out before the next one arrives. A refused request (the server busy) is retried after the retry-after it names;
 a subtask fails when a robot gets no chunk within ``--subtask-timeout`` of asking. The model is the
 reference pi0 server's scripted policy, in a worker thread, made to take a fixed time per call
 (a batch of compatible requests takes the same time as one, as on a GPU), sized for the load:
@@ -14,7 +15,7 @@ Figures per load: each robot's share of the model time against its budget share,
 of share/budget, underruns, refusals, failed subtasks, and the latency from asking to the chunk.
 Example::
 
-    roboos bench actions                       # 8 robots, 80 % and 200 % load, 20 s each
+    roboos bench actions                       # 8 robots, 80 % and 200 % load, 30 s each
     roboos bench actions --loads 0.5,0.8,1.5 --duration 10 --max-batch 4
 """
 
@@ -38,12 +39,13 @@ from skills.serving import ActionScheduler, ActionServerBusy
 
 __all__ = ["main", "run_actions_bench"]
 
-DEFAULT_RATES = (50.0, 50.0, 30.0, 30.0, 20.0, 20.0, 10.0, 10.0)  # Hz: two of each
+DEFAULT_RATES = (20.0, 20.0, 50.0, 50.0, 30.0, 30.0, 10.0, 10.0)  # Hz: two of each; the first two have priority
 STATE = np.zeros(EMBODIMENTS["aloha"].state_dim)
 
 
 @dataclass
 class RobotRun:
+    index: int
     name: str
     rate_hz: float
     priority: bool
@@ -60,11 +62,11 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--robots", type=int, default=len(DEFAULT_RATES), help="robots (default 8)")
     parser.add_argument("--rates", default=",".join(f"{r:g}" for r in DEFAULT_RATES),
-                        help="control rates in Hz, cycled over the robots (default 50,50,30,30,20,20,10,10)")
+                        help="control rates in Hz, cycled over the robots (default 20,20,50,50,30,30,10,10)")
     parser.add_argument("--loads", default="0.8,2.0", help="model loads to run (default 0.8,2.0)")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per load (default 20)")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per load (default 30)")
     parser.add_argument("--horizon", type=int, default=50, help="actions per chunk (default 50)")
-    parser.add_argument("--lead", type=int, default=25, help="ask for the next chunk when this many remain (25)")
+    parser.add_argument("--lead", type=int, default=30, help="ask for the next chunk when this many remain (30)")
     parser.add_argument("--priority-robots", type=int, default=2, help="robots with priority when overloaded (2)")
     parser.add_argument("--max-batch", type=int, default=1, help="compatible requests run together (default 1)")
     parser.add_argument("--max-wait", type=float, default=0.5,
@@ -101,7 +103,7 @@ def run_actions_bench(args: argparse.Namespace, out: TextIO) -> int:
 async def _run_load(args: argparse.Namespace, load: float, out: TextIO) -> str:
     rates = [args.rate_list[i % len(args.rate_list)] for i in range(args.robots)]
     overloaded = load > 1.0
-    robots = [RobotRun(f"r{i}", rate, overloaded and i < args.priority_robots) for i, rate in enumerate(rates)]
+    robots = [RobotRun(i, f"r{i}", rate, overloaded and i < args.priority_robots) for i, rate in enumerate(rates)]
     demand = sum(rate / (args.horizon - args.lead) for rate in rates)  # chunks per second asked for
     model_s = load / demand
     policy = ScriptedPolicy(EMBODIMENTS["aloha"], args.horizon, model_time_s=model_s)
@@ -136,8 +138,8 @@ async def _robot(scheduler: ActionScheduler[str, np.ndarray], run: RobotRun, arg
     """Execute chunks until ``end``: ask ``lead`` actions before the chunk runs out, count underruns."""
     step_s = 1.0 / run.rate_hz
     chunk_start = time.perf_counter()
-    # stagger the robots' first requests over one chunk so that they do not all ask at once
-    chunk_start -= (hash(run.name) % 1000) / 1000 * (args.horizon - args.lead) * step_s
+    # stagger the robots' first requests over one cycle so that they do not all ask at once
+    chunk_start -= run.index / args.robots * (args.horizon - args.lead) * step_s
     n = 0
     while True:
         ask_at = chunk_start + (args.horizon - args.lead) * step_s
@@ -148,17 +150,19 @@ async def _robot(scheduler: ActionScheduler[str, np.ndarray], run: RobotRun, arg
         got = await _chunk(scheduler, run, f"{run.name} step {n}", asked + args.subtask_timeout)
         n += 1
         arrived = time.perf_counter()
-        if not got:
+        if not got or arrived - asked > args.subtask_timeout:  # too late is failed too
             run.failed += 1
             chunk_start = arrived
             continue
         run.chunks += 1
         run.latencies_ms.append((arrived - asked) * 1000)
         runs_out = chunk_start + args.horizon * step_s
-        if arrived > runs_out:
+        if arrived > runs_out:  # the robot stood still since runs_out: the chunk starts now
             run.underruns += 1
             run.stalled_s += arrived - runs_out
-        chunk_start = arrived
+            chunk_start = arrived
+        else:  # the chunk is for the observation when it asked: the robot joins it where it is by now
+            chunk_start = asked
 
 
 async def _chunk(scheduler: ActionScheduler[str, np.ndarray], run: RobotRun, instruction: str,

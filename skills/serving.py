@@ -12,9 +12,13 @@ robot that asks for less gets what it asks and the rest goes to the others. Requ
 ``batch_key`` may be run together, up to ``max_batch``; their model time is split among them.
 
 Back-pressure: a robot may have ``max_pending`` requests waiting; a request that would wait more
-than ``max_wait_s`` (its estimate: the work ahead of it in its class and the classes above, at the
-recent model time per request) is refused at once with ``ActionServerBusy`` and a retry-after,
-never left to time out.
+than ``max_wait_s`` (its estimate: the call running, the work waiting in the classes above and, in
+its own class, from robots that used less model time for their budget, at the recent model time
+per request) is refused at once with ``ActionServerBusy`` and a retry-after, never left to time
+out. Such a refusal is a place in line, not a loss of it: the robot's request is taken when it
+comes back after the retry-after, whatever the wait then (and the robot, having used no model time
+meanwhile, moves up its class's order), so an overloaded server slows robots down without
+starving any of them.
 """
 
 from __future__ import annotations
@@ -125,6 +129,8 @@ class ActionScheduler(Generic[P, R]):
         self._vclock = 0.0
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._running = False  # a model call is under way
+        self._tickets: dict[str, float] = {}  # robot -> when its retry, after a refusal for the wait, gets in line
 
     # -- the robots' side ------------------------------------------------------------------
 
@@ -138,10 +144,15 @@ class ActionScheduler(Generic[P, R]):
         state = self._robot(robot)
         stats = state.stats
         wait = self.expected_wait_s(robot)
-        if len(state.queue) >= self.max_pending or wait > self.max_wait_s:
+        now = time.perf_counter()
+        ticket = self._tickets.pop(robot, None)
+        full = len(state.queue) >= self.max_pending
+        if full or (wait > self.max_wait_s and (ticket is None or now < ticket)):
             stats.refused += 1
             retry = min(MAX_RETRY_AFTER_S, max(MIN_RETRY_AFTER_S, wait - self.max_wait_s / 2, self._service_s))
-            why = (f"{len(state.queue)} of its requests already wait" if len(state.queue) >= self.max_pending
+            if not full:
+                self._tickets[robot] = now + retry  # back after the retry-after, it gets in line
+            why = (f"{len(state.queue)} of its requests already wait" if full
                    else f"about {wait:.2f} s of model work is ahead of it (limit {self.max_wait_s:g} s)")
             raise ActionServerBusy(f"the action server is busy for {robot}: {why}; retry after {retry:.2f} s", retry)
         if not state.queue:
@@ -153,9 +164,18 @@ class ActionScheduler(Generic[P, R]):
         return await pending.done
 
     def expected_wait_s(self, robot: str) -> float:
-        """Model work ahead of a new request of ``robot``: its class and the classes above."""
+        """Model work that would go before a new request of ``robot``: the call running now, what
+        waits in the classes above, and what waits in its own class from robots that used less
+        model time for their budget (the order it would be served in)."""
         priority = self.priority(robot)
-        ahead = sum(len(r.queue) for r in self._robots.values() if r.stats.priority >= priority)
+        state = self._robots.get(robot)
+        own = state.vtime if state is not None and state.queue else max(state.vtime if state else 0.0, self._vclock)
+        ahead = int(self._running) + (len(state.queue) if state else 0)
+        for other in self._robots.values():
+            if other is state or not other.queue:
+                continue
+            if other.stats.priority > priority or (other.stats.priority == priority and other.vtime <= own):
+                ahead += len(other.queue)
         return ahead * self._service_s / self.max_batch
 
     def waiting(self, robot: str) -> int:
@@ -236,6 +256,7 @@ class ActionScheduler(Generic[P, R]):
             started = time.perf_counter()
             for pending in batch:
                 self._robots[pending.robot].stats.waits_s.append(started - pending.submitted)
+            self._running = True
             try:
                 results: list[R] | BaseException = await self._run_batch([p.request for p in batch])
                 if len(results) != len(batch):
@@ -246,6 +267,8 @@ class ActionScheduler(Generic[P, R]):
                 raise
             except Exception as e:  # the model failed: those requests fail, the server goes on
                 results = e
+            finally:
+                self._running = False
             self._charge(batch, time.perf_counter() - started)
             for n, pending in enumerate(batch):
                 if pending.done.done():  # its robot stopped waiting

@@ -93,21 +93,36 @@ async def test_compatible_requests_run_as_one_batch() -> None:
 
 async def test_a_busy_server_refuses_at_once_with_a_retry_after() -> None:
     calls: list[list[Any]] = []
-    async with ActionScheduler(recording_model(calls, 0.2), max_pending=1, max_wait_s=0.3,
-                               expected_model_s=0.2) as scheduler:
+    gate = asyncio.Event()  # the model answers nothing until the test opens it
+
+    async def held(requests: list[Any]) -> list[Any]:
+        calls.append(list(requests))
+        await gate.wait()
+        return list(requests)
+
+    async with ActionScheduler(held, max_pending=1, max_wait_s=0.5, expected_model_s=0.2) as scheduler:
         running = asyncio.create_task(scheduler.submit("a", "a-1"))
         await anyio.sleep(0.02)
         waiting = asyncio.create_task(scheduler.submit("a", "a-2"))
         await anyio.sleep(0.02)
         with pytest.raises(ActionServerBusy, match="busy for a: 1 of its requests already wait") as too_many:
             await scheduler.submit("a", "a-3")
-        waiting_b = asyncio.create_task(scheduler.submit("b", "b-1"))  # 0.2 s ahead: taken
+        waiting_b = asyncio.create_task(scheduler.submit("b", "b-1"))  # the call running + a-2: 0.4 s, taken
         await anyio.sleep(0.02)
-        with pytest.raises(ActionServerBusy, match=r"about 0.40 s of model work is ahead of it \(limit 0.3 s\)"):
+        with pytest.raises(ActionServerBusy, match=r"about 0.60 s of model work is ahead of it \(limit 0.5 s\)") as slow:
             await scheduler.submit("c", "c-1")
-        await asyncio.gather(running, waiting, waiting_b)
+        with pytest.raises(ActionServerBusy):  # back too soon: still refused
+            await scheduler.submit("c", "c-1")
+        await anyio.sleep(slow.value.retry_after_s)
+        assert scheduler.expected_wait_s("c") > 0.5  # as long a wait as before...
+        late = asyncio.create_task(scheduler.submit("c", "c-1"))  # ...but back after the retry-after: in line
+        await anyio.sleep(0.02)
+        assert scheduler.waiting("c") == 1
+        gate.set()
+        await asyncio.gather(running, waiting, waiting_b, late)
     assert too_many.value.retry_after_s > 0
-    assert scheduler.stats()["a"].refused == 1 and scheduler.stats()["c"].refused == 1
+    assert scheduler.stats()["a"].refused == 1 and scheduler.stats()["c"].refused == 2
+    assert sorted(call[0] for call in calls) == ["a-1", "a-2", "b-1", "c-1"]
 
 
 async def test_a_failed_model_call_fails_only_its_requests() -> None:
