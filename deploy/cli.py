@@ -15,7 +15,8 @@ Examples::
 
 One subcommand per component, each with its own ``--help``: ``roboos master``, ``roboos slaver``,
 ``roboos skill sim``, ``roboos skill x0``, ``roboos skill pi0``, ``roboos brain serve``, ``roboos x0 compare``,
-``roboos bench plan``, ``roboos bench x0``.
+``roboos bench plan``, ``roboos bench x0``, ``roboos bench pi0``, ``roboos bench actions``,
+``roboos bench adaptive``, ``roboos bench speculative``.
 
 Ports of ``roboos up --base-port N`` (also ``roboos demo``): the master on N, the web UI on N+1,
 the brain server on N+2 (when the stack starts one), HTTP skill servers on N+10, N+11... in fleet
