@@ -144,6 +144,9 @@ class X0Model:
         self.demo = demo
         self._lock = threading.Lock()
         self._previous: list[int] = []  # the last chunk's tokens: the next one's drafts
+        if options.draft != "none" and self.embodiment.generation.do_sample:
+            logger.warning("X0 %s samples its tokens (its contract): draft %r is not used, speculative decoding "
+                           "keeps greedy decoding's tokens only", self.embodiment.name, options.draft)
 
     @classmethod
     def load(cls, options: X0Options) -> X0Model:
