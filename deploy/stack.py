@@ -76,7 +76,7 @@ class Stack:
         self._redis_restarts = Restarts(self.launcher.restart_policy)
         self._redis_up_since = 0.0
         self._brain_url = ""  # of the `roboos brain serve` this stack started
-        self._pi0_urls: dict[str, str] = {}  # pi0 embodiment -> the reference pi0 server this stack started
+        self._pi0_urls: dict[tuple[str, str], str] = {}  # (pi0 server named, embodiment) -> the action server for it
 
     def __enter__(self) -> Stack:
         try:
@@ -95,7 +95,7 @@ class Stack:
         asyncio.run(self._seed_scene())
         if self.config.uses_llm and self.config.brain_server.start:
             self._brain_url = self._start_brain_server()
-        self._start_pi0_references()
+        self._start_pi0_servers()
         http_urls = {entry.name: self._start_http_skill(entry) for entry in self._http_fleet()}
         if self.ui_port == 0:
             self.ui_port = free_port()  # chosen now: the master allows the UI's origin (CORS)
@@ -270,18 +270,28 @@ class Stack:
                 argv += ["--x0-embodiment", entry.x0_embodiment]
         if entry.skill == "pi0":
             embodiment = _pi0_embodiment(entry)
-            argv += ["--pi0-server", entry.pi0_server or self._pi0_urls[embodiment], "--pi0-embodiment", embodiment]
+            argv += ["--pi0-server", self._pi0_urls[entry.pi0_server, embodiment], "--pi0-embodiment", embodiment]
         return argv
 
-    def _start_pi0_references(self) -> None:
-        """One reference pi0 server per pi0 embodiment of the robots that name no pi0 server."""
-        wanted = {_pi0_embodiment(e) for e in self.scene.fleet if e.skill == "pi0" and not e.pi0_server}
-        for embodiment in sorted(wanted):
+    def _start_pi0_servers(self) -> None:
+        """For the ``skill: pi0`` robots: a reference pi0 server per embodiment where they name none,
+        and in front of each pi0 server one action server (``roboos skill pi0 --server``) that its
+        robots share: FlagScale's serves one request at a time, the action server queues them."""
+        wanted = sorted({(e.pi0_server, _pi0_embodiment(e)) for e in self.scene.fleet if e.skill == "pi0"})
+        for server, embodiment in wanted:
+            target = server
+            if not target:
+                port = free_port()
+                argv = python_module("deploy.cli", "skill", "pi0", "--serve-reference", "--embodiment", embodiment,
+                                     "--port", str(port), "--log-level", self.config.log_level)
+                self.launcher.start(f"pi0-reference-{embodiment}", argv, ready=port_ready(port), timeout_s=30.0)
+                target = f"http://127.0.0.1:{port}"
             port = free_port()
-            argv = python_module("deploy.cli", "skill", "pi0", "--serve-reference", "--embodiment", embodiment,
+            argv = python_module("deploy.cli", "skill", "pi0", "--server", target, "--embodiment", embodiment,
                                  "--port", str(port), "--log-level", self.config.log_level)
-            self.launcher.start(f"pi0-reference-{embodiment}", argv, ready=port_ready(port), timeout_s=30.0)
-            self._pi0_urls[embodiment] = f"http://127.0.0.1:{port}"
+            name = f"pi0-actions-{embodiment}-{len(self._pi0_urls)}"
+            self.launcher.start(name, argv, ready=port_ready(port), timeout_s=30.0)
+            self._pi0_urls[server, embodiment] = f"http://127.0.0.1:{port}"
 
     def _start_http_skill(self, entry: FleetEntry) -> str:
         base = self.config.skills.http_port_base

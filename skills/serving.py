@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
@@ -38,6 +39,7 @@ __all__ = [
     "RobotStats",
     "SharingOptions",
     "add_sharing_arguments",
+    "busy_response",
     "describe",
     "parse_budgets",
 ]
@@ -347,3 +349,12 @@ def add_sharing_arguments(parser: Any) -> None:
     group.add_argument("--max-wait", type=float, default=DEFAULT_MAX_WAIT_S,
                        help="refuse, with a retry-after, a request expected to wait longer than this "
                             f"(seconds, default {DEFAULT_MAX_WAIT_S:g})")
+
+
+def busy_response(busy: ActionServerBusy) -> Any:
+    """The HTTP answer of a busy action server: 503 with ``Retry-After`` (whole seconds, as HTTP has
+    them) and the exact ``retry_after_s`` in the JSON body."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"success": False, "error": str(busy), "retry_after_s": round(busy.retry_after_s, 3)},
+                        status_code=503, headers={"Retry-After": str(max(1, math.ceil(busy.retry_after_s)))})

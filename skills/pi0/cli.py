@@ -14,8 +14,10 @@ at it::
 ``--protocol legacy`` speaks the older variant (qpos, eef_pose, cam_high...) on both sides.
 
 Several robots may share one skill server over HTTP, and so the pi0 server behind it (which takes
-one request at a time): each call names its ``robot``, and ``--budget``, ``--priority`` and
-``--max-wait`` decide who goes next and when to answer "busy, retry after" (skills.serving)::
+one request at a time), through the MCP tool or through ``POST /infer`` in the pi0 protocol, which
+it relays (point a robot's pi0 client at it): each call names its ``robot``, and ``--budget``,
+``--priority`` and ``--max-wait`` decide who goes next and when to answer "busy, retry after"
+(skills.serving)::
 
     roboos skill pi0 --server http://gpu-box:5000 --budget left=2 --budget right=1 --priority left
 """

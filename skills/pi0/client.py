@@ -42,6 +42,7 @@ DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 2
 FIRST_BACKOFF_S = 0.25
 MAX_BACKOFF_S = 2.0
+MAX_RETRY_AFTER_S = 5.0
 
 
 class Pi0Error(Exception):
@@ -76,7 +77,8 @@ class Pi0Client:
 
     def __init__(self, server_url: str, embodiment: Pi0Embodiment, *, variant: str = "flagscale",
                  horizon: int = DEFAULT_HORIZON, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 retries: int = DEFAULT_RETRIES, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 retries: int = DEFAULT_RETRIES, robot: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not server_url.startswith(("http://", "https://")):
             raise Pi0RequestError(f"the pi0 server URL must start with http:// or https://, got {server_url!r}")
         if retries < 0 or timeout_s <= 0 or horizon < 1:
@@ -88,6 +90,7 @@ class Pi0Client:
         self.horizon = horizon
         self.timeout_s = timeout_s
         self.retries = retries
+        self.robot = robot  # sent as "robot" for an action server shared by robots; FlagScale's ignores it
         self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport)
         self._one_at_a_time = asyncio.Lock()
 
@@ -103,7 +106,10 @@ class Pi0Client:
     async def infer(self, instruction: str, images: dict[str, str], state: list[float],
                     eef_pose: list[float] | None = None) -> Pi0Chunk:
         """One action chunk for ``state`` and the camera ``images`` (role or wire key -> base64 JPEG/PNG)."""
-        body = json.dumps(build_request(self.variant, self.embodiment, instruction, images, state, eef_pose))
+        request = build_request(self.variant, self.embodiment, instruction, images, state, eef_pose)
+        if self.robot:
+            request["robot"] = self.robot
+        body = json.dumps(request)
         async with self._one_at_a_time:
             started = time.perf_counter()
             response, attempts = await self._post(body)
@@ -111,11 +117,19 @@ class Pi0Client:
             round_trip = time.perf_counter() - started
         return Pi0Chunk(chunk, round_trip, _model_time(response), attempts)
 
-    async def _post(self, body: str) -> tuple[httpx.Response, int]:
+    async def forward(self, body: bytes | str) -> httpx.Response:
+        """POST a request body as it came (an action server relaying for robots): the answer as it
+        came, after the retries; ``Pi0Unavailable`` when the server cannot be reached."""
+        async with self._one_at_a_time:
+            response, _ = await self._post(body)
+        return response
+
+    async def _post(self, body: bytes | str) -> tuple[httpx.Response, int]:
         """POST ``body``, again after a pause while the server is unreachable or busy (503)."""
         pause = FIRST_BACKOFF_S
         for attempt in range(1, self.retries + 2):
             last = attempt > self.retries
+            response = None
             try:
                 response = await self._http.post(self.url, content=body, headers={"Content-Type": "application/json"})
             except httpx.TimeoutException as e:
@@ -133,9 +147,10 @@ class Pi0Client:
                 if last:
                     raise Pi0Unavailable(f"the pi0 server at {self.server_url} is not ready (503: "
                                          f"{error_message(_json(response))}) after {attempt} tries")
+            wait = pause if response is None else _retry_after(response, pause)
             logger.info("pi0 server %s not answering (attempt %d of %d); retrying in %.2f s", self.server_url,
-                        attempt, self.retries + 1, pause)
-            await asyncio.sleep(pause)
+                        attempt, self.retries + 1, wait)
+            await asyncio.sleep(wait)
             pause = min(pause * 2, MAX_BACKOFF_S)
         raise AssertionError("unreachable")
 
@@ -164,6 +179,16 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    """A busy action server's ``retry_after_s`` (or ``Retry-After``), within reason; else ``default``."""
+    answer = _json(response)
+    value = answer.get("retry_after_s") if isinstance(answer, dict) else response.headers.get("Retry-After")
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(value)))
+    except (TypeError, ValueError):
+        return default
 
 
 def _model_time(response: httpx.Response) -> float | None:

@@ -9,16 +9,20 @@ which, never as a chunk of zeros.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from skills.errors import SkillFailure
-from skills.pi0.client import Pi0Chunk, Pi0Client, Pi0Error
+from skills.pi0.client import INFER_PATH, MODEL_TIME_HEADER, Pi0Chunk, Pi0Client, Pi0Error
 from skills.pi0.protocol import Pi0ProtocolError, Pi0RequestError
 from skills.sdk import SkillResult, SkillServer
-from skills.serving import DEFAULT_ROBOT, ActionScheduler, ActionServerBusy, SharingOptions
+from skills.serving import DEFAULT_ROBOT, ActionScheduler, ActionServerBusy, SharingOptions, busy_response
 
 __all__ = ["JointActionResult", "add_generate_joint_actions", "build_pi0_skill_server"]
 
@@ -34,10 +38,13 @@ class JointActionResult(SkillResult):
 
 def build_pi0_skill_server(client: Pi0Client, name: str | None = None,
                            sharing: SharingOptions | None = None) -> SkillServer:
-    """A SkillServer with the ``generate_joint_actions`` tool; the client closes when the server stops.
+    """A SkillServer with the ``generate_joint_actions`` tool and a relaying ``POST /infer``; the
+    client closes when the server stops.
 
     Robots that share this server queue for the one request the pi0 server takes at a time by
-    ``sharing`` (budgets, priorities, back-pressure; see skills.serving).
+    ``sharing`` (budgets, priorities, back-pressure; see skills.serving), whichever way they come:
+    the MCP tool, or ``/infer`` in the pi0 protocol (a ``robot`` field names the robot; the body
+    goes on as it came, the answer comes back as it came).
     """
     emb = client.embodiment
 
@@ -57,18 +64,26 @@ def build_pi0_skill_server(client: Pi0Client, name: str | None = None,
                       f"{', '.join(emb.cameras)}. Model served by {client.server_url}."),
         lifespan=closing_client,
     )
-    add_generate_joint_actions(server, client, sharing)
+    scheduler = _scheduler(sharing)
+    add_generate_joint_actions(server, client, scheduler=scheduler)
+    _add_relay(server, client, scheduler)
     return server
 
 
-def add_generate_joint_actions(server: SkillServer, client: Pi0Client, sharing: SharingOptions | None = None) -> None:
+Call = Callable[[], Awaitable[Any]]
+
+
+def _scheduler(sharing: SharingOptions | None) -> ActionScheduler[Call, Any]:
+    async def run_batch(calls: list[Call]) -> list[Any]:
+        return [await call() for call in calls]  # the protocol takes one request at a time
+
+    return (sharing or SharingOptions()).scheduler(run_batch)
+
+
+def add_generate_joint_actions(server: SkillServer, client: Pi0Client, sharing: SharingOptions | None = None, *,
+                               scheduler: ActionScheduler[Call, Any] | None = None) -> None:
     """Add the ``generate_joint_actions`` tool, answered by ``client``'s pi0 server, to ``server``."""
-    Request = tuple[str, dict[str, str], list[float], list[float] | None]
-
-    async def run_batch(requests: list[Request]) -> list[Pi0Chunk]:
-        return [await client.infer(*request) for request in requests]  # the protocol takes one at a time
-
-    scheduler: ActionScheduler[Request, Pi0Chunk] = (sharing or SharingOptions()).scheduler(run_batch)
+    queue = scheduler or _scheduler(sharing)
 
     @server.skill(kind="generate_actions")
     async def generate_joint_actions(instruction: str, images: dict[str, str], state: list[float],
@@ -83,12 +98,40 @@ def add_generate_joint_actions(server: SkillServer, client: Pi0Client, sharing: 
         priority). Returns the chunk (horizon rows of action_dim values) and timings; a busy
         server says so, with when to retry.
         """
-        scheduler.start()
+        queue.start()
         try:
-            chunk = await scheduler.submit(robot or DEFAULT_ROBOT, (instruction, images, state, eef_pose))
+            chunk = await queue.submit(robot or DEFAULT_ROBOT,
+                                       lambda: client.infer(instruction, images, state, eef_pose))
         except (Pi0Error, Pi0RequestError, Pi0ProtocolError, ActionServerBusy) as e:
             raise SkillFailure(str(e)) from e
         return _result(client, chunk)
+
+
+def _add_relay(server: SkillServer, client: Pi0Client, scheduler: ActionScheduler[Call, Any]) -> None:
+    @server.mcp.custom_route(INFER_PATH, methods=["POST"])
+    async def infer(request: Request) -> Response:
+        body = await request.body()
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        robot = payload.get("robot") if isinstance(payload, dict) else None
+        if robot is not None and (not isinstance(robot, str) or not robot):
+            return JSONResponse({"success": False, "error": "robot must be a non-empty string"}, status_code=400)
+        scheduler.start()
+        try:
+            answer = await scheduler.submit(robot or DEFAULT_ROBOT, lambda: client.forward(body))
+        except ActionServerBusy as e:
+            return busy_response(e)
+        except Pi0Error as e:  # the pi0 server behind this one is down or timed out
+            return JSONResponse({"success": False, "error": str(e)}, status_code=502)
+        return Response(answer.content, status_code=answer.status_code,
+                        media_type=answer.headers.get("content-type"), headers=_passed_headers(answer))
+
+
+def _passed_headers(answer: Any) -> dict[str, str]:
+    value = answer.headers.get(MODEL_TIME_HEADER)
+    return {MODEL_TIME_HEADER: value} if value is not None else {}
 
 
 def _result(client: Pi0Client, chunk: Pi0Chunk) -> JointActionResult:

@@ -121,7 +121,7 @@ def _arm(args: argparse.Namespace) -> Arm | None:
     """The action-model arm the flags ask for (an X0 model loads in seconds), or None."""
     if args.pi0_server:
         pi0_embodiment = args.pi0_embodiment or default_pi0_embodiment(embodiment_spec(args.embodiment))
-        return Pi0Arm.connect(args.pi0_server, pi0_embodiment, variant=args.pi0_protocol)
+        return Pi0Arm.connect(args.pi0_server, pi0_embodiment, variant=args.pi0_protocol, robot=args.robot)
     if not (args.x0_demo_model or args.x0_model):
         return None
     x0_embodiment = args.x0_embodiment or default_x0_embodiment(embodiment_spec(args.embodiment))

@@ -48,13 +48,14 @@ class Pi0Arm:
 
     @classmethod
     def connect(cls, server_url: str, embodiment: str, *, variant: str = "flagscale", timeout_s: float = 30.0,
-                retries: int = 2) -> Pi0Arm:
-        """An arm whose chunks come from the pi0 server at ``server_url``."""
+                retries: int = 2, robot: str | None = None) -> Pi0Arm:
+        """An arm whose chunks come from the pi0 server at ``server_url`` (``robot``: its name, for an
+        action server that robots share)."""
         if embodiment not in EMBODIMENTS:
             raise SkillFailure(f"unknown pi0 embodiment {embodiment!r}: expected one of {', '.join(EMBODIMENTS)}")
         try:
             client = Pi0Client(server_url, EMBODIMENTS[embodiment], variant=variant, timeout_s=timeout_s,
-                               retries=retries)
+                               retries=retries, robot=robot)
         except Pi0RequestError as e:
             raise SkillFailure(str(e)) from e
         logger.info("pi0 arm ready: %s embodiment, model server %s (%s protocol)", embodiment, server_url, variant)

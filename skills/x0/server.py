@@ -9,7 +9,6 @@ with the reason (never a zero chunk). Generation runs in a worker thread, one at
 from __future__ import annotations
 
 import logging
-import math
 import time
 from typing import Any
 
@@ -20,7 +19,7 @@ from starlette.responses import JSONResponse
 
 from skills.errors import SkillFailure
 from skills.sdk import SkillResult, SkillServer
-from skills.serving import DEFAULT_ROBOT, ActionScheduler, ActionServerBusy, SharingOptions, describe
+from skills.serving import DEFAULT_ROBOT, ActionScheduler, ActionServerBusy, SharingOptions, busy_response, describe
 from skills.x0.codec import ActionDecodeError
 from skills.x0.model import X0Error, X0Model, X0RequestError, X0Result
 from skills.x0.processor import decode_image
@@ -204,12 +203,6 @@ async def _infer(service: X0Service, request: Request) -> JSONResponse:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"success": False, "error": message}, status_code=status)
-
-
-def busy_response(busy: ActionServerBusy) -> JSONResponse:
-    """503 with ``Retry-After`` (whole seconds, as HTTP has them) and the exact ``retry_after_s``."""
-    return JSONResponse({"success": False, "error": str(busy), "retry_after_s": round(busy.retry_after_s, 3)},
-                        status_code=503, headers={"Retry-After": str(max(1, math.ceil(busy.retry_after_s)))})
 
 
 def _gpu_info() -> dict[str, Any]:

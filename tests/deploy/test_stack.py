@@ -39,7 +39,8 @@ def test_scene_demo_succeeds_and_checks_the_scene(scene: str, tmp_path: Path) ->
 @pytest.mark.timeout(240)
 def test_a_household_whose_kitchen_arm_runs_pi0(tmp_path: Path) -> None:
     """The household demo with the kitchen arm on pi0 instead of X0: the stack starts a reference
-    pi0 server, the arm's skills ask it for chunks over HTTP, the demo's checks hold."""
+    pi0 server and an action server in front of it, the arm's skills ask for chunks over HTTP, the
+    demo's checks hold."""
     text = (SCENE_DIR / "household.yaml").read_text()
     x0_arm = "    skill: x0\n    x0_embodiment: franka\n"
     assert text.count(x0_arm) == 1
@@ -51,6 +52,7 @@ def test_a_household_whose_kitchen_arm_runs_pi0(tmp_path: Path) -> None:
     logs = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("skill-kitchen_arm*.log"))
     assert "pi0 trajectory: 50 poses" in logs, logs[-2000:]
     assert list(tmp_path.rglob("pi0-reference-franka*.log")), "the stack started no reference pi0 server"
+    assert list(tmp_path.rglob("pi0-actions-franka-0*.log")), "the stack started no pi0 action server"
 
 
 def test_demo_fails_with_exit_1_when_a_robot_always_fails(tmp_path: Path) -> None:

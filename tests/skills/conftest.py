@@ -67,3 +67,27 @@ def serving(app: Flask) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         close_http(server, thread)
+
+
+@asynccontextmanager
+async def serving_skills(server: Any) -> AsyncIterator[str]:
+    """A SkillServer over streamable HTTP on a free loopback port, in this loop; yields its base URL
+    (MCP at /mcp, the server's own routes beside it)."""
+    import socket
+
+    import anyio
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    port = sock.getsockname()[1]
+    http = uvicorn.Server(uvicorn.Config(server.mcp.streamable_http_app(host="127.0.0.1"), log_level="warning"))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: http.serve(sockets=[sock]))
+        with anyio.fail_after(10):
+            while not http.started:
+                await anyio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+        http.should_exit = True
+    sock.close()

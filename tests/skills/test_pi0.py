@@ -320,3 +320,52 @@ async def test_robots_sharing_the_skill_queue_for_the_one_request_in_flight() ->
     assert all(a.ok for a in answers), [a.message for a in answers]
     assert not refused.ok and "busy for slow" in refused.message and "retry after" in refused.message
     assert policy.most_at_once == 1 and policy.order == ["fold for slow", "fold for urgent", "fold for slow"]
+
+
+async def test_robots_share_one_pi0_server_through_the_relay() -> None:
+    """Robots' clients point at the action server's /infer: one request at a time reaches the pi0
+    server, each robot's answer comes back as the pi0 server gave it, a busy one says when to retry."""
+    from skills.pi0.server import build_pi0_skill_server
+    from skills.serving import SharingOptions
+    from tests.skills.conftest import serving_skills
+
+    policy = _Counting(ALOHA, model_time_s=0.05)
+    with serving(create_reference_app(policy)) as pi0_url:
+        relay = build_pi0_skill_server(Pi0Client(pi0_url, ALOHA), sharing=SharingOptions(max_pending=1))
+        async with serving_skills(relay) as url:
+            clients = [Pi0Client(url, ALOHA, robot=f"arm{i}") for i in range(3)]
+            chunks = await asyncio.gather(*(c.infer(f"fold {i}", FRAMES, STATE) for i, c in enumerate(clients)))
+            async with Pi0Client(pi0_url, ALOHA) as alone:
+                direct = await alone.infer("fold 0", FRAMES, STATE)
+            async with httpx.AsyncClient(timeout=10) as http:
+                bad = await http.post(f"{url}/infer", json={"robot": 7})
+                policy.gate.clear()
+                held = asyncio.create_task(http.post(f"{url}/infer", json={**build_request(
+                    "flagscale", ALOHA, "fold", FRAMES, STATE), "robot": "arm0"}))
+                while policy.running == 0:
+                    await asyncio.sleep(0.01)
+                queued = asyncio.create_task(http.post(f"{url}/infer", json={**build_request(
+                    "flagscale", ALOHA, "fold", FRAMES, STATE), "robot": "arm0"}))
+                await asyncio.sleep(0.3)
+                busy = await http.post(f"{url}/infer", json={**build_request(
+                    "flagscale", ALOHA, "fold", FRAMES, STATE), "robot": "arm0"})
+                policy.gate.set()
+                await asyncio.gather(held, queued)
+            for client in clients:
+                await client.close()
+    assert policy.most_at_once == 1
+    assert chunks[0].actions == direct.actions and chunks[0].model_s is not None  # as the pi0 server gave it
+    assert bad.status_code == 400 and "robot must be a non-empty string" in bad.json()["error"]
+    assert busy.status_code == 503 and busy.json()["retry_after_s"] > 0 and "busy for arm0" in busy.json()["error"]
+    assert int(busy.headers["Retry-After"]) >= 1
+
+
+async def test_a_relay_whose_pi0_server_is_down_answers_502() -> None:
+    from skills.pi0.server import build_pi0_skill_server
+    from tests.skills.conftest import serving_skills
+
+    relay = build_pi0_skill_server(Pi0Client(f"http://127.0.0.1:{free_port()}", ALOHA, retries=0))
+    async with serving_skills(relay) as url:
+        async with Pi0Client(url, ALOHA, robot="arm0", retries=0) as client:
+            with pytest.raises(Pi0ServerError, match=r"HTTP 502.*cannot be reached"):
+                await client.infer("fold", FRAMES, STATE)

@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import sys
 import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,6 @@ import anyio
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
 from mcp.client import Client
 
@@ -23,6 +20,7 @@ from skills.x0.contract import EMBODIMENTS
 from skills.x0.samples import sample_request
 from skills.serving import SharingOptions
 from skills.x0.server import X0Service, build_skill_server
+from tests.skills.conftest import serving_skills
 
 pytestmark = [pytest.mark.anyio, pytest.mark.model]
 
@@ -30,23 +28,9 @@ ROOT = Path(__file__).resolve().parents[3]
 EMB_FRANKA = EMBODIMENTS["franka"]
 
 
-@asynccontextmanager
-async def serving_x0(service: X0Service) -> AsyncIterator[str]:
+def serving_x0(service: X0Service) -> Any:
     """``service``'s skill server on a free loopback port: MCP at /mcp plus the X0 HTTP API."""
-    server = build_skill_server(service)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    port = sock.getsockname()[1]
-    http = uvicorn.Server(uvicorn.Config(server.mcp.streamable_http_app(host="127.0.0.1"), log_level="warning"))
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: http.serve(sockets=[sock]))
-        with anyio.fail_after(10):
-            while not http.started:
-                await anyio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-        http.should_exit = True
-    sock.close()
+    return serving_skills(build_skill_server(service))
 
 
 @pytest.fixture
