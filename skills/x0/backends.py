@@ -75,6 +75,13 @@ def select_backend(requested: str = "auto", device: str = "auto") -> BackendChoi
     return BackendChoice("torch", device, f"auto: FlagGems unavailable: {why}")
 
 
+# FlagGems kernels left to torch. mul: with flag_gems 5.0.2, torch 2.11.0+cu130 and transformers 5.17 on
+# an H200, FlagGems' mul broke Qwen2.5-VL's vision encoder (torch.split got sizes that do not add up to
+# the tensor, in its attention); with it excluded, every other kernel runs and X0 works (found by
+# bisecting the registered ops on the demo model, 2026-11-26).
+FLAGGEMS_EXCLUDED_OPS = ("mul",)
+
+
 def enable_flaggems() -> None:
     """Route supported aten ops to FlagGems kernels for the rest of the process (once)."""
     global _enabled
@@ -83,7 +90,7 @@ def enable_flaggems() -> None:
             return
         import flag_gems
 
-        flag_gems.enable()
+        flag_gems.enable(unused=list(FLAGGEMS_EXCLUDED_OPS))
         _enabled = True
         logger.info("FlagGems enabled for this process")
 
@@ -100,5 +107,5 @@ def gems_scope(choice: BackendChoice) -> Iterator[None]:
         enable_flaggems()
         yield
         return
-    with flag_gems.use_gems():
+    with flag_gems.use_gems(exclude=list(FLAGGEMS_EXCLUDED_OPS)):
         yield
