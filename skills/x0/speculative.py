@@ -5,8 +5,11 @@ Greedy decoding picks, at each position, the highest-scoring token after the log
 last token and the whole draft in one forward pass, and the draft is kept up to its first token
 that differs from what greedy decoding picks at that position; the token greedy picks there is
 kept too. Every kept token is the model's own greedy choice given the tokens before it, so the
-output is greedy decoding's, whatever the draft (a wrong draft costs a slightly longer forward
-pass, no accuracy). The key-value cache is cut back to the kept tokens after each pass.
+output is greedy decoding's whatever the draft (a wrong draft costs a slightly longer forward
+pass, no accuracy), exactly so where a pass over several tokens scores them as one-token passes
+do (float32; cuBLAS bfloat16 in our runs). Kernels whose rounding depends on the tokens per pass
+(FlagGems' bfloat16 ones, seen on an H200) can turn a near-tie the other way. The key-value cache
+is cut back to the kept tokens after each pass.
 
 Drafts (no second model):
 - ``previous``: the last chunk's tokens, from where the text generated so far last matched them
