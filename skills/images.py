@@ -8,9 +8,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["decode_image_file", "encode_image"]
+__all__ = ["decode_image_file", "encode_image", "sample_frames", "smooth_images"]
 
 
 def encode_image(image: Any, format: str = "PNG", **options: Any) -> str:
@@ -18,6 +19,29 @@ def encode_image(image: Any, format: str = "PNG", **options: Any) -> str:
     buffer = io.BytesIO()
     image.save(buffer, format=format, **options)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def smooth_images(names: Iterable[str], width: int, height: int, seed: int = 0) -> dict[str, Any]:
+    """One smooth, seeded RGB PIL image per name (a stand-in camera frame: tests, benchmarks, simulated
+    robots without cameras)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width]
+    images = {}
+    for name in names:
+        phase = rng.uniform(0, 2 * np.pi, 3)
+        channels = [127 + 100 * np.sin(xs / 37.0 + ys / 53.0 + p) for p in phase]
+        images[name] = Image.fromarray(np.stack(channels, axis=-1).astype(np.uint8))
+    return images
+
+
+def sample_frames(names: Iterable[str], *, width: int = 640, height: int = 480, seed: int = 0,
+                  quality: int = 85) -> dict[str, str]:
+    """:func:`smooth_images` as base64 JPEG files, as a robot sends its cameras."""
+    return {name: encode_image(image, "JPEG", quality=quality)
+            for name, image in smooth_images(names, width, height, seed).items()}
 
 
 def decode_image_file(data: str) -> Any:

@@ -74,7 +74,6 @@ class RobotStats:
     refused: int = 0
     failed: int = 0
     model_s: float = 0.0  # its share of the model's time
-    waits_s: list[float] = field(default_factory=list)  # from submit to the start of its model call
 
 
 @dataclass
@@ -82,7 +81,6 @@ class _Pending(Generic[P, R]):
     robot: str
     request: P
     key: Hashable
-    submitted: float
     done: asyncio.Future[R]
 
 
@@ -157,10 +155,8 @@ class ActionScheduler(Generic[P, R]):
             why = (f"{len(state.queue)} of its requests already wait" if full
                    else f"about {wait:.2f} s of model work is ahead of it (limit {self.max_wait_s:g} s)")
             raise ActionServerBusy(f"the action server is busy for {robot}: {why}; retry after {retry:.2f} s", retry)
-        if not state.queue:
-            state.vtime = max(state.vtime, self._vclock)  # rejoin now, not with the time it left unused
-        pending = _Pending(robot, request, self._batch_key(request), time.perf_counter(),
-                           asyncio.get_running_loop().create_future())
+        state.vtime = self._start_tag(state)
+        pending = _Pending(robot, request, self._batch_key(request), asyncio.get_running_loop().create_future())
         state.queue.append(pending)
         self._wake.set()
         return await pending.done
@@ -169,16 +165,20 @@ class ActionScheduler(Generic[P, R]):
         """Model work that would go before a new request of ``robot``: the call running now, what
         waits in the classes above, and what waits in its own class from robots that used less
         model time for their budget (the order it would be served in)."""
-        priority = self.priority(robot)
-        state = self._robots.get(robot)
-        own = state.vtime if state is not None and state.queue else max(state.vtime if state else 0.0, self._vclock)
-        ahead = int(self._running) + (len(state.queue) if state else 0)
+        state = self._robots.get(robot) or self._new_robot(robot)  # asking creates nothing
+        priority, own = state.stats.priority, self._start_tag(state)
+        ahead = int(self._running) + len(state.queue)
         for other in self._robots.values():
             if other is state or not other.queue:
                 continue
             if other.stats.priority > priority or (other.stats.priority == priority and other.vtime <= own):
                 ahead += len(other.queue)
         return ahead * self._service_s / self.max_batch
+
+    def _start_tag(self, state: _Robot[P, R]) -> float:
+        """Where a new request of this robot starts on the virtual clock: after its waiting ones, or
+        now when it has none (a robot rejoins now, not with the time it left unused)."""
+        return state.vtime if state.queue else max(state.vtime, self._vclock)
 
     def waiting(self, robot: str) -> int:
         """How many of ``robot``'s requests wait for the model now."""
@@ -230,20 +230,21 @@ class ActionScheduler(Generic[P, R]):
     def _robot(self, robot: str) -> _Robot[P, R]:
         state = self._robots.get(robot)
         if state is None:
-            state = self._robots[robot] = _Robot(RobotStats(self.budget(robot), self.priority(robot)),
-                                                 vtime=self._vclock)
+            state = self._robots[robot] = self._new_robot(robot)
         return state
 
+    def _new_robot(self, robot: str) -> _Robot[P, R]:
+        return _Robot(RobotStats(self.budget(robot), self.priority(robot)), vtime=self._vclock)
+
     def _next_batch(self) -> list[_Pending[P, R]]:
-        waiting = [r for r in self._robots.values() if r.queue]
+        waiting = sorted((r for r in self._robots.values() if r.queue), key=lambda r: (-r.stats.priority, r.vtime))
         if not waiting:
             return []
-        first = min(waiting, key=lambda r: (-r.stats.priority, r.vtime))
-        self._vclock = max(self._vclock, first.vtime)  # virtual time: where the request served now starts
-        head = first.queue.popleft()
+        self._vclock = max(self._vclock, waiting[0].vtime)  # virtual time: where the request served now starts
+        head = waiting[0].queue.popleft()
         batch = [head]
         if self.max_batch > 1:  # the same kind of request from the next robots in the same order
-            for state in sorted(waiting, key=lambda r: (-r.stats.priority, r.vtime)):
+            for state in waiting:
                 while state.queue and len(batch) < self.max_batch and state.queue[0].key == head.key:
                     batch.append(state.queue.popleft())
         return batch
@@ -256,8 +257,6 @@ class ActionScheduler(Generic[P, R]):
                 await self._wake.wait()
                 continue
             started = time.perf_counter()
-            for pending in batch:
-                self._robots[pending.robot].stats.waits_s.append(started - pending.submitted)
             self._running = True
             try:
                 results: list[R] | BaseException = await self._run_batch([p.request for p in batch])

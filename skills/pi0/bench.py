@@ -66,11 +66,11 @@ def run_bench(args: argparse.Namespace, out: TextIO) -> int:
 async def _bench(args: argparse.Namespace, url: str, out: TextIO) -> int:
     from deploy.bench import percentiles
     from skills.pi0.client import Pi0Client
-    from skills.pi0.reference import sample_frames
+    from skills.images import sample_frames
 
     embodiment = EMBODIMENTS[args.embodiment]
     started = time.perf_counter()
-    frames = sample_frames(embodiment, width=args.width, height=args.height)
+    frames = sample_frames(embodiment.cameras, width=args.width, height=args.height)
     encode_ms = (time.perf_counter() - started) * 1000
     size_kb = sum(len(f) for f in frames.values()) / 1024
     state = [0.0] * embodiment.state_dim

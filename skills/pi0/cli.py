@@ -108,12 +108,13 @@ def _serve_skill(args: argparse.Namespace) -> int:
 def _serve_reference(args: argparse.Namespace) -> int:
     from waitress.server import create_server
 
-    from skills.pi0.reference import ScriptedPolicy, create_reference_app, sample_frames
+    from skills.images import sample_frames
+    from skills.pi0.reference import ScriptedPolicy, create_reference_app
 
     embodiment = EMBODIMENTS[args.embodiment]
     policy = ScriptedPolicy(embodiment, args.horizon, args.model_time_ms / 1000)
     policy.act("warm up", {}, [0.0] * embodiment.state_dim)  # as FlagScale: warm before the port opens
-    sample_frames(embodiment, width=64, height=48)  # and the image path
+    sample_frames(embodiment.cameras, width=64, height=48)  # and the image path
     port = REFERENCE_PORT if args.port is None else args.port
     try:
         server = create_server(create_reference_app(policy, variant=args.protocol), host=args.host, port=port,

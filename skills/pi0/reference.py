@@ -30,7 +30,7 @@ from skills.images import decode_image_file
 from skills.pi0.client import INFER_PATH, MODEL_TIME_HEADER
 from skills.pi0.protocol import DEFAULT_HORIZON, Pi0Embodiment, camera_key
 
-__all__ = ["ScriptedPolicy", "create_reference_app", "sample_frames"]
+__all__ = ["ScriptedPolicy", "create_reference_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,23 +73,6 @@ def _brightness(image: Any) -> float:
     if image is None:
         return 0.5
     return float(np.asarray(image, dtype=np.float32).mean() / 255.0)
-
-
-def sample_frames(embodiment: Pi0Embodiment, *, width: int = 640, height: int = 480, seed: int = 0,
-                  quality: int = 85) -> dict[str, str]:
-    """One smooth, seeded JPEG frame per camera of ``embodiment``, base64-encoded (camera role -> data)."""
-    from PIL import Image
-
-    from skills.images import encode_image
-
-    rng = np.random.default_rng(seed)
-    ys, xs = np.mgrid[0:height, 0:width]
-    frames = {}
-    for role in embodiment.cameras:
-        phase = rng.uniform(0, 2 * np.pi, 3)
-        pixels = np.stack([127 + 100 * np.sin(xs / 41.0 + ys / 59.0 + p) for p in phase], axis=-1)
-        frames[role] = encode_image(Image.fromarray(pixels.astype(np.uint8)), "JPEG", quality=quality)
-    return frames
 
 
 def create_reference_app(policy: ScriptedPolicy | None, *, variant: str = "flagscale",

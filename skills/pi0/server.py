@@ -65,7 +65,7 @@ def build_pi0_skill_server(client: Pi0Client, name: str | None = None,
         lifespan=closing_client,
     )
     scheduler = _scheduler(sharing)
-    add_generate_joint_actions(server, client, scheduler=scheduler)
+    add_generate_joint_actions(server, client, scheduler)
     _add_relay(server, client, scheduler)
     return server
 
@@ -80,10 +80,11 @@ def _scheduler(sharing: SharingOptions | None) -> ActionScheduler[Call, Any]:
     return (sharing or SharingOptions()).scheduler(run_batch)
 
 
-def add_generate_joint_actions(server: SkillServer, client: Pi0Client, sharing: SharingOptions | None = None, *,
+def add_generate_joint_actions(server: SkillServer, client: Pi0Client,
                                scheduler: ActionScheduler[Call, Any] | None = None) -> None:
-    """Add the ``generate_joint_actions`` tool, answered by ``client``'s pi0 server, to ``server``."""
-    queue = scheduler or _scheduler(sharing)
+    """Add the ``generate_joint_actions`` tool, answered by ``client``'s pi0 server, to ``server``
+    (queued by ``scheduler``; default one of its own with the default sharing)."""
+    queue = scheduler or _scheduler(None)
 
     @server.skill(kind="generate_actions")
     async def generate_joint_actions(instruction: str, images: dict[str, str], state: list[float],

@@ -15,6 +15,7 @@ import logging
 import numpy as np
 
 from skills.errors import SkillFailure
+from skills.images import sample_frames
 from skills.pi0.client import Pi0Client, Pi0Error
 from skills.pi0.protocol import EMBODIMENTS, Pi0ProtocolError, Pi0RequestError, default_embodiment
 from skills.sdk import SkillServer
@@ -38,12 +39,10 @@ class Pi0Arm:
     """One robot's simulated joints, moved by the chunks of a pi0 server."""
 
     def __init__(self, client: Pi0Client, *, image_seed: int = 0) -> None:
-        from skills.pi0.reference import sample_frames
-
         self.client = client
         self.embodiment = client.embodiment
         width, height = FRAME_SIZE
-        self.frames = sample_frames(self.embodiment, width=width, height=height, seed=image_seed)
+        self.frames = sample_frames(self.embodiment.cameras, width=width, height=height, seed=image_seed)
         self.joints = np.zeros(self.embodiment.state_dim)
 
     @classmethod

@@ -76,7 +76,7 @@ def run_speculative_bench(args: argparse.Namespace) -> int:
     if plain.embodiment.generation.do_sample:
         raise SystemExit(f"roboos bench speculative: {args.embodiment}'s contract samples its tokens; speculative "
                          "decoding keeps greedy decoding's tokens only: choose agilex, r1lite or a2d")
-    loop = _twin(plain, "previous", args.max_draft)  # given no previous chunk: the same loop, never a draft
+    loop = plain.with_options(draft="previous", max_draft=args.max_draft)  # given no previous chunk: the same loop, never a draft
     emb = embodiment(args.embodiment)
     images, pose = sample_images(emb, args.seed), neutral_pose(emb)
     rng = np.random.default_rng(args.seed)
@@ -95,7 +95,7 @@ def run_speculative_bench(args: argparse.Namespace) -> int:
         "another task's chunk (no draft can match)": ("previous", lambda last: unrelated),
     }
     for name, (source, drafts) in scenarios.items():
-        drafting = _twin(plain, source, args.max_draft)
+        drafting = plain.with_options(draft=source, max_draft=args.max_draft)
         identical, greedy_ms, spec_ms, generate_ms, accepted, drafted, passes = 0, [], [], [], 0, 0, []
         whole_ms = []
         last = reference
@@ -125,14 +125,3 @@ def run_speculative_bench(args: argparse.Namespace) -> int:
     print(f"speculative: {total / (len(rows) * args.chunks):.0%} identical tokens; {accepted_speedup:.2f}x decode "
           f"speed-up where drafts are accepted, {(1 / none_speedup - 1) * 100:+.0f} % where none is")
     return 0
-
-
-def _twin(model, draft: str, max_draft: int):
-    """The same loaded weights with another draft setting (nothing is loaded twice)."""
-    from dataclasses import replace
-
-    from skills.x0.model import X0Model
-
-    return X0Model(replace(model.options, draft=draft, max_draft=max_draft), model=model.model,
-                   processor=model.processor, codec=model.codec, stats=model.stats, backend=model.backend,
-                   dtype_name=model.dtype_name, demo=model.demo)

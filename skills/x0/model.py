@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,12 @@ class X0Model:
         if options.draft != "none" and self.embodiment.generation.do_sample:
             logger.warning("X0 %s samples its tokens (its contract): draft %r is not used, speculative decoding "
                            "keeps greedy decoding's tokens only", self.embodiment.name, options.draft)
+
+    def with_options(self, **changes: Any) -> X0Model:
+        """This model's loaded weights under other options (``draft``, ``max_draft``...): nothing is loaded again."""
+        return X0Model(replace(self.options, **changes), model=self.model, processor=self.processor,
+                       codec=self.codec, stats=self.stats, backend=self.backend, dtype_name=self.dtype_name,
+                       demo=self.demo)
 
     @classmethod
     def load(cls, options: X0Options) -> X0Model:

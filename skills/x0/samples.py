@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from skills.images import encode_image
+from skills.images import encode_image, smooth_images
 from skills.x0.contract import IMAGE_SIZE, Embodiment
 
 __all__ = ["neutral_pose", "sample_images", "sample_request"]
@@ -18,17 +18,8 @@ __all__ = ["neutral_pose", "sample_images", "sample_request"]
 
 def sample_images(embodiment: Embodiment, seed: int = 0) -> dict[str, Any]:
     """One smooth, seeded 320x240 RGB PIL image per camera key."""
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
     width, height = IMAGE_SIZE
-    ys, xs = np.mgrid[0:height, 0:width]
-    images = {}
-    for key in embodiment.image_keys:
-        phase = rng.uniform(0, 2 * np.pi, 3)
-        channels = [127 + 100 * np.sin(xs / 37.0 + ys / 53.0 + p) for p in phase]
-        images[key] = Image.fromarray(np.stack(channels, axis=-1).astype(np.uint8))
-    return images
+    return smooth_images(embodiment.image_keys, width, height, seed)
 
 
 def neutral_pose(embodiment: Embodiment) -> np.ndarray:

@@ -128,13 +128,18 @@ def speculative_greedy(model: Any, inputs: dict[str, Any], processors: Sequence[
     stats.prefill_s = decoding - started
     ids = torch.tensor([prompt + [0] * max_new_tokens], device=device)  # the tokens so far, as processors see them
     generated: list[int] = []
+
+    def take(token: int) -> bool:
+        """Keep ``token``; True when decoding ends with it."""
+        ids[0, len(prompt) + len(generated)] = token
+        generated.append(token)
+        return token in ends or len(generated) >= max_new_tokens
+
     draft_length, misses, paused = max_draft, 0, 0
     while len(generated) < max_new_tokens:
         # the token greedy decoding picks now, then as many drafted ones as it agrees with
         picked = _pick(processors, ids, len(prompt) + len(generated), logits[:, 0, :])
-        generated.append(picked)
-        ids[0, len(prompt) + len(generated) - 1] = picked
-        if picked in ends or len(generated) >= max_new_tokens:
+        if take(picked):
             break
         room = max_new_tokens - len(generated)
         if paused:
@@ -147,20 +152,18 @@ def speculative_greedy(model: Any, inputs: dict[str, Any], processors: Sequence[
         output = model(input_ids=step, use_cache=True, **cache_arg,
                        cache_position=torch.arange(position, position + step.shape[1], device=device))
         stats.forwards += 1
-        kept = 0
+        kept, done = 0, False
         for index, token in enumerate(draft):
             if _pick(processors, ids, len(prompt) + len(generated), output.logits[:, index, :]) != token:
                 break
-            generated.append(token)
-            ids[0, len(prompt) + len(generated) - 1] = token
             kept += 1
-            if token in ends or len(generated) >= max_new_tokens:
+            if done := take(token):
                 break
         stats.drafted += len(draft)
         stats.accepted += kept
         if kept:
             stats.sources[source_used] = stats.sources.get(source_used, 0) + kept
-        if generated[-1] in ends or len(generated) >= max_new_tokens:
+        if done:
             break
         surplus = cache.get_seq_length() - (position + 1 + kept)
         if surplus > 0:

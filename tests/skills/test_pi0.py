@@ -29,14 +29,15 @@ from skills.pi0.protocol import (
     camera_key,
     chunk_from_answer,
 )
-from skills.pi0.reference import ScriptedPolicy, create_reference_app, sample_frames
+from skills.images import sample_frames
+from skills.pi0.reference import ScriptedPolicy, create_reference_app
 from tests.skills.conftest import serving
 
 pytestmark = pytest.mark.anyio
 
 ALOHA = EMBODIMENTS["aloha"]
 ROOT = str(Path(__file__).resolve().parents[2])
-FRAMES = sample_frames(ALOHA, width=64, height=48)
+FRAMES = sample_frames(ALOHA.cameras, width=64, height=48)
 STATE = [0.1] * ALOHA.state_dim
 
 

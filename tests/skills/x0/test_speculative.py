@@ -4,7 +4,6 @@ decoding (Hugging Face's generate) whatever the drafts; fewer forward passes whe
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +47,6 @@ def agilex(demo_checkpoint: Path) -> X0Model:
     return X0Model.load(X0Options(model_path=demo_checkpoint, embodiment="agilex", max_new_tokens=600))
 
 
-def twin(model: X0Model, draft: str) -> X0Model:
-    return X0Model(replace(model.options, draft=draft), model=model.model, processor=model.processor,
-                   codec=model.codec, stats=model.stats, backend=model.backend, dtype_name=model.dtype_name,
-                   demo=model.demo)
-
-
 @pytest.mark.model
 def test_speculative_tokens_are_greedy_tokens(agilex: X0Model) -> None:
     images, pose = sample_images(agilex.embodiment, 0), neutral_pose(agilex.embodiment)
@@ -68,20 +61,20 @@ def test_speculative_tokens_are_greedy_tokens(agilex: X0Model) -> None:
     ]
     for source, previous, at in cases:
         expected = agilex.infer("pick up the cup", images, at)
-        got = twin(agilex, source).infer("pick up the cup", images, at, previous=previous)
+        got = agilex.with_options(draft=source).infer("pick up the cup", images, at, previous=previous)
         assert got.generated == expected.generated, (source, previous[:5])
         np.testing.assert_array_equal(got.eepose, expected.eepose)
         stats = got.speculation
         assert stats is not None and stats["accepted"] <= stats["drafted"]
         assert stats["forwards"] <= len(got.generated) + 1 - stats["accepted"] + 1  # the prefill, a pass per pick
-    follow = twin(agilex, "previous").infer("pick up the cup", images, moved, previous=reference.generated)
+    follow = agilex.with_options(draft="previous").infer("pick up the cup", images, moved, previous=reference.generated)
     assert follow.speculation["accepted"] > 0.5 * len(follow.generated)  # the consecutive chunk drafts well
     assert follow.speculation["forwards"] < len(follow.generated) / 2
 
 
 @pytest.mark.model
 def test_the_model_drafts_from_its_own_last_chunk(agilex: X0Model) -> None:
-    drafting = twin(agilex, "previous")
+    drafting = agilex.with_options(draft="previous")
     images, pose = sample_images(agilex.embodiment, 0), neutral_pose(agilex.embodiment)
     first = drafting.infer("pick up the cup", images, pose)
     second = drafting.infer("pick up the cup", images, pose)
