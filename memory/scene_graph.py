@@ -26,8 +26,9 @@ from memory.events import DEFAULT_EVENT_MAXLEN, encode_event
 from memory.keys import Keys
 from memory.messages import Effect
 from memory.profiles import SceneNode, SceneSnapshot
+from memory.writes import Write, WriteRefused, Writes
 
-__all__ = ["RELATIONS", "SceneGraph", "apply_effects", "decode_snapshot"]
+__all__ = ["RELATIONS", "SCENE_WRITES", "SceneGraph", "apply_effects", "decode_snapshot"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,50 +58,55 @@ local function ensure_index(nodes, marker, prefix, roots)
 end
 """
 
-# KEYS: nodes hash, version, events stream, index marker, roots set.
-# ARGV: mode ("patch" | "replace"), expected version ("" = any), events maxlen, event JSON,
+# keys: nodes hash, version, events stream, index marker, roots set.
+# args: mode ("patch" | "replace"), expected version ("" = any), events maxlen, event JSON,
 #       children index prefix, number of checks, number of dropped index sets,
 #       then check pairs (name, expected JSON or "" for absent),
 #       then dropped index sets (replace: every set of the index now, the roots set among them),
 #       then write quads (name, new JSON, index set before or "" for none, index set after).
-# Returns {"ok", version} | {"stale", version} | {"version", version}.
-_COMMIT = _LUA_INDEX + """
-local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then
-  return {'version', current}
-end
-local nchecks = tonumber(ARGV[6])
-local i = 8
-for _ = 1, nchecks do
-  local value = redis.call('HGET', KEYS[1], ARGV[i]) or ''
-  if value ~= ARGV[i + 1] then
-    return {'stale', current}
+# Replies {"ok", version}, or refuses with {"stale", version} | {"version", version} (``memory.writes``).
+_COMMIT = """
+local function scene_commit(keys, args)
+  local current = tonumber(redis.call('GET', keys[2]) or '0')
+  if args[2] ~= '' and tonumber(args[2]) ~= current then
+    return false, {'version', current}
   end
-  i = i + 2
-end
-if ARGV[1] == 'replace' then
-  redis.call('DEL', KEYS[1])
-  for _ = 1, tonumber(ARGV[7]) do
-    redis.call('DEL', ARGV[i])
-    i = i + 1
+  local nchecks = tonumber(args[6])
+  local i = 8
+  for _ = 1, nchecks do
+    local value = redis.call('HGET', keys[1], args[i]) or ''
+    if value ~= args[i + 1] then
+      return false, {'stale', current}
+    end
+    i = i + 2
   end
-  redis.call('SET', KEYS[4], '1')
-else
-  ensure_index(KEYS[1], KEYS[4], ARGV[5], KEYS[5])
-end
-while i < #ARGV do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  local before, after = ARGV[i + 2], ARGV[i + 3]
-  if before ~= after then
-    if before ~= '' then redis.call('SREM', before, ARGV[i]) end
-    redis.call('SADD', after, ARGV[i])
+  if args[1] == 'replace' then
+    redis.call('DEL', keys[1])
+    for _ = 1, tonumber(args[7]) do
+      redis.call('DEL', args[i])
+      i = i + 1
+    end
+    redis.call('SET', keys[4], '1')
+  else
+    ensure_index(keys[1], keys[4], args[5], keys[5])
   end
-  i = i + 4
+  while i < #args do
+    redis.call('HSET', keys[1], args[i], args[i + 1])
+    local before, after = args[i + 2], args[i + 3]
+    if before ~= after then
+      if before ~= '' then redis.call('SREM', before, args[i]) end
+      redis.call('SADD', after, args[i])
+    end
+    i = i + 4
+  end
+  local version = redis.call('INCR', keys[2])
+  redis.call('XADD', keys[3], 'MAXLEN', '~', args[3], '*', 'data', args[4], 'version', version)
+  return true, {'ok', version}
 end
-local version = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'data', ARGV[4], 'version', version)
-return {'ok', version}
 """
+
+# The write functions of the scene, for ``memory.writes.Writes``.
+SCENE_WRITES = {"scene_commit": _LUA_INDEX + _COMMIT}
 
 # KEYS: nodes hash, version, index marker, roots set.
 # ARGV: children index prefix, "1" to read the roots too, number of names, the names, then the
@@ -164,11 +170,11 @@ class _Unread(Exception):
 class SceneGraph:
     """Nodes with one parent each, read as consistent snapshots and changed by guarded effects."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, event_maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, writes: Writes, event_maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
         self._redis = redis
         self._keys = keys
+        self._writes = writes
         self._event_maxlen = event_maxlen
-        self._commit_script = redis.register_script(_COMMIT)
         self._around_script = redis.register_script(_AROUND)
 
     # -- reads -------------------------------------------------------------------------------
@@ -251,11 +257,14 @@ class SceneGraph:
         robot: str | None = None,
         task_id: str | None = None,
         expect_version: int | None = None,
+        then: Sequence[Write] = (),
     ) -> int:
         """Apply all effects or none; returns the new version. ``SceneConflict`` names the failed guard.
 
         Only the nodes the effects touch are read (with the ancestors of the new parents, for the
-        cycle check); the commit compares every one of them with what was read.
+        cycle check); the commit compares every one of them with what was read. ``then``: writes
+        made right after the commit, in its round trip, and only with it (e.g. a slaver's report
+        of the subtask these effects end); without effects they are not made.
         """
         effects = [e if isinstance(e, Effect) else Effect.from_dict(e) for e in effects]
         wanted = {name for e in effects for name in (e.node, e.parent) if name}
@@ -271,7 +280,8 @@ class SceneGraph:
                 continue
             listed = [e.to_dict() for e in effects]
             event = encode_event("effects", robot=robot, task_id=task_id, effects=listed)
-            status, new_version = await self._commit("patch", change, event, expect_version=expect_version)
+            status, new_version = await self._commit("patch", change, event, expect_version=expect_version,
+                                                     then=then)
             if status == "ok":
                 logger.debug("scene v%d: %d effects (%s, %s)", new_version, len(effects), robot, task_id)
                 return new_version
@@ -294,9 +304,10 @@ class SceneGraph:
 
     async def _commit(
         self, mode: str, change: _Change, event: str, *, expect_version: int | None,
-        dropped: Sequence[str] = (),
+        dropped: Sequence[str] = (), then: Sequence[Write] = (),
     ) -> tuple[str, int]:
-        """Run the compare-and-set script; in "replace" mode ``dropped`` names every index set now."""
+        """Run the compare-and-set (and ``then``, only if it committed); in "replace" mode
+        ``dropped`` names every index set now."""
         args: list[Any] = [mode, "" if expect_version is None else expect_version, self._event_maxlen, event,
                            self._keys.scene_children_prefix, len(change.checks), len(dropped)]
         for name, seen in change.checks.items():
@@ -308,8 +319,14 @@ class SceneGraph:
             args += [name, _encode_node(node), before, self._index_set(node.parent)]
         keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events, self._keys.scene_indexed,
                 self._keys.scene_roots]
-        status, version = await self._commit_script(keys=keys, args=args)
-        return status, int(version)
+        commit = Write("scene_commit", keys, args, lambda reply: (str(reply[0]), int(reply[1])))
+        try:
+            (status, version), *_ = await self._writes.run([commit, *then])
+        except WriteRefused as refused:
+            if refused.write is not commit:
+                raise
+            status, version = refused.result
+        return status, version
 
 
 def _plan_change(

@@ -23,9 +23,10 @@ from memory.errors import SharedMemoryError
 from memory.events import DEFAULT_EVENT_MAXLEN, EventLog
 from memory.keys import Keys
 from memory.robots import RobotRegistry
-from memory.scene_graph import SceneGraph
-from memory.streams import DEFAULT_STREAM_MAXLEN, WorkStreams
-from memory.tasks import TaskStore
+from memory.scene_graph import SCENE_WRITES, SceneGraph
+from memory.streams import DEFAULT_STREAM_MAXLEN, STREAM_WRITES, WorkStreams
+from memory.tasks import TASK_WRITES, TaskStore
+from memory.writes import Writes
 
 __all__ = [
     "BoundedPool", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_POOL_TIMEOUT_S", "PASSWORD_ENV", "SharedMemory",
@@ -104,11 +105,12 @@ class SharedMemory:
         self.prefix = prefix
         self.url = url
         self.keys = Keys(prefix)
+        self.writes = Writes(redis, {**SCENE_WRITES, **TASK_WRITES, **STREAM_WRITES})
         self.events = EventLog(redis, self.keys, maxlen=event_maxlen)
-        self.scene = SceneGraph(redis, self.keys, event_maxlen=event_maxlen)
+        self.scene = SceneGraph(redis, self.keys, self.writes, event_maxlen=event_maxlen)
         self.robots = RobotRegistry(redis, self.keys, self.scene, self.events)
-        self.tasks = TaskStore(redis, self.keys, event_maxlen=event_maxlen)
-        self.streams = WorkStreams(redis, self.keys, maxlen=stream_maxlen, event_maxlen=event_maxlen)
+        self.tasks = TaskStore(redis, self.keys, self.writes, event_maxlen=event_maxlen)
+        self.streams = WorkStreams(redis, self.keys, self.writes, maxlen=stream_maxlen, event_maxlen=event_maxlen)
 
     @classmethod
     async def connect(

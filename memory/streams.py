@@ -22,8 +22,9 @@ from memory.messages import SubtaskMessage, SubtaskResult
 from memory.profiles import SubtaskRecord
 from memory.robots import ROBOT_STATUSES
 from memory.tasks import META, subtask_field, terminal_states_arg
+from memory.writes import Write, Writes
 
-__all__ = ["DEFAULT_STREAM_MAXLEN", "MASTER_GROUP", "SLAVER_GROUP", "WorkStreams"]
+__all__ = ["DEFAULT_STREAM_MAXLEN", "MASTER_GROUP", "SLAVER_GROUP", "STREAM_WRITES", "WorkStreams"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,46 +44,53 @@ local function ensure_group(key, group)
 end
 """
 
-# KEYS: results stream, the robot's subtask stream, robot hash.
-# ARGV: results group, maxlen, result JSON, subtasks group, entry id to ack ("" = none), then robot
+# keys: results stream, the robot's subtask stream, robot hash.
+# args: results group, maxlen, result JSON, subtasks group, entry id to ack ("" = none), then robot
 #       hash field/value pairs (none = leave the robot alone).
 # Posts, then acks, then sets the fields: a failing command stops the script, so an entry is never
-# acked before its result is in. Returns {result entry id, 0 if the robot is not registered else 1}.
-_REPORT = _ENSURE_GROUP + """
-ensure_group(KEYS[1], ARGV[1])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'data', ARGV[3])
-if ARGV[5] ~= '' then
-  redis.call('XACK', KEYS[2], ARGV[4], ARGV[5])
-end
-local registered = 1
-if #ARGV > 5 then
-  if redis.call('EXISTS', KEYS[3]) == 1 then
-    redis.call('HSET', KEYS[3], unpack(ARGV, 6))
-  else
-    registered = 0
+# acked before its result is in. Replies {result entry id, 0 if the robot is not registered else 1}.
+_REPORT = """
+local function report(keys, args)
+  ensure_group(keys[1], args[1])
+  local id = redis.call('XADD', keys[1], 'MAXLEN', '~', args[2], '*', 'data', args[3])
+  if args[5] ~= '' then
+    redis.call('XACK', keys[2], args[4], args[5])
   end
+  local registered = 1
+  if #args > 5 then
+    if redis.call('EXISTS', keys[3]) == 1 then
+      redis.call('HSET', keys[3], unpack(args, 6))
+    else
+      registered = 0
+    end
+  end
+  return true, {id, registered}
 end
-return {id, registered}
 """
 
 
-# KEYS: task hash, the robot's subtask stream, event stream.
-# ARGV: subtask field, subtask record JSON, subtasks group, maxlen, message JSON, event JSON, event maxlen.
+# keys: task hash, the robot's subtask stream, event stream.
+# args: subtask field, subtask record JSON, subtasks group, maxlen, message JSON, event JSON, event maxlen.
 # The record, the stream entry and the event are written together, so a master that dies here
 # leaves either nothing or a subtask that is both recorded dispatched and on its robot's stream.
 # Idempotent: a subtask already recorded past waiting (an earlier dispatch whose reply was lost) is
-# not queued again. Returns the entry id, "" when it was already dispatched, false when the task
-# does not exist.
-_DISPATCH = _ENSURE_GROUP + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if stored and cjson.decode(stored)['state'] ~= 'waiting' then return '' end
-ensure_group(KEYS[2], ARGV[3])
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'data', ARGV[5])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'data', ARGV[6])
-return id
+# not queued again. Replies the entry id, "" when it was already dispatched, false when the task
+# does not exist (see ``memory.writes``).
+_DISPATCH = """
+local function dispatch(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then return false, false end
+  local stored = redis.call('HGET', keys[1], args[1])
+  if stored and cjson.decode(stored)['state'] ~= 'waiting' then return true, '' end
+  ensure_group(keys[2], args[3])
+  local id = redis.call('XADD', keys[2], 'MAXLEN', '~', args[4], '*', 'data', args[5])
+  redis.call('HSET', keys[1], args[1], args[2])
+  redis.call('XADD', keys[3], 'MAXLEN', '~', args[7], '*', 'data', args[6])
+  return true, id
+end
 """
+
+# The write functions of the work streams, for ``memory.writes.Writes``.
+STREAM_WRITES = {"dispatch": _ENSURE_GROUP + _DISPATCH, "report": _ENSURE_GROUP + _REPORT}
 
 # KEYS: task hash, the robot's subtask stream, results stream, robot hash, the robot's lease (liveness key),
 #       the task's claims hash.
@@ -205,16 +213,15 @@ class WorkStreams:
     """Subtasks to robots and results back to the master, each read through a consumer group."""
 
     def __init__(
-        self, redis: aioredis.Redis, keys: Keys, maxlen: int = DEFAULT_STREAM_MAXLEN,
+        self, redis: aioredis.Redis, keys: Keys, writes: Writes, maxlen: int = DEFAULT_STREAM_MAXLEN,
         event_maxlen: int = DEFAULT_EVENT_MAXLEN,
     ) -> None:
         self._redis = redis
         self._keys = keys
+        self._writes = writes
         self.maxlen = maxlen
         self._event_maxlen = event_maxlen
         self._results = _GroupStream(redis, keys.results, MASTER_GROUP, SubtaskResult.from_dict, maxlen)
-        self._report = redis.register_script(_REPORT)
-        self._dispatch = redis.register_script(_DISPATCH)
         self._claim = redis.register_script(_CLAIM)
 
     def _subtasks(self, robot: str) -> _GroupStream[SubtaskMessage]:
@@ -230,14 +237,22 @@ class WorkStreams:
 
         ``SharedMemoryError`` if the task does not exist (nothing is written then).
         """
+        (entry_id,) = await self._writes.run([self.dispatch_write(msg, record, event)])
+        return entry_id
+
+    def dispatch_write(self, msg: SubtaskMessage, record: SubtaskRecord, event: str) -> Write:
+        """``dispatch`` as a write, to be made with others (``memory.writes``)."""
         keys = [self._keys.task(msg.task_id), self._keys.subtasks(msg.robot), self._keys.events]
         args = [subtask_field(record.subtask_id), json.dumps(record.to_dict()), SLAVER_GROUP, self.maxlen,
                 json.dumps(msg.to_dict()), event, self._event_maxlen]
-        entry_id = await self._dispatch(keys=keys, args=args)
-        if entry_id is None:
-            raise SharedMemoryError(f"unknown task {msg.task_id!r}: create it before dispatching its subtasks")
-        logger.debug("dispatched %s/%s to %s as %s", msg.task_id, msg.subtask_id, msg.robot, entry_id)
-        return entry_id
+
+        def check(entry_id: str | None) -> str:
+            if entry_id is None:
+                raise SharedMemoryError(f"unknown task {msg.task_id!r}: create it before dispatching its subtasks")
+            logger.debug("dispatched %s/%s to %s as %s", msg.task_id, msg.subtask_id, msg.robot, entry_id)
+            return entry_id
+
+        return Write("dispatch", keys, args, check)
 
     async def claim(self, entry_id: str, msg: SubtaskMessage, lease: str, running: SubtaskResult) -> str | None:
         """Start the subtask ``msg`` (entry ``entry_id``) for the slaver holding ``lease``; None when it
@@ -285,6 +300,16 @@ class WorkStreams:
         An error stops it before the ack, so the subtask stays pending. ``SharedMemoryError`` (after
         posting) when a status is given and the robot is not registered.
         """
+        (entry_id,) = await self._writes.run([self.report_write(result, ack_id=ack_id, status=status,
+                                                                current_subtask=current_subtask)])
+        return entry_id
+
+    def report_write(
+        self, result: SubtaskResult, *, ack_id: str | None = None, status: str | None = None,
+        current_subtask: str | None = None,
+    ) -> Write:
+        """``report`` as a write, to be made with others (``memory.writes``): e.g. after the scene
+        commit of the subtask's last effects (``SceneGraph.apply(then=...)``)."""
         if status is not None and status not in ROBOT_STATUSES:
             raise SharedMemoryError(f"unknown robot status {status!r}: expected one of {sorted(ROBOT_STATUSES)}")
         robot = result.robot
@@ -292,10 +317,14 @@ class WorkStreams:
         args: list[Any] = [MASTER_GROUP, self.maxlen, json.dumps(result.to_dict()), SLAVER_GROUP, ack_id or ""]
         if status is not None:
             args += ["status", status, "current_subtask", current_subtask or ""]
-        entry_id, registered = await self._report(keys=keys, args=args)
-        if not registered:
-            raise SharedMemoryError(f"unknown robot {robot!r}: register it first")
-        return entry_id
+
+        def check(reply: list[Any]) -> str:
+            entry_id, registered = reply
+            if not int(registered):
+                raise SharedMemoryError(f"unknown robot {robot!r}: register it first")
+            return entry_id
+
+        return Write("report", keys, args, check)
 
     async def read_results(
         self, consumer: str, block_ms: int, count: int = 100

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -19,45 +20,53 @@ from memory.events import DEFAULT_EVENT_MAXLEN
 from memory.keys import Keys
 from memory.messages import TERMINAL_TASK_STATES, SubtaskState, TaskState
 from memory.profiles import SubtaskRecord, TaskRecord
+from memory.writes import Write, Writes
 
-__all__ = ["TaskStore", "subtask_field", "terminal_states_arg"]
+__all__ = ["TASK_WRITES", "TaskStore", "subtask_field", "terminal_states_arg"]
 
 logger = logging.getLogger(__name__)
 
 META = "meta"
 SUB_PREFIX = "sub:"
 
-# KEYS: task hash, event stream, the task's claims hash. ARGV: subtask field, subtask JSON, subtask
+# keys: task hash, event stream, the task's claims hash. args: subtask field, subtask JSON, subtask
 # id to check for a claim ("" = no check), event JSON ("" = none), event maxlen. The subtask and its
-# event are written together or not at all. Returns 0 when the task does not exist, -1 when a
-# slaver has claimed the subtask (started it: nothing written), else 1.
+# event are written together or not at all. Replies 0 when the task does not exist, -1 when a
+# slaver has claimed the subtask (started it: nothing written), else 1 (see ``memory.writes``).
 _SAVE_SUBTASK = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then return -1 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'data', ARGV[4])
+local function save_subtask(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then return false, 0 end
+  if args[3] ~= '' and redis.call('HEXISTS', keys[3], args[3]) == 1 then return false, -1 end
+  redis.call('HSET', keys[1], args[1], args[2])
+  if args[4] ~= '' then
+    redis.call('XADD', keys[2], 'MAXLEN', '~', args[5], '*', 'data', args[4])
+  end
+  return true, 1
 end
-return 1
 """
 
-# KEYS: task hash, task index, active set, event stream. ARGV: only if new (1/0), task id, created_at,
+# keys: task hash, task index, active set, event stream. args: only if new (1/0), task id, created_at,
 # active (1/0), event maxlen, number of events N, the N events, then the hash's field, value pairs.
-# Replaces the whole record; returns 0 (nothing written) when only-if-new and the task exists, else 1.
+# Replaces the whole record; replies 0 (nothing written) when only-if-new and the task exists, else 1.
 _WRITE_TASK = """
-if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[1])
-local first = 7 + tonumber(ARGV[6])
-for i = first, #ARGV, 1000 do
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+local function write_task(keys, args)
+  if args[1] == '1' and redis.call('EXISTS', keys[1]) == 1 then return false, 0 end
+  redis.call('DEL', keys[1])
+  local first = 7 + tonumber(args[6])
+  for i = first, #args, 1000 do
+    redis.call('HSET', keys[1], unpack(args, i, math.min(i + 999, #args)))
+  end
+  redis.call('ZADD', keys[2], args[3], args[2])
+  if args[4] == '1' then redis.call('SADD', keys[3], args[2]) else redis.call('SREM', keys[3], args[2]) end
+  for i = 7, first - 1 do
+    redis.call('XADD', keys[4], 'MAXLEN', '~', args[5], '*', 'data', args[i])
+  end
+  return true, 1
 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[2]) else redis.call('SREM', KEYS[3], ARGV[2]) end
-for i = 7, first - 1 do
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'data', ARGV[i])
-end
-return 1
 """
+
+# The write functions of task records, for ``memory.writes.Writes``.
+TASK_WRITES = {"save_subtask": _SAVE_SUBTASK, "write_task": _WRITE_TASK}
 
 # KEYS: task hash, active set. ARGV: the meta JSON the caller read, the new meta JSON, task id,
 # active (1/0), the meta field. Returns 0 when the task is gone, -1 when its meta changed since (read it again), else 1.
@@ -69,6 +78,10 @@ redis.call('HSET', KEYS[1], ARGV[5], ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
 return 1
 """
+
+
+class _Claimed(SharedMemoryError):
+    """A slaver started the subtask: a write ``unless_claimed`` was not made."""
 
 
 def subtask_field(subtask_id: str) -> str:
@@ -84,12 +97,11 @@ def terminal_states_arg() -> str:
 class TaskStore:
     """Create, read and update task records."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, event_maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
+    def __init__(self, redis: aioredis.Redis, keys: Keys, writes: Writes, event_maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
         self._redis = redis
         self._keys = keys
+        self._writes = writes
         self._event_maxlen = event_maxlen
-        self._save_subtask = redis.register_script(_SAVE_SUBTASK)
-        self._write_task = redis.register_script(_WRITE_TASK)
         self._set_meta = redis.register_script(_SET_META)
 
     async def create(self, record: TaskRecord, events: Sequence[str] = ()) -> None:
@@ -98,16 +110,23 @@ class TaskStore:
         The existence check and the write are one script, so two creators of the same id cannot
         both succeed; ``events`` (``encode_event`` JSON) are appended in it.
         """
+        await self._writes.run([self.create_write(record, events)])
+
+    def create_write(self, record: TaskRecord, events: Sequence[str] = ()) -> Write:
+        """``create`` as a write, to be made with others (``memory.writes``)."""
         if not record.created_at:
             record.created_at = time.time()
-        if not await self._write(record, events, only_if_new=True):
-            raise SharedMemoryError(f"task {record.task_id!r} already exists")
+        return self._task_write(record, events, only_if_new=True)
 
     async def save(self, record: TaskRecord, events: Sequence[str] = ()) -> None:
         """Replace the whole record (e.g. after a replan) and append ``events``, atomically."""
-        await self._write(record, events, only_if_new=False)
+        await self._writes.run([self.save_write(record, events)])
 
-    async def _write(self, record: TaskRecord, events: Sequence[str], *, only_if_new: bool) -> bool:
+    def save_write(self, record: TaskRecord, events: Sequence[str] = ()) -> Write:
+        """``save`` as a write, to be made with others (``memory.writes``)."""
+        return self._task_write(record, events, only_if_new=False)
+
+    def _task_write(self, record: TaskRecord, events: Sequence[str], *, only_if_new: bool) -> Write:
         fields = [META, _encode_meta(record)]
         for sub in record.subtasks.values():
             fields += [subtask_field(sub.subtask_id), json.dumps(sub.to_dict())]
@@ -115,7 +134,12 @@ class TaskStore:
         keys = [self._keys.task(record.task_id), self._keys.task_index, self._keys.active_tasks, self._keys.events]
         args = [int(only_if_new), record.task_id, repr(float(record.created_at)), int(active), self._event_maxlen,
                 len(events), *events, *fields]
-        return bool(await self._write_task(keys=keys, args=args))
+
+        def check(reply: Any) -> None:
+            if not reply:
+                raise SharedMemoryError(f"task {record.task_id!r} already exists")
+
+        return Write("write_task", keys, args, check)
 
     async def get(self, task_id: str) -> TaskRecord | None:
         return _decode(await self._redis.hgetall(self._keys.task(task_id)))
@@ -132,13 +156,28 @@ class TaskStore:
         ``unless_claimed``: write nothing and return False when a slaver has already started the
         subtask (it cannot time out in the queue any more). ``SharedMemoryError`` if the task does not exist.
         """
+        write = self.subtask_write(task_id, sub, event, unless_claimed=unless_claimed)
+        try:
+            (written,) = await self._writes.run([write])
+        except _Claimed:
+            return False
+        return bool(written)
+
+    def subtask_write(self, task_id: str, sub: SubtaskRecord, event: str = "", *, unless_claimed: bool = False) -> Write:
+        """``save_subtask`` as a write, to be made with others (``memory.writes``); a claimed subtask
+        (with ``unless_claimed``) refuses it."""
         claim = sub.subtask_id if unless_claimed else ""
         args = [subtask_field(sub.subtask_id), json.dumps(sub.to_dict()), claim, event, self._event_maxlen]
         keys = [self._keys.task(task_id), self._keys.events, self._keys.task_claims(task_id)]
-        written = await self._save_subtask(keys=keys, args=args)
-        if written == 0:
-            raise SharedMemoryError(f"unknown task {task_id!r}: create it before saving subtasks")
-        return written == 1
+
+        def check(reply: Any) -> bool:
+            if reply == 0:
+                raise SharedMemoryError(f"unknown task {task_id!r}: create it before saving subtasks")
+            if reply == -1:
+                raise _Claimed(f"task {task_id!r} subtask {sub.subtask_id!r} was claimed by a slaver")
+            return True
+
+        return Write("save_subtask", keys, args, check)
 
     async def fence(self, task_id: str, subtask_id: str, lease: str) -> str | None:
         """Why the slaver holding ``lease`` must not take the next step of this subtask (the task
