@@ -4,7 +4,9 @@ Everything runs on the master's one asyncio loop. One loop task blocks on the re
 (bounded by the next subtask deadline) and handles results, deadlines and robots going offline;
 no thread per robot and no sleep-polling. Task records live in Redis and are mirrored in
 ``_active`` for the tasks that are not terminal; every change is saved before the result that
-caused it is acknowledged, so a restarted master resumes where the last one stopped.
+caused it is acknowledged, so a restarted master resumes where the last one stopped. A step (a
+publish, a batch of results) makes its writes in one round trip at its end (``memory.writes``): the
+tasks change in memory as it goes and are put back as they were when the writes fail.
 
 After a failure the current plan stops growing (waiting subtasks are superseded); once nothing
 of it is in flight any more, the rest of the task is replanned from the current world with the
@@ -18,8 +20,10 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from copy import deepcopy
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -53,6 +57,7 @@ from memory.messages import (
     TaskState,
 )
 from memory.profiles import SubtaskRecord, TaskRecord
+from memory.writes import Write
 
 __all__ = ["Scheduler", "CONSUMER"]
 
@@ -87,6 +92,7 @@ class Scheduler:
         self._fleet = FleetView(memory)
         self._next_follow = 0.0
         self._stopping = False
+        self._staged: _Step | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -145,10 +151,10 @@ class Scheduler:
             record.plan_info.update(plan.info or {}, planner=plan.planner)
             record.subtasks = {s.subtask_id: s for s in subtasks_from_plan(plan, 0)}
             record.state = TaskState.RUNNING
-            async with self._lock:
-                await self._mem.tasks.create(record, [_created_event(record), _task_event(record)])
-                self._metrics.tasks.labels(str(record.state)).inc()
-                self._active[task_id] = record
+            async with self._lock, self._step():
+                create = self._mem.tasks.create_write(record, [_created_event(record), _task_event(record)])
+                await self._write(record, create, lambda: self._active.__setitem__(task_id, record),
+                                  lambda: self._metrics.tasks.labels(str(record.state)).inc())
                 await self._advance(record)
             logger.info("task %s: planned %d subtasks", task_id, len(record.subtasks))
             return record
@@ -266,11 +272,17 @@ class Scheduler:
             attempt=sub.attempt,
             dispatched_at=dispatched.dispatched_at,
         )
-        await self._mem.streams.dispatch(message, dispatched, _subtask_event(record, dispatched))
-        sub.state, sub.reason, sub.dispatched_at = dispatched.state, "", dispatched.dispatched_at
-        self._metrics.dispatched(record, sub)
-        self._deadlines.push(self._due(sub), record.task_id, sub.subtask_id, sub.dispatched_at)
-        logger.info("task %s: dispatched %s to %s", record.task_id, sub.subtask_id, sub.robot)
+
+        def apply() -> None:
+            sub.state, sub.reason, sub.dispatched_at = dispatched.state, "", dispatched.dispatched_at
+            self._deadlines.push(self._due(sub), record.task_id, sub.subtask_id, sub.dispatched_at)
+
+        def done() -> None:
+            self._metrics.dispatched(record, sub)
+            logger.info("task %s: dispatched %s to %s", record.task_id, sub.subtask_id, sub.robot)
+
+        write = self._mem.streams.dispatch_write(message, dispatched, _subtask_event(record, dispatched))
+        await self._write(record, write, apply, done)
 
     async def _replan(self, record: TaskRecord, failed: SubtaskRecord) -> None:
         try:
@@ -346,7 +358,7 @@ class Scheduler:
 
     async def _finish(self, record: TaskRecord, state: TaskState, reason: str) -> None:
         """End the task: open subtasks cancelled, the record and every event written in one step
-        (the task in memory changes only once that write succeeded)."""
+        (the task in memory changes only once that write succeeded, or within a step)."""
         now = time.time()
         done = deepcopy(record)
         events = []
@@ -355,12 +367,72 @@ class Scheduler:
                 sub.state, sub.reason, sub.finished_at = SubtaskState.CANCELLED, reason, now
                 events.append(_subtask_event(done, sub))
         done.state, done.reason, done.finished_at = state, reason, now
-        await self._mem.tasks.save(done, [*events, _task_event(done)])  # terminal: leaves the active set
-        self._metrics.subtasks.labels(str(SubtaskState.CANCELLED)).inc(len(events))
-        self._metrics.tasks.labels(str(state)).inc()
-        record.subtasks, record.state, record.reason, record.finished_at = done.subtasks, state, reason, now
-        self._active.pop(record.task_id, None)
-        logger.info("task %s: %s %s", record.task_id, state, reason)
+
+        def apply() -> None:
+            record.subtasks, record.state, record.reason, record.finished_at = done.subtasks, state, reason, now
+            self._active.pop(record.task_id, None)
+
+        def counted() -> None:
+            self._metrics.subtasks.labels(str(SubtaskState.CANCELLED)).inc(len(events))
+            self._metrics.tasks.labels(str(state)).inc()
+            logger.info("task %s: %s %s", record.task_id, state, reason)
+
+        write = self._mem.tasks.save_write(done, [*events, _task_event(done)])  # terminal: leaves the active set
+        await self._write(record, write, apply, counted)
+
+    # -- steps: writes made together ------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _step(self) -> AsyncIterator[None]:
+        """Collect the writes made inside (under the lock) and make them in one round trip at the
+        end. If that fails, every task changed inside is put back as it was before (Redis holds
+        what it held then, or the writes are made again when what caused them is handled again),
+        replanning started inside is cancelled, and the error propagates. Inside a step: one step."""
+        if self._staged is not None:
+            yield
+            return
+        step = self._staged = _Step(replans=frozenset(self._replans))
+        try:
+            yield
+            await self._mem.writes.run(step.writes)
+        except BaseException:
+            self._undo(step)
+            raise
+        finally:
+            self._staged = None
+        for done in step.done:
+            done()
+
+    async def _write(self, record: TaskRecord, write: Write, apply: Callable[[], None],
+                     done: Callable[[], None] | None = None) -> None:
+        """Make ``write``, then ``apply()`` its change to ``record`` in memory, then ``done()``
+        (metrics, log lines). Within a step the change applies at once and the write waits for
+        the step's end (``done`` too)."""
+        step = self._staged
+        if step is None:
+            await self._mem.writes.run([write])
+        else:
+            if record.task_id not in step.before:
+                step.before[record.task_id] = _Before.of(record, active=self._active.get(record.task_id) is record)
+            step.writes.append(write)
+        apply()
+        if done is not None:
+            self._when_written(done)
+
+    def _when_written(self, done: Callable[[], None]) -> None:
+        """``done()`` now, or within a step once its writes are made."""
+        if self._staged is None:
+            done()
+        else:
+            self._staged.done.append(done)
+
+    def _undo(self, step: _Step) -> None:
+        for before in step.before.values():
+            before.restore(self._active)
+        for task_id in set(self._replans) - step.replans:
+            self._replans.pop(task_id).cancel()
+        if step.before:
+            logger.warning("writes of %d tasks failed; their state in memory is put back", len(step.before))
 
     # -- results, deadlines, liveness --------------------------------------------------------
 
@@ -391,10 +463,14 @@ class Scheduler:
                 await asyncio.sleep(ERROR_BACKOFF_S)  # back off instead of spinning on a broken connection
 
     async def _handle_results(self, entries: list[tuple[str, SubtaskResult]]) -> None:
-        """Handle results in order, then ack them in one command; a step that fails leaves them
-        pending, for ``_catch_up`` to handle again (a stale result is ignored)."""
-        for _, result in entries:
-            await self.handle_result(result)
+        """Handle results in order, making their writes in one round trip, then ack them in one
+        command; a step that fails leaves them pending, for ``_catch_up`` to handle again (a
+        stale result is ignored)."""
+        if not entries:
+            return
+        async with self._lock, self._step():
+            for _, result in entries:
+                await self._handle_result(result)
         await self._mem.streams.ack_results(*(msg_id for msg_id, _ in entries))
 
     def _block_ms(self) -> int:
@@ -409,29 +485,28 @@ class Scheduler:
             self._next_follow = now + FOLLOW_INTERVAL_S
             await self._fleet.catch_up()
 
-    async def handle_result(self, result: SubtaskResult) -> None:
-        """Apply one slaver result; stale or unknown ones are ignored."""
+    async def _handle_result(self, result: SubtaskResult) -> None:
+        """Apply one slaver result (under the lock); stale or unknown ones are ignored."""
         self._fleet.touch(result.robot)  # its slaver set its status with the result: no event says so
-        async with self._lock:
-            record = self._active.get(result.task_id)
-            sub = record.subtasks.get(result.subtask_id) if record else None
-            if record is None or sub is None or sub.state.terminal or result.attempt != sub.attempt:
-                logger.debug("ignoring result for %s/%s", result.task_id, result.subtask_id)
-                return
-            if result.state == SubtaskState.RUNNING:
-                if sub.state == SubtaskState.DISPATCHED:
-                    await self._set_subtask(record, sub, SubtaskState.RUNNING,
-                                            started_at=result.started_at or time.time())
-                return
-            if result.state not in (SubtaskState.SUCCEEDED, SubtaskState.FAILED, SubtaskState.INTERRUPTED):
-                logger.warning("task %s: %s reported state %s; ignored", result.task_id, sub.subtask_id, result.state)
-                return
-            outcomes = [o.to_dict() for o in result.outcomes]
-            await self._set_subtask(record, sub, result.state, result.reason,
-                                    started_at=sub.started_at or result.started_at or None,
-                                    finished_at=result.finished_at or time.time(), outcomes=outcomes)
-            self._metrics.result(sub)
-            await self._advance(record)
+        record = self._active.get(result.task_id)
+        sub = record.subtasks.get(result.subtask_id) if record else None
+        if record is None or sub is None or sub.state.terminal or result.attempt != sub.attempt:
+            logger.debug("ignoring result for %s/%s", result.task_id, result.subtask_id)
+            return
+        if result.state == SubtaskState.RUNNING:
+            if sub.state == SubtaskState.DISPATCHED:
+                await self._set_subtask(record, sub, SubtaskState.RUNNING,
+                                        started_at=result.started_at or time.time())
+            return
+        if result.state not in (SubtaskState.SUCCEEDED, SubtaskState.FAILED, SubtaskState.INTERRUPTED):
+            logger.warning("task %s: %s reported state %s; ignored", result.task_id, sub.subtask_id, result.state)
+            return
+        outcomes = [o.to_dict() for o in result.outcomes]
+        await self._set_subtask(record, sub, result.state, result.reason,
+                                started_at=sub.started_at or result.started_at or None,
+                                finished_at=result.finished_at or time.time(), outcomes=outcomes)
+        self._when_written(lambda: self._metrics.result(sub))
+        await self._advance(record)
 
     def _due(self, sub: SubtaskRecord) -> float:
         """When an in-flight subtask times out: ``subtask_timeout_s`` in its robot's queue; once
@@ -549,7 +624,7 @@ class Scheduler:
         """Handle the results read but never acknowledged (a crash, an outage mid-way), then take
         each active task's next step (a dispatch an outage interrupted is made now)."""
         await self._handle_results(await self._mem.streams.pending_results(CONSUMER))
-        async with self._lock:
+        async with self._lock, self._step():
             for record in list(self._active.values()):
                 if self._active.get(record.task_id) is record:
                     await self._advance(record)
@@ -562,15 +637,28 @@ class Scheduler:
         outcomes: list[dict[str, Any]] | None = None,
     ) -> bool:
         """Record the subtask's new state and its event in one write; ``sub`` changes only once it
-        succeeded. False (nothing changed) when ``unless_claimed`` and a slaver has started it."""
+        succeeded (or within a step). False (nothing changed) when ``unless_claimed`` and a slaver
+        has started it: that answer is needed at once, so such a write is never part of a step."""
         changed = replace(sub, state=state, reason=reason, started_at=started_at or sub.started_at,
                           finished_at=finished_at or sub.finished_at)
         extra = {"outcomes": outcomes} if outcomes is not None else {}
         event = _subtask_event(record, changed, **extra)
-        if not await self._mem.tasks.save_subtask(record.task_id, changed, event, unless_claimed=unless_claimed):
-            return False
-        sub.state, sub.reason, sub.started_at, sub.finished_at = state, reason, changed.started_at, changed.finished_at
-        self._metrics.subtasks.labels(str(state)).inc()
+
+        def apply() -> None:
+            sub.state, sub.reason, sub.started_at, sub.finished_at = state, reason, changed.started_at, changed.finished_at
+
+        def counted() -> None:
+            self._metrics.subtasks.labels(str(state)).inc()
+
+        if unless_claimed:
+            if self._staged is not None:
+                raise RuntimeError("a write unless claimed needs its answer at once: not within a step")
+            if not await self._mem.tasks.save_subtask(record.task_id, changed, event, unless_claimed=True):
+                return False
+            apply()
+            counted()
+            return True
+        await self._write(record, self._mem.tasks.subtask_write(record.task_id, changed, event), apply, counted)
         return True
 
 
@@ -602,6 +690,43 @@ def _created_event(record: TaskRecord) -> str:
 
 def _task_event(record: TaskRecord) -> str:
     return encode_event("task_state", task_id=record.task_id, state=str(record.state), reason=record.reason)
+
+
+@dataclass
+class _Step:
+    """The writes of one scheduler step, what to do once they are made, and the tasks as they were."""
+
+    replans: frozenset[str]  # the tasks being replanned when the step began
+    writes: list[Write] = field(default_factory=list)
+    done: list[Callable[[], None]] = field(default_factory=list)
+    before: dict[str, _Before] = field(default_factory=dict)
+
+
+@dataclass
+class _Before:
+    """What a step may change of a task in memory: its state, its subtasks' states and whether it is active."""
+
+    record: TaskRecord
+    active: bool
+    fields: tuple[Any, ...]
+    subtasks: dict[str, SubtaskRecord]
+    sub_fields: dict[str, tuple[Any, ...]]
+
+    @classmethod
+    def of(cls, record: TaskRecord, *, active: bool) -> _Before:
+        return cls(record, active, (record.state, record.reason, record.finished_at), record.subtasks,
+                   {i: (s.state, s.reason, s.started_at, s.finished_at, s.dispatched_at) for i, s in record.subtasks.items()})
+
+    def restore(self, active: dict[str, TaskRecord]) -> None:
+        record = self.record
+        record.state, record.reason, record.finished_at = self.fields
+        record.subtasks = self.subtasks
+        for subtask_id, sub in self.subtasks.items():
+            sub.state, sub.reason, sub.started_at, sub.finished_at, sub.dispatched_at = self.sub_fields[subtask_id]
+        if self.active:
+            active[record.task_id] = record
+        else:
+            active.pop(record.task_id, None)
 
 
 class _Outage:

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import pytest
 from flask.testing import FlaskClient
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from memory import SharedMemory
 from memory.messages import SubtaskMessage, SubtaskState, TaskState
@@ -263,3 +264,62 @@ async def test_timing_started_at(shared_memory: SharedMemory, masters) -> None:
         await slaver.stop()
     sub = record.subtasks["s1"]
     assert before <= sub.dispatched_at <= sub.started_at <= sub.finished_at <= record.finished_at
+
+
+class RecordedWrites:
+    """Wraps a running master's ``Writes.run``: the functions of every list it made, and a failure
+    to inject once into the first list that ``fail_when`` picks."""
+
+    def __init__(self, service, fail_when=None) -> None:
+        self.lists: list[list[str]] = []
+        self._run = service.memory.writes.run
+        self._fail_when = fail_when
+        service.memory.writes.run = self
+
+    async def __call__(self, writes):
+        functions = [w.function for w in writes]
+        if self._fail_when is not None and self._fail_when(functions):
+            self._fail_when = None
+            raise RedisConnectionError("injected: the connection dropped before the writes were sent")
+        self.lists.append(functions)
+        return await self._run(writes)
+
+
+async def test_a_result_and_the_dispatch_it_releases_are_written_in_one_round_trip(
+    shared_memory: SharedMemory, masters
+) -> None:
+    await setup_world(shared_memory)
+    service, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2", order=2))))
+    writes = RecordedWrites(service)
+    slavers = [FakeSlaver(shared_memory, r, succeed_after(0)).start() for r in ("r1", "r2")]
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        for s in slavers:
+            await s.stop()
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert writes.lists[0] == ["write_task", "dispatch"]  # the publish: created and s1 queued
+    handoff = ["save_subtask", "dispatch"]  # s1 succeeded and s2 queued
+    assert handoff in writes.lists or ["save_subtask", *handoff] in writes.lists  # s1's RUNNING may come in the batch
+    assert writes.lists[-1][-1] == "write_task"  # the task recorded succeeded
+
+
+async def test_writes_that_fail_leave_the_task_as_redis_holds_it_and_are_made_again(
+    shared_memory: SharedMemory, masters
+) -> None:
+    await setup_world(shared_memory)
+    service, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2", order=2))))
+    writes = RecordedWrites(service, fail_when=lambda functions: functions[-2:] == ["save_subtask", "dispatch"])
+    slavers = [FakeSlaver(shared_memory, r, succeed_after(0)).start() for r in ("r1", "r2")]
+    try:
+        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        for s in slavers:
+            await s.stop()
+    assert writes._fail_when is None, "the failure was never injected"
+    assert record.state == TaskState.SUCCEEDED, record.reason
+    assert [r[0] for r in slavers[1].runs] == ["s2"]  # dispatched once the result was handled again, run once
+    history = await shared_memory.events.recent(200)
+    succeeded = [e for e in history if e.kind == "subtask_state" and e.data.get("subtask_id") == "s1"
+                 and e.data.get("state") == "succeeded"]
+    assert len(succeeded) == 1  # the failed step wrote nothing
