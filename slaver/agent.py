@@ -22,7 +22,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -34,6 +34,7 @@ from memory import SceneConflict, SharedMemory, SharedMemoryError
 from memory.counters import RobotCounters
 from memory.messages import SubtaskMessage, SubtaskResult, SubtaskState, ToolCall, ToolOutcome
 from memory.profiles import ActionSemantics, RobotProfile
+from memory.writes import Write
 from skills.client import SkillClient, SkillOutcome, SkillUnavailable
 from slaver.circuit import Backoff, SkillCircuit
 from slaver.config import SlaverConfig
@@ -92,6 +93,8 @@ class _Run:
     state: SubtaskState = SubtaskState.SUCCEEDED
     reason: str = ""
     outcomes: list[ToolOutcome] = field(default_factory=list)
+    # The last call's effects, applied with the report (one round trip) rather than on their own.
+    unapplied: tuple[ToolCall, ToolOutcome] | None = None
 
     def fail(self, reason: str, state: SubtaskState = SubtaskState.FAILED) -> _Run:
         self.state, self.reason = state, reason
@@ -338,10 +341,26 @@ class Slaver:
         self, msg: SubtaskMessage, run: _Run, started: float, finished: float, *,
         ack_id: str | None = None, status: str | None = None,
     ) -> None:
-        """Post the result, then ack ``ack_id`` and set the robot's ``status``, in one round trip."""
-        result = self._result(msg, run, started, finished)
+        """Post the result, then ack ``ack_id`` and set the robot's ``status``, in one round trip;
+        with the last call's effects, when they are still to apply, in that same round trip (when
+        they conflict with the scene, the subtask fails and that is posted instead)."""
         current = msg.subtask_id if status == "busy" else None
-        await self._mem.streams.report(result, ack_id=ack_id, status=status, current_subtask=current)
+        report = self._mem.streams.report_write(self._result(msg, run, started, finished), ack_id=ack_id,
+                                                status=status, current_subtask=current)
+        if run.unapplied is not None:
+            call, outcome = run.unapplied
+            failure = await self._apply(msg, call, outcome, then=[report])
+            run.unapplied = None
+            if failure is None:
+                self._posted(msg, run)
+                return
+            run.fail(failure)
+            report = self._mem.streams.report_write(self._result(msg, run, started, finished), ack_id=ack_id,
+                                                    status=status, current_subtask=current)
+        await self._mem.writes.run([report])
+        self._posted(msg, run)
+
+    def _posted(self, msg: SubtaskMessage, run: _Run) -> None:
         self.counters.subtask(run.state)  # sent to Redis at the next heartbeat
         level = logging.WARNING if run.state in (SubtaskState.FAILED, SubtaskState.INTERRUPTED) else logging.INFO
         suffix = f": {run.reason}" if run.reason else ""
@@ -373,8 +392,9 @@ class Slaver:
 
     async def _run_actions(self, msg: SubtaskMessage, stop: _Event, deadline: float) -> _Run:
         run = _Run()
+        last = len(msg.actions) - 1
         for index, call in enumerate(msg.actions):
-            if not await self._act(msg, call, run, stop, deadline, fenced=index == 0):
+            if not await self._act(msg, call, run, stop, deadline, fenced=index == 0, last=index == last):
                 break
         return run
 
@@ -410,11 +430,13 @@ class Slaver:
         }
 
     async def _act(
-        self, msg: SubtaskMessage, call: ToolCall, run: _Run, stop: _Event, deadline: float, *, fenced: bool = False
+        self, msg: SubtaskMessage, call: ToolCall, run: _Run, stop: _Event, deadline: float, *, fenced: bool = False,
+        last: bool = False,
     ) -> bool:
         """Run one tool call and apply its effects; False (``run`` marked failed) to stop here.
 
-        ``fenced``: the claim was checked just now (else it is checked here first).
+        ``fenced``: the claim was checked just now (else it is checked here first). ``last``: the
+        subtask's last call, whose effects are applied with the report (``run.unapplied``).
         """
         blocker = await self._blocker(msg, stop, deadline, fenced)
         if blocker is not None:
@@ -438,7 +460,11 @@ class Slaver:
         self.counters.skill_call(call.name, outcome, time.monotonic() - called)
         run.outcomes.append(outcome)
         await self._map_reported(call, outcome)
-        failure = self._failure(msg, call, outcome, deadline) or await self._apply(msg, call, outcome)
+        failure = self._failure(msg, call, outcome, deadline)
+        if failure is None and last and outcome.effects:
+            run.unapplied = call, outcome
+        elif failure is None:
+            failure = await self._apply(msg, call, outcome)
         if failure:
             run.fail(failure)
         return failure is None
@@ -473,14 +499,16 @@ class Slaver:
         semantics = spec.semantics if spec is not None else ActionSemantics()
         outcome.effects = reported_effects(self.name, call, semantics, reported, await self._mem.scene.snapshot())
 
-    async def _apply(self, msg: SubtaskMessage, call: ToolCall, outcome: ToolOutcome) -> str | None:
-        """Apply the call's effects to the scene, all or none; the failure reason, or None."""
+    async def _apply(self, msg: SubtaskMessage, call: ToolCall, outcome: ToolOutcome,
+                     then: Sequence[Write] = ()) -> str | None:
+        """Apply the call's effects to the scene, all or none (and ``then``, only with them); the
+        failure reason, or None."""
         if not outcome.effects:
             return None
         try:
             version = await self._reachable(f"applying the effects of {call.name}", time.monotonic() + REPORT_PATIENCE_S,
                                             lambda: self._mem.scene.apply(outcome.effects, robot=self.name,
-                                                                          task_id=msg.task_id))
+                                                                          task_id=msg.task_id, then=then))
         except SceneConflict as exc:
             return f"{_describe(call)} succeeded but its effects conflict with the scene: {exc}"
         logger.info("robot=%s task=%s applied %d effects of %s (scene version %d)", self.name,

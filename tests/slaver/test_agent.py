@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import time
@@ -68,24 +69,28 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
     make_slaver, world: SharedMemory, results: Results
 ) -> None:
     order: list[str] = []
+    together: list[list[str]] = []  # the writes made in each round trip that posted a result
     streams = world.streams
-    report, ack, claim = streams.report, streams.ack_subtask, streams.claim
+    run_writes, ack, claim = world.writes.run, streams.ack_subtask, streams.claim
 
     async def spy_claim(entry_id, msg, lease, running):
         order.append(f"claim, post {running.state}")
         return await claim(entry_id, msg, lease, running)
 
-    async def spy_report(result, **kwargs):  # record the order the slaver talks to the streams in
-        order.append(f"post {result.state}")
-        if kwargs.get("ack_id"):
-            order.append("ack")  # the report posts, then acks (test_streams checks that order)
-        return await report(result, **kwargs)
+    async def spy_writes(writes):  # record the order the slaver talks to the streams in
+        for write in writes:
+            if write.function == "report":
+                together.append([w.function for w in writes])
+                order.append(f"post {json.loads(write.args[2])['state']}")
+                if write.args[4]:
+                    order.append("ack")  # the report posts, then acks (test_streams checks that order)
+        return await run_writes(writes)
 
     async def spy_ack(robot, msg_id):
         order.append("ack")
         return await ack(robot, msg_id)
 
-    streams.report, streams.ack_subtask, streams.claim = spy_report, spy_ack, spy_claim
+    world.writes.run, streams.ack_subtask, streams.claim = spy_writes, spy_ack, spy_claim
     await new_task(world, "t1")
     async with serving(make_slaver(start="dining_room")):
         version = await world.scene.version()  # the robot's node is in
@@ -100,6 +105,7 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
 
     assert results.states("s1") == [SubtaskState.RUNNING, SubtaskState.SUCCEEDED]
     assert order == ["claim, post running", "post succeeded", "ack"]
+    assert together == [["scene_commit", "report"]]  # the last call's effects go with the report: one round trip
     assert [o.name for o in result.outcomes] == ["navigate", "pick", "navigate", "place"]
     assert all(o.ok for o in result.outcomes) and result.robot == "bot-1" and result.attempt == 0
     assert 0 < result.started_at <= result.finished_at
