@@ -30,7 +30,8 @@ from dataclasses import replace
 from brain.world import NodeMap, NodeView, RobotView, WorldView
 from memory import SharedMemory
 from memory.errors import SceneConflict
-from memory.events import Event
+from memory.events import Event, Since
+from memory.robots import Liveness
 from memory.profiles import RobotProfile, RobotRecord, SceneNode
 from memory.scene_graph import apply_effects
 
@@ -79,7 +80,10 @@ class FleetView:
         async with self._lock:
             # The scene version comes with the events, read in one step: every scene change up to it
             # is among them, so a view behind it after applying them missed one.
-            liveness, version = await asyncio.gather(self._mem.robots.liveness(), self._catch_up())
+            if self._last_id is None:
+                liveness, version = await asyncio.gather(self._mem.robots.liveness(), self._catch_up())
+            else:
+                liveness, version = await self._read_changes()
             if self._version < version:
                 logger.info("fleet view: scene version %d, the events gave %d; reading the scene again",
                             version, self._version)
@@ -102,15 +106,36 @@ class FleetView:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _catch_up(self) -> int:
-        """Apply the events since the last read; returns the scene version read with the first
-        of them (or loaded)."""
+    async def _read_changes(self) -> tuple[Liveness, int]:
+        """Liveness, the events since the last read and the robots marked to read again, in one
+        round trip; returns the liveness and the scene version read with the events. The robots'
+        hashes are read with the events, so the events' marks on them are already answered."""
+        names, self._dirty = self._dirty, set()
+        try:
+            read = await self._mem.fleet_changes(self._last_id or "0-0", READ_COUNT, sorted(names))
+        except BaseException:
+            self._dirty |= names
+            raise
+        touched, self._dirty = self._dirty, set()  # marked while the read was on its way: read again
+        version = await self._catch_up(read.since)
+        if read.since.trimmed or len(read.since.events) == READ_COUNT:
+            self._dirty |= names | touched  # reloaded, or events read after the hashes: read them again
+        else:
+            self._dirty = (self._dirty - names) | touched
+            self._take_records(names, read.robots)
+        return read.liveness, version
+
+    async def _catch_up(self, first: Since | None = None) -> int:
+        """Apply the events since the last read (``first``: the first batch of them, read already);
+        returns the scene version read with the first of them (or loaded)."""
         if self._last_id is None:
             await self._load()
             return self._version
         version = None
+        read = first
         while True:
-            read = await self._mem.events.since(self._last_id, READ_COUNT)
+            if read is None:
+                read = await self._mem.events.since(self._last_id, READ_COUNT)
             version = read.scene_version if version is None else version
             if read.trimmed:
                 logger.warning("fleet view: the event history was trimmed past %s; reading everything", self._last_id)
@@ -121,6 +146,7 @@ class FleetView:
             self._last_id = read.next_id
             if len(read.events) < READ_COUNT:
                 break
+            read = None
         if self._scene_stale:
             await self._load_scene()
         return version
@@ -149,12 +175,17 @@ class FleetView:
             return
         names, self._dirty = self._dirty, set()
         try:
-            records = {r.name: r for r in await self._mem.robots.unplaced(sorted(names))}
+            records = await self._mem.robots.unplaced(sorted(names))
         except BaseException:
             self._dirty |= names
             raise
+        self._take_records(names, records)
+
+    def _take_records(self, names: Iterable[str], records: Iterable[RobotRecord]) -> None:
+        """The robots ``names`` as read just now (``records``: those of them registered)."""
+        found = {r.name: r for r in records}
         for name in names:
-            view = self._view(records[name]) if name in records else None
+            view = self._view(found[name]) if name in found else None
             if view != self._robots.get(name):
                 self._world = None
                 if view is None or name not in self._robots:  # one gone or new: the order changes

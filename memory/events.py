@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 
 from memory.keys import Keys
 
-__all__ = ["DEFAULT_EVENT_MAXLEN", "Event", "EventLog", "Since", "encode_event", "stream_id_key"]
+__all__ = ["DEFAULT_EVENT_MAXLEN", "SINCE_FUNCTION", "Event", "EventLog", "Since", "encode_event", "since_of", "stream_id_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +31,15 @@ _CLOCK_SLACK_MS = 1_000
 # is there nothing after it is lost. (Asking for the oldest entry instead would send it whole: often
 # the scene_loaded event with every node.) The version is read in the same step as the entries: every
 # scene change up to it is in the history.
-_SINCE = """
-local version = redis.call('GET', KEYS[2]) or '0'
-local there = ARGV[1] == '0-0' or #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0
-local reply = redis.call('XREAD', 'COUNT', ARGV[2], 'STREAMS', KEYS[1], ARGV[1])
-return {version, there and 1 or 0, reply and reply[1][2] or {}}
+SINCE_FUNCTION = """
+local function since(events, version_key, last_id, count)
+  local version = redis.call('GET', version_key) or '0'
+  local there = last_id == '0-0' or #redis.call('XRANGE', events, last_id, last_id) > 0
+  local reply = redis.call('XREAD', 'COUNT', count, 'STREAMS', events, last_id)
+  return {version, there and 1 or 0, reply and reply[1][2] or {}}
+end
 """
+_SINCE = SINCE_FUNCTION + "return since(KEYS[1], KEYS[2], ARGV[1], ARGV[2])"
 
 # KEYS: the event stream. Returns the newest entry's id ("0-0" when empty), and only the id.
 _NEWEST_ID = """
@@ -143,9 +146,7 @@ class EventLog:
     async def since(self, last_id: str, count: int) -> Since:
         """Up to ``count`` events after ``last_id`` without waiting, in one step (see ``Since``); the
         entry ``last_id`` gone means trimmed; ``"0-0"``, the start of the history, never is."""
-        version, there, raw = await self._since(keys=[self.key, self._keys.scene_version], args=[last_id, count])
-        entries = [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in raw]
-        return Since(_parse(entries), entries[-1][0] if entries else last_id, not there, int(version))
+        return since_of(await self._since(keys=[self.key, self._keys.scene_version], args=[last_id, count]), last_id)
 
     async def newest_id(self) -> str:
         """The id of the newest event, ``"0-0"`` when there is none (to read on from with ``since``).
@@ -161,6 +162,13 @@ class EventLog:
             if event.ts <= ts:
                 parent = _parent_after(event, node, parent)
         return parent
+
+
+def since_of(reply: list[Any], last_id: str) -> Since:
+    """``Since`` from the reply of the ``since`` Lua function (``SINCE_FUNCTION``) read after ``last_id``."""
+    version, there, raw = reply
+    entries = [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True))) for entry_id, flat in raw]
+    return Since(_parse(entries), entries[-1][0] if entries else last_id, not there, int(version))
 
 
 def stream_id_key(stream_id: str) -> tuple[int, int]:

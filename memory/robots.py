@@ -23,7 +23,9 @@ from memory.keys import Keys
 from memory.profiles import RobotProfile, RobotRecord, SceneNode, SceneSnapshot
 from memory.scene_graph import SceneGraph, decode_snapshot
 
-__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "SHARED_LEASE", "Liveness", "RobotRegistry"]
+__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "SHARED_LEASE", "OFFLINE_FUNCTION", "Liveness", "RobotRegistry",
+           "liveness_of",
+           "unplaced_records"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +79,24 @@ return 1
 # key inside Redis and returns {number registered, the names without a liveness key...}: one round
 # trip and a reply the size of the offline part of the fleet, whatever its size. One EXISTS counts
 # a whole chunk; only a chunk with a key missing is checked name by name.
-_OFFLINE = """
-local names = redis.call('SMEMBERS', KEYS[1])
-local found = {#names}
-for first = 1, #names, 500 do
-  local last = math.min(first + 499, #names)
-  local keys = {}
-  for i = first, last do keys[#keys + 1] = ARGV[1] .. names[i] end
-  if redis.call('EXISTS', unpack(keys)) < #keys then
-    for i = first, last do
-      if redis.call('EXISTS', keys[i - first + 1]) == 0 then found[#found + 1] = names[i] end
+OFFLINE_FUNCTION = """
+local function offline(robots, alive_prefix)
+  local names = redis.call('SMEMBERS', robots)
+  local found = {#names}
+  for first = 1, #names, 500 do
+    local last = math.min(first + 499, #names)
+    local keys = {}
+    for i = first, last do keys[#keys + 1] = alive_prefix .. names[i] end
+    if redis.call('EXISTS', unpack(keys)) < #keys then
+      for i = first, last do
+        if redis.call('EXISTS', keys[i - first + 1]) == 0 then found[#found + 1] = names[i] end
+      end
     end
   end
+  return found
 end
-return found
 """
+_OFFLINE = OFFLINE_FUNCTION + "return offline(KEYS[1], ARGV[1])"
 
 
 @dataclass(frozen=True)
@@ -217,8 +222,7 @@ class RobotRegistry:
 
     async def liveness(self) -> Liveness:
         """The registered count and the offline names, checked inside Redis (cheap for a big fleet)."""
-        count, *offline = await self._offline(keys=[self._keys.robots], args=[self._keys.alive("")])
-        return Liveness(int(count), frozenset(offline))
+        return liveness_of(await self._offline(keys=[self._keys.robots], args=[self._keys.alive("")]))
 
     async def names(self) -> set[str]:
         return set(await self._redis.smembers(self._keys.robots))
@@ -229,9 +233,7 @@ class RobotRegistry:
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.hgetall(self._keys.robot(name))
-            rows = await pipe.execute()
-        records = (_record(row, True, _NO_SCENE) for row in rows)
-        return [r for r in records if r is not None]
+            return unplaced_records(await pipe.execute())
 
     async def _read(self, names: list[str]) -> list[RobotRecord]:
         """Robot hashes, liveness and the scene graph in one MULTI/EXEC."""
@@ -250,6 +252,18 @@ class RobotRegistry:
 
 
 _NO_SCENE = SceneSnapshot(version=0)
+
+
+def liveness_of(reply: list[str]) -> Liveness:
+    """``Liveness`` from the reply of the ``offline`` Lua function (``OFFLINE_FUNCTION``)."""
+    count, *offline = reply
+    return Liveness(int(count), frozenset(offline))
+
+
+def unplaced_records(rows: list[dict[str, str]]) -> list[RobotRecord]:
+    """Robot hashes as ``RobotRegistry.unplaced`` gives them; hashes of no robot are left out."""
+    records = (_record(row, True, _NO_SCENE) for row in rows)
+    return [r for r in records if r is not None]
 
 
 def _record(row: dict[str, str], online: bool, scene: SceneSnapshot) -> RobotRecord | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -20,9 +21,10 @@ from redis.exceptions import MaxConnectionsError, RedisError
 
 from memory.cluster import BoundedCluster, connect_cluster
 from memory.errors import SharedMemoryError
-from memory.events import DEFAULT_EVENT_MAXLEN, EventLog
+from memory.events import DEFAULT_EVENT_MAXLEN, SINCE_FUNCTION, EventLog, Since, since_of
 from memory.keys import Keys
-from memory.robots import RobotRegistry
+from memory.profiles import RobotRecord
+from memory.robots import OFFLINE_FUNCTION, Liveness, RobotRegistry, liveness_of, unplaced_records
 from memory.scene_graph import SCENE_WRITES, SceneGraph
 from memory.streams import DEFAULT_STREAM_MAXLEN, STREAM_WRITES, WorkStreams
 from memory.tasks import TASK_WRITES, TaskStore
@@ -89,6 +91,23 @@ class BoundedPool(BlockingConnectionPool):
             ) from e
 
 
+# KEYS: robot names set, event stream, scene version, then the hashes of the robots to read.
+# ARGV: the liveness key prefix, the event id read up to, the most events to return.
+_FLEET_CHANGES = OFFLINE_FUNCTION + SINCE_FUNCTION + """
+local robots = {}
+for i = 4, #KEYS do robots[i - 3] = redis.call('HGETALL', KEYS[i]) end
+return {offline(KEYS[1], ARGV[1]), since(KEYS[2], KEYS[3], ARGV[2], ARGV[3]), robots}
+"""
+
+
+class FleetChanges(NamedTuple):
+    """What ``SharedMemory.fleet_changes`` read, in one step."""
+
+    liveness: Liveness
+    since: Since
+    robots: list[RobotRecord]  # of the names asked for, those registered, as ``robots.unplaced`` gives them
+
+
 class SharedMemory:
     """The real-time shared memory of one deployment: every key lives under ``prefix``."""
 
@@ -111,6 +130,7 @@ class SharedMemory:
         self.robots = RobotRegistry(redis, self.keys, self.scene, self.events)
         self.tasks = TaskStore(redis, self.keys, self.writes, event_maxlen=event_maxlen)
         self.streams = WorkStreams(redis, self.keys, self.writes, maxlen=stream_maxlen, event_maxlen=event_maxlen)
+        self._fleet_changes = redis.register_script(_FLEET_CHANGES)
 
     @classmethod
     async def connect(
@@ -169,6 +189,15 @@ class SharedMemory:
     def cluster(self) -> bool:
         """True when on Redis Cluster (found from the URL's server on connect)."""
         return isinstance(self.redis, BoundedCluster)
+
+    async def fleet_changes(self, last_id: str, count: int, robots: Sequence[str]) -> FleetChanges:
+        """``robots.liveness()``, ``events.since(last_id, count)`` and ``robots.unplaced(robots)`` in
+        one script: one round trip, and the robots' hashes read at the moment the events were, so
+        an event among them about one of these robots needs no read after it (the master's fleet view)."""
+        keys = [self.keys.robots, self.keys.events, self.keys.scene_version, *map(self.keys.robot, robots)]
+        offline, since, rows = await self._fleet_changes(keys=keys, args=[self.keys.alive(""), last_id, count])
+        hashes = [dict(zip(row[::2], row[1::2], strict=True)) for row in rows]
+        return FleetChanges(liveness_of(offline), since_of(since, last_id), unplaced_records(hashes))
 
     async def ping(self) -> bool:
         """True when Redis answers."""

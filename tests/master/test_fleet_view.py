@@ -121,3 +121,35 @@ async def test_a_world_tells_what_changed_since_the_last_and_keeps_what_did_not(
     await shared_memory.scene.add_node(SceneNode("porch", "place"), event_kind="node_added")
     fifth = await assert_current(view, shared_memory)
     assert fifth.nodes.changed is None  # a name more: the next reader compares for itself
+
+
+async def test_touched_robots_come_with_the_events_in_one_round_trip(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await view.world()
+    reads: list[str] = []
+    changes, unplaced = shared_memory.fleet_changes, shared_memory.robots.unplaced
+
+    async def spy_changes(last_id, count, robots):
+        reads.append(f"changes {','.join(robots)}")
+        return await changes(last_id, count, robots)
+
+    async def spy_unplaced(names):
+        reads.append(f"unplaced {','.join(names)}")
+        return await unplaced(names)
+
+    shared_memory.fleet_changes, shared_memory.robots.unplaced = spy_changes, spy_unplaced
+    await shared_memory.robots.set_status("r1", "busy", current_subtask="s1")  # no event: the view is told
+    view.touch("r1")
+    await shared_memory.robots.set_degraded("r2", "its skill server is unreachable")  # an event names r2
+    world = await assert_current(view, shared_memory)
+    assert world.robots["r1"].status == "busy" and world.robots["r2"].degraded
+    # r1 came with the events; r2, named only by an event, is read after them
+    assert reads == ["changes r1", "unplaced r2"]
+    reads.clear()
+    await shared_memory.robots.set_status("r1", "idle")
+    view.touch("r1")
+    await shared_memory.events.append("subtask_state", robot="r1", task_id="t1", subtask_id="s1", state="succeeded")
+    world = await assert_current(view, shared_memory)
+    assert world.robots["r1"].status == "idle"
+    assert reads == ["changes r1"]  # its event is answered by the hash read with it
