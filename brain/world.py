@@ -239,26 +239,34 @@ def _with_scene_state(robot: RobotView, nodes: dict[str, NodeView]) -> RobotView
 
 
 def _patched_state(old: WorldView, new: WorldView) -> WorldState | None:
-    """``new.state`` from ``old.state``, or None where ``new`` has other node or robot names (or a robot
-    holds a thing with no node): then the order of the state's names could differ from a fresh build.
-    Rebuilt as ``state`` builds it: the changed nodes and everything held in either view set from
-    their nodes, then the robots without a node placed and what every robot holds put in its gripper."""
+    """``new.state`` from ``old.state``, or None where ``new`` has other node or robot names (or a
+    robot whose view changed holds a thing with no node): then the order of the state's names could
+    differ from a fresh build. Only what changed is set again, as ``state`` sets it: the changed
+    nodes and what the changed robots (views that are not the very ones in ``old``) hold or held
+    from their nodes, those robots placed when they have no node, their bodies, and what they hold
+    put in their grippers, as is a changed node that a robot whose view did not change holds."""
     changed = changed_nodes(old.nodes, new.nodes)
     if changed is None or list(old.robots) != list(new.robots):
         return None
-    held = {item for world in (old, new) for robot in world.robots.values() for item in robot.holding}
+    moved = list(compress(new.robots.values(), map(is_not, new.robots.values(), old.robots.values())))
+    held = {item for robot in moved for item in (*robot.holding, *old.robots[robot.name].holding)}
     if not held <= new.nodes.keys():
         return None
     state = old.state.copy()
+    kept_holders = {name: holder for name in changed if (holder := old.state.holder(name)) is not None
+                    and holder in new.robots and new.robots[holder] is old.robots[holder]}
     for name in {*changed, *held}:  # in any order: each ends at its own parent
         state.put(new.nodes[name])
-    for robot in new.robots.values():
+    for robot in moved:
         if robot.name not in new.nodes:
             state.move(robot.name, robot.position, "at")
-    state.bodies = {r.name: r.body for r in new.robots.values()}
-    for robot in new.robots.values():
+        state.bodies[robot.name] = robot.body
+    for robot in moved:
         for item in robot.holding:
             state.move(item, robot.name, "held_by")
+    for name, holder in kept_holders.items():
+        if name in new.robots[holder].holding:
+            state.move(name, holder, "held_by")
     return state
 
 

@@ -83,6 +83,15 @@ def _after(world: WorldView, moves: dict[str, tuple[str | None, str | None]], **
     return WorldView(robots=robots, nodes=nodes, version=world.version + 1)
 
 
+def _after_some(world: WorldView, moves: dict[str, tuple[str | None, str | None]], **props: dict) -> WorldView:
+    """Like ``_after``, but as the fleet view builds it: a robot whose place and holding stay is the very same view."""
+    fresh = _after(world, moves, **props)
+    robots = {name: world.robots[name] if (robot.position, robot.holding) == (world.robots[name].position,
+                                                                              world.robots[name].holding) else robot
+              for name, robot in fresh.robots.items()}
+    return WorldView(robots=robots, nodes=fresh.nodes, version=fresh.version)
+
+
 def _contents(world: WorldView) -> tuple:
     state = world.state
     return (list(state.kind.items()), list(state.parent.items()), list(state.relation.items()), state.props,
@@ -102,6 +111,25 @@ def test_a_state_patched_from_the_last_view_equals_a_fresh_build(world: WorldVie
         patched = after.reuse_state(world)
         assert "state" in patched.__dict__
         assert _contents(patched) == _contents(_after(world, moves))
+        world = patched
+
+
+def test_a_state_patched_for_the_robots_that_changed_equals_a_fresh_build(world: WorldView) -> None:
+    steps = [
+        {"apple": ("runner", "held_by")},  # only the runner's view changes
+        {"runner": ("pass", "at")},
+        {"cup": ("waiter", "held_by")},
+        {},  # the cup, held by a waiter whose view stays, gets new props
+        {"apple": ("pass_counter", "on"), "cup": ("table_1", "on"), "runner": ("kitchen", "at")},
+    ]
+    world.state
+    for number, moves in enumerate(steps):
+        props = {"cup": {"hot": True}} if not moves else {}
+        after = _after_some(world, moves, **props)
+        assert number == 3 or any(after.robots[n] is world.robots[n] for n in after.robots)  # some views kept
+        patched = after.reuse_state(world)
+        assert "state" in patched.__dict__
+        assert _contents(patched) == _contents(_after(world, moves, **props)), moves
         world = patched
 
 
