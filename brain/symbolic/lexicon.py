@@ -15,7 +15,7 @@ replaced, never changed) kept its kind and aliases. A world whose names differ g
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from brain.symbolic.phrasing import normalize, singular, strip_articles
@@ -43,6 +43,7 @@ class Lexicon:
     by_text: Mapping[tuple[str, bool], frozenset[str]]  # (name as written, alias?) -> nodes
     by_single: Mapping[tuple[str, bool], frozenset[str]]  # (its singular, alias?) -> nodes
     robots: Mapping[str, str]  # normalized robot name -> robot
+    robot_ends: Mapping[str, tuple[str, ...]]  # the last words of a normalized robot name (not all of them) -> robots
     nodes: Mapping[str, NodeView]  # the nodes it was built or last checked against
     robot_names: tuple[str, ...]
 
@@ -55,8 +56,14 @@ class Lexicon:
         for k in keys:
             by_text.setdefault((k.text, k.alias), set()).add(k.name)
             by_single.setdefault((k.single, k.alias), set()).add(k.name)
-        return cls(keys, _frozen(by_text), _frozen(by_single), {normalize(r): r for r in world.robots},
-                   world.nodes, tuple(world.robots))
+        robots = {normalize(r): r for r in world.robots}
+        ends: dict[str, list[str]] = {}
+        for key, robot in robots.items():
+            words = key.split(" ")
+            for first in range(1, len(words)):
+                ends.setdefault(" ".join(words[first:]), []).append(robot)
+        robot_ends = {words: tuple(sorted(names)) for words, names in ends.items()}
+        return cls(keys, _frozen(by_text), _frozen(by_single), robots, robot_ends, world.nodes, tuple(world.robots))
 
     @classmethod
     def of(cls, world: WorldView) -> Lexicon:
@@ -79,7 +86,7 @@ class Lexicon:
             return None
         if any(not _same_names(self.nodes[name], world.nodes[name]) for name in changed):
             return None
-        return Lexicon(self.keys, self.by_text, self.by_single, self.robots, world.nodes, self.robot_names)
+        return replace(self, nodes=world.nodes)
 
     def exact(self, words: str) -> list[str]:
         """The nodes a phrase names exactly (give or take articles and plurals); a name beats an alias."""

@@ -73,8 +73,10 @@ class Vocabulary:
     def robot(self, phrase: str) -> str:
         """The robot a phrase names: its name, a unique last word of it, or the one robot of a body kind."""
         words = strip_articles(phrase).removeprefix("robot ")
-        ends = sorted(n for k, n in self._robots.items() if k.endswith(" " + words))
-        name = self.recipient(phrase) or (ends[0] if len(ends) == 1 else None)
+        name = self.recipient(phrase)
+        if name is None:
+            ends = self._lexicon.robot_ends.get(words, ())
+            name = ends[0] if len(ends) == 1 else None
         if name is None:
             known = ", ".join(sorted(self.world.robots)) or "none"
             raise PlanningError(f"unknown robot '{phrase}'; known robots: {known}")
@@ -91,7 +93,8 @@ class Vocabulary:
     def _by_number(self, words: str) -> str | None:
         """"third drone" -> the one robot whose name is or ends with "drone 3"."""
         name = numbered(words)
-        ends = [n for k, n in self._robots.items() if f" {k}".endswith(f" {name}")]
+        whole = [self._robots[name]] if name in self._robots else []
+        ends = [*whole, *self._lexicon.robot_ends.get(name, ())]
         return ends[0] if name != words and len(ends) == 1 else None
 
     def cargo(self, robot: str) -> str | None:
