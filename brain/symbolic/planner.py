@@ -84,7 +84,7 @@ class _PlanRun:
         self.state = simulated(world)
         self.fleet = Fleet(world, self.state, set(context.avoid_robots) if context else set())
         self.reasons = Reasons(self.fleet)
-        self.book = StepBook({r.name: int(r.status == "busy") for r in world.robots.values()})
+        self.book = StepBook()
         self.finish: dict[str, float] = {}
         self.already: list[str] = []
         self.notes: list[str] = []

@@ -16,9 +16,8 @@ __all__ = ["StepBook"]
 
 
 class StepBook:
-    def __init__(self, load: dict[str, int]) -> None:
+    def __init__(self) -> None:
         self.steps: list[PlanStep] = []
-        self.load = load  # robot -> steps it has (shared with the allocator)
         self._writer: dict[str, str] = {}  # node -> id of the last step that touched it
         self._last: dict[str, str] = {}  # robot -> id of its last step
         self._held: dict[str, str] = {}  # robot -> id of a later step of another robot it waits in (a handover)
@@ -53,7 +52,6 @@ class StepBook:
         self.steps.append(PlanStep(step_id, draft.robot.name, draft.sentence(), order, deps, list(draft.actions)))
         self._drafts[step_id] = draft
         self._record(step_id, draft)
-        self.load[draft.robot.name] = self.load.get(draft.robot.name, 0) + 1
         return step_id
 
     def _extend(self, step: PlanStep, draft: StepDraft) -> str:
