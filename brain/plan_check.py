@@ -83,10 +83,11 @@ def check_plan(plan: Plan, world: WorldView, task: str | None = None) -> PlanChe
         check.effects = check.goals = why
         return check
     state = simulated(world)
-    for step in execution_order(plan):
+    order = execution_order(plan)
+    for step in order:
         check.errors += _run_step(world, state, step)
     if not check.errors:
-        check.errors += _other_order_errors(plan, world)
+        check.errors += _other_order_errors(plan, world, order)
     check.final = FinalPlaces(state)
     check.effects = "failed" if check.errors else "passed"
     goals, skipped = _goals(task, world)
@@ -122,10 +123,14 @@ def execution_order(plan: Plan, *, latest_first: bool = False) -> list[PlanStep]
     return order
 
 
-def _other_order_errors(plan: Plan, world: WorldView) -> list[str]:
-    """The first call that fails when independent steps run latest first: a dependency the plan lacks."""
+def _other_order_errors(plan: Plan, world: WorldView, checked: list[PlanStep]) -> list[str]:
+    """The first call that fails when independent steps run latest first: a dependency the plan
+    lacks (none to find when that is the ``checked`` order: one step, or each waits for the last)."""
+    order = execution_order(plan, latest_first=True)
+    if [s.step_id for s in order] == [s.step_id for s in checked]:
+        return []
     state = simulated(world)
-    for step in execution_order(plan, latest_first=True):
+    for step in order:
         errors = _run_step(world, state, step)
         if errors:
             return [f"a dependency is missing: when steps that do not wait for each other run in another order, "
