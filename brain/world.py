@@ -260,7 +260,7 @@ def _patched_state(old: WorldView, new: WorldView) -> WorldState | None:
     for robot in moved:
         if robot.name not in new.nodes:
             state.move(robot.name, robot.position, "at")
-        state.bodies[robot.name] = robot.body
+        state.set_body(robot.name, robot.body)
     for robot in moved:
         for item in robot.holding:
             state.move(item, robot.name, "held_by")

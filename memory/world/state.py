@@ -19,6 +19,7 @@ from memory.world.bodies import DEFAULT_HEIGHT, DEFAULT_TRAVEL_S, DEFAULT_WEIGHT
 __all__ = ["Route", "WorldState"]
 
 CONTAINED = frozenset({"on", "in"})
+_TABLES = ("kind", "parent", "relation", "props", "bodies", "children")  # what copies share until written
 
 
 class _NodeLike(Protocol):
@@ -50,6 +51,7 @@ class WorldState:
     children: dict[str, set[str]] = field(default_factory=dict)
     _has_passages: bool | None = field(default=None, repr=False, compare=False)  # cached; set_props clears it
     _own: set[str] | None = field(default=None, repr=False, compare=False)  # children sets not shared; None: all
+    _shared: set[str] = field(default_factory=set, repr=False, compare=False)  # the tables above shared with a copy
 
     @classmethod
     def from_nodes(cls, nodes: Iterable[_NodeLike], bodies: Mapping[str, Body]) -> WorldState:
@@ -59,11 +61,19 @@ class WorldState:
         return state
 
     def copy(self) -> WorldState:
-        """An independent copy; the children sets are shared until either side changes one (and
-        whether places have passages is worked out once, here, for both)."""
+        """An independent copy. Its tables are shared until either side changes one (then that
+        side copies it first), and so are the children sets, one by one; whether places have
+        passages is worked out once, here, for both. A plan changes a few nodes of thousands."""
         self._own = set()
-        return WorldState(dict(self.kind), dict(self.parent), dict(self.relation), dict(self.props),
-                          dict(self.bodies), dict(self.children), self.has_passages(), set())
+        self._shared = set(_TABLES)
+        return WorldState(self.kind, self.parent, self.relation, self.props, self.bodies, self.children,
+                          self.has_passages(), set(), set(_TABLES))
+
+    def _write(self, table: str) -> None:
+        """Before changing ``table`` (one of ``_TABLES``): its own copy, if it is shared."""
+        if table in self._shared:
+            self._shared.discard(table)
+            setattr(self, table, dict(getattr(self, table)))
 
     # -- where things are ---------------------------------------------------------------------
 
@@ -215,6 +225,9 @@ class WorldState:
     # -- changes --------------------------------------------------------------------------------
 
     def move(self, name: str, parent: str | None, relation: str | None) -> None:
+        if self._shared:
+            self._write("parent")
+            self._write("relation")
         old = self.parent.get(name)
         if old is not None and old in self.children:
             self._own_children(old).discard(name)
@@ -225,6 +238,7 @@ class WorldState:
 
     def _own_children(self, name: str) -> set[str]:
         """``name``'s children set, copied first if a copy of this state may share it."""
+        self._write("children")
         children = self.children.get(name)
         if children is None:
             children = self.children[name] = set()
@@ -238,14 +252,21 @@ class WorldState:
         """Set a node as the scene has it: its kind, props, parent and relation."""
         if node.kind == "place" or self.kind.get(node.name) == "place":
             self._has_passages = None
+        self._write("kind")
+        self._write("props")
         self.kind[node.name] = node.kind
         self.props[node.name] = node.props
         self.move(node.name, node.parent, node.relation)
 
     def set_props(self, name: str, props: dict[str, Any]) -> None:
+        self._write("props")
         self.props[name] = {**self.props.get(name, {}), **props}
         if "passages" in props:
             self._has_passages = None
+
+    def set_body(self, robot: str, body: Body) -> None:
+        self._write("bodies")
+        self.bodies[robot] = body
 
     def apply(self, effects: Iterable[Effect | dict[str, Any]]) -> None:
         """Apply effects as the slaver would (no guards: the rules checked them)."""

@@ -6,6 +6,7 @@ import pytest
 
 from memory.profiles import SceneNode
 from memory.world import RuleViolation, WorldState, act, body_for, effects_of
+from memory.world.bodies import Body
 
 
 def _passages(*links: tuple[str, str, str | None]) -> dict[str, list[dict]]:
@@ -133,3 +134,12 @@ def test_a_copy_shares_nothing_that_either_side_changes() -> None:
     again.move("plate", "pass", "at")
     assert again.children == {"kitchen": set(), "pass": {"cup", "plate"}}
     assert copy.children == {"kitchen": {"plate"}, "pass": {"cup"}}
+    # every table: parents, relations, kinds, props, bodies
+    again.move("cup", "plate", "on")
+    again.put(SceneNode("tray", "object", "pass", "at", {"colour": "red"}))
+    again.set_props("kitchen", {"dark": True})
+    again.set_body("dog", Body())
+    assert (copy.parent["cup"], copy.relation["cup"]) == ("pass", "at") and "tray" not in copy.kind
+    assert "dark" not in copy.props["kitchen"] and "dog" not in copy.bodies
+    assert (again.parent["cup"], again.kind["tray"], again.props["kitchen"]) == ("plate", "object", {"dark": True})
+    assert original.parent["cup"] == "kitchen" and "tray" not in original.props
