@@ -285,12 +285,11 @@ class RecordedWrites:
         return await self._run(writes)
 
 
-async def test_a_result_and_the_dispatch_it_releases_are_written_in_one_round_trip(
-    shared_memory: SharedMemory, masters
-) -> None:
+async def two_robot_handoff(shared_memory: SharedMemory, masters, **recorded: Any):
+    """s1 on r1, then s2 on r2, run to the end by fake slavers; the task, the master's writes, the slavers."""
     await setup_world(shared_memory)
     service, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2", order=2))))
-    writes = RecordedWrites(service)
+    writes = RecordedWrites(service, **recorded)
     slavers = [FakeSlaver(shared_memory, r, succeed_after(0)).start() for r in ("r1", "r2")]
     try:
         record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
@@ -298,6 +297,13 @@ async def test_a_result_and_the_dispatch_it_releases_are_written_in_one_round_tr
         for s in slavers:
             await s.stop()
     assert record.state == TaskState.SUCCEEDED, record.reason
+    return record, writes, slavers
+
+
+async def test_a_result_and_the_dispatch_it_releases_are_written_in_one_round_trip(
+    shared_memory: SharedMemory, masters
+) -> None:
+    _, writes, _ = await two_robot_handoff(shared_memory, masters)
     assert writes.lists[0] == ["write_task", "dispatch"]  # the publish: created and s1 queued
     handoff = ["save_subtask", "dispatch"]  # s1 succeeded and s2 queued
     assert handoff in writes.lists or ["save_subtask", *handoff] in writes.lists  # s1's RUNNING may come in the batch
@@ -307,17 +313,9 @@ async def test_a_result_and_the_dispatch_it_releases_are_written_in_one_round_tr
 async def test_writes_that_fail_leave_the_task_as_redis_holds_it_and_are_made_again(
     shared_memory: SharedMemory, masters
 ) -> None:
-    await setup_world(shared_memory)
-    service, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2", order=2))))
-    writes = RecordedWrites(service, fail_when=lambda functions: functions[-2:] == ["save_subtask", "dispatch"])
-    slavers = [FakeSlaver(shared_memory, r, succeed_after(0)).start() for r in ("r1", "r2")]
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        for s in slavers:
-            await s.stop()
+    _, writes, slavers = await two_robot_handoff(
+        shared_memory, masters, fail_when=lambda functions: functions[-2:] == ["save_subtask", "dispatch"])
     assert writes._fail_when is None, "the failure was never injected"
-    assert record.state == TaskState.SUCCEEDED, record.reason
     assert [r[0] for r in slavers[1].runs] == ["s2"]  # dispatched once the result was handled again, run once
     history = await shared_memory.events.recent(200)
     succeeded = [e for e in history if e.kind == "subtask_state" and e.data.get("subtask_id") == "s1"
