@@ -4,8 +4,8 @@ Reading every robot hash and the whole scene for each task costs time in proport
 Instead the view loads both once, then follows the event history: a scene change carries the
 version it produced and is applied in order with the scene graph's own rules (a version that jumps
 means one was missed: the scene is read again); an event about a robot (registered, degraded,
-recovered, offline, a subtask state) marks that robot to be read again, alone, before the next
-plan. A history trimmed past the last event read, or ``invalidate()`` (after an outage), makes it
+recovered, offline) marks that robot to be read again, alone, before the next plan; a result its
+slaver posted (which set its status) does too, through ``touch``. A history trimmed past the last event read, or ``invalidate()`` (after an outage), makes it
 load everything again.
 
 Liveness has no event (a lease key simply expires), so each ``world()`` asks Redis once which
@@ -42,6 +42,10 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 1000
 _Placement = tuple[str | None, bool, tuple[str, ...], bool]  # parent, has a node, holding, offline
 _ALL = None  # for _changed and _stale: every one (not known which)
+# Events naming a robot whose hash they do not change: scene effects (what they change is applied
+# to the scene here), and the master's own records of subtasks (the robot's status is its slaver's
+# to set, with a result the scheduler then marks it for: ``touch``).
+_HASH_UNCHANGED = frozenset({"effects", "subtask_state", "replan"})
 
 
 class FleetView:
@@ -212,7 +216,7 @@ class FleetView:
     def _apply(self, event: Event) -> None:
         if "version" in event.data:
             self._apply_scene(event, int(event.data["version"]))
-        if event.robot and event.kind != "effects":
+        if event.robot and event.kind not in _HASH_UNCHANGED:
             self._dirty.add(event.robot)
 
     def _apply_scene(self, event: Event, version: int) -> None:

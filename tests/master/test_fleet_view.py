@@ -153,3 +153,25 @@ async def test_touched_robots_come_with_the_events_in_one_round_trip(shared_memo
     world = await assert_current(view, shared_memory)
     assert world.robots["r1"].status == "idle"
     assert reads == ["changes r1"]  # its event is answered by the hash read with it
+
+
+async def test_the_masters_own_subtask_events_mark_no_robot_to_read(shared_memory: SharedMemory) -> None:
+    await setup_world(shared_memory)
+    view = FleetView(shared_memory)
+    await view.world()
+    reads: list[list[str]] = []
+    changes = shared_memory.fleet_changes
+
+    async def spy_changes(last_id, count, robots):
+        reads.append(list(robots))
+        return await changes(last_id, count, robots)
+
+    shared_memory.fleet_changes = spy_changes
+    await shared_memory.events.append("subtask_state", robot="r2", task_id="t1", subtask_id="s1", state="dispatched")
+    await shared_memory.events.append("replan", robot="r2", task_id="t1", replans=1)
+    await view.world()
+    await shared_memory.robots.set_status("r2", "busy", current_subtask="s1")  # its slaver's claim, then its result:
+    view.touch("r2")
+    world = await assert_current(view, shared_memory)
+    assert world.robots["r2"].status == "busy"
+    assert reads == [[], ["r2"]]  # only the touch asked for r2's hash
