@@ -16,7 +16,8 @@ import redis.asyncio as aioredis
 
 from memory.keys import Keys
 
-__all__ = ["DEFAULT_EVENT_MAXLEN", "SINCE_FUNCTION", "Event", "EventLog", "Since", "encode_event", "since_of", "stream_id_key"]
+__all__ = ["DEFAULT_EVENT_MAXLEN", "SINCE_FUNCTION", "Event", "EventLog", "Since", "encode_event", "since_of",
+           "stream_id_key"]
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,8 @@ from memory.keys import Keys
 from memory.profiles import RobotProfile, RobotRecord, SceneNode, SceneSnapshot
 from memory.scene_graph import SceneGraph, decode_snapshot
 
-__all__ = ["DEFAULT_LIVENESS_TTL_S", "ROBOT_STATUSES", "SHARED_LEASE", "OFFLINE_FUNCTION", "Liveness", "RobotRegistry",
-           "liveness_of",
-           "unplaced_records"]
+__all__ = ["DEFAULT_LIVENESS_TTL_S", "OFFLINE_FUNCTION", "ROBOT_STATUSES", "SHARED_LEASE", "Liveness", "RobotRegistry",
+           "liveness_of", "unplaced_records"]
 
 logger = logging.getLogger(__name__)
 

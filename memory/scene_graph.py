@@ -170,7 +170,9 @@ class _Unread(Exception):
 class SceneGraph:
     """Nodes with one parent each, read as consistent snapshots and changed by guarded effects."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, writes: Writes, event_maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, writes: Writes, event_maxlen: int = DEFAULT_EVENT_MAXLEN
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._writes = writes

@@ -97,7 +97,9 @@ def terminal_states_arg() -> str:
 class TaskStore:
     """Create, read and update task records."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, writes: Writes, event_maxlen: int = DEFAULT_EVENT_MAXLEN) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, writes: Writes, event_maxlen: int = DEFAULT_EVENT_MAXLEN
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._writes = writes
@@ -163,7 +165,9 @@ class TaskStore:
             return False
         return bool(written)
 
-    def subtask_write(self, task_id: str, sub: SubtaskRecord, event: str = "", *, unless_claimed: bool = False) -> Write:
+    def subtask_write(
+        self, task_id: str, sub: SubtaskRecord, event: str = "", *, unless_claimed: bool = False
+    ) -> Write:
         """``save_subtask`` as a write, to be made with others (``memory.writes``); a claimed subtask
         (with ``unless_claimed``) refuses it."""
         claim = sub.subtask_id if unless_claimed else ""

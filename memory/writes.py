@@ -62,7 +62,8 @@ class Write:
 
 
 class WriteRefused(SharedMemoryError):
-    """A write was refused and its ``check`` returned ``result`` rather than raise; the writes after it were not made."""
+    """A write was refused and its ``check`` returned ``result`` rather than raise; the writes
+    after it were not made."""
 
     def __init__(self, write: Write, result: Any, not_made: int) -> None:
         super().__init__(f"{write.function} was refused ({result!r}); {not_made} writes after it were not made")

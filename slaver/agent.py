@@ -345,22 +345,21 @@ class Slaver:
         with the last call's effects, when they are still to apply, in that same round trip (when
         they conflict with the scene, the subtask fails and that is posted instead)."""
         current = msg.subtask_id if status == "busy" else None
-        report = self._mem.streams.report_write(self._result(msg, run, started, finished), ack_id=ack_id,
-                                                status=status, current_subtask=current)
+
+        def report() -> Write:
+            return self._mem.streams.report_write(self._result(msg, run, started, finished), ack_id=ack_id,
+                                                  status=status, current_subtask=current)
+
+        posted = False
         if run.unapplied is not None:
             call, outcome = run.unapplied
-            failure = await self._apply(msg, call, outcome, then=[report])
+            failure = await self._apply(msg, call, outcome, then=[report()])
             run.unapplied = None
-            if failure is None:
-                self._posted(msg, run)
-                return
-            run.fail(failure)
-            report = self._mem.streams.report_write(self._result(msg, run, started, finished), ack_id=ack_id,
-                                                    status=status, current_subtask=current)
-        await self._mem.writes.run([report])
-        self._posted(msg, run)
-
-    def _posted(self, msg: SubtaskMessage, run: _Run) -> None:
+            posted = failure is None
+            if failure is not None:
+                run.fail(failure)
+        if not posted:
+            await self._mem.writes.run([report()])
         self.counters.subtask(run.state)  # sent to Redis at the next heartbeat
         level = logging.WARNING if run.state in (SubtaskState.FAILED, SubtaskState.INTERRUPTED) else logging.INFO
         suffix = f": {run.reason}" if run.reason else ""
