@@ -97,8 +97,10 @@ class Scheduler:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the fleet view (and warm the planner on it), resume the tasks a previous master left
-        active, then follow results."""
+        """Complete the lease index (a store older than it), load the fleet view (and warm the
+        planner on it), resume the tasks a previous master left active, then follow results."""
+        if indexed := await self._mem.robots.index_leases():
+            logger.info("indexed the leases of %d robots", indexed)
         self._planner.warm(await self._fleet.world())
         await self._resume()
         self._loop_task = asyncio.create_task(self._results_loop(), name="master-results")

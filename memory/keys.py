@@ -59,6 +59,12 @@ class Keys:
         return f"{self.root}alive:{name}"
 
     @property
+    def leases(self) -> str:
+        """Sorted set, the index of the liveness keys: registered robot -> when its lease runs out
+        (ms since the epoch by Redis's clock; 0 once released). ``memory.robots`` keeps it."""
+        return f"{self.root}robots:leases"
+
+    @property
     def scene_nodes(self) -> str:
         """Hash: node name -> node JSON."""
         return f"{self.root}scene:nodes"

@@ -91,12 +91,12 @@ class BoundedPool(BlockingConnectionPool):
             ) from e
 
 
-# KEYS: robot names set, event stream, scene version, then the hashes of the robots to read.
-# ARGV: the liveness key prefix, the event id read up to, the most events to return.
+# KEYS: robot names set, lease index, event stream, scene version, then the hashes of the robots
+# to read. ARGV: the liveness key prefix, the event id read up to, the most events to return.
 _FLEET_CHANGES = OFFLINE_FUNCTION + SINCE_FUNCTION + """
 local robots = {}
-for i = 4, #KEYS do robots[i - 3] = redis.call('HGETALL', KEYS[i]) end
-return {offline(KEYS[1], ARGV[1]), since(KEYS[2], KEYS[3], ARGV[2], ARGV[3]), robots}
+for i = 5, #KEYS do robots[i - 4] = redis.call('HGETALL', KEYS[i]) end
+return {offline(KEYS[1], KEYS[2], ARGV[1]), since(KEYS[3], KEYS[4], ARGV[2], ARGV[3]), robots}
 """
 
 
@@ -194,7 +194,8 @@ class SharedMemory:
         """``robots.liveness()``, ``events.since(last_id, count)`` and ``robots.unplaced(robots)`` in
         one script: one round trip, and the robots' hashes read at the moment the events were, so
         an event among them about one of these robots needs no read after it (the master's fleet view)."""
-        keys = [self.keys.robots, self.keys.events, self.keys.scene_version, *map(self.keys.robot, robots)]
+        keys = [self.keys.robots, self.keys.leases, self.keys.events, self.keys.scene_version,
+                *map(self.keys.robot, robots)]
         offline, since, rows = await self._fleet_changes(keys=keys, args=[self.keys.alive(""), last_id, count])
         hashes = [dict(zip(row[::2], row[1::2], strict=True)) for row in rows]
         return FleetChanges(liveness_of(offline), since_of(since, last_id), unplaced_records(hashes))

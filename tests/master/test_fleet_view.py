@@ -47,7 +47,7 @@ async def test_a_lapsed_lease_is_offline_without_any_event(shared_memory: Shared
     await setup_world(shared_memory)
     view = FleetView(shared_memory)
     await view.world()
-    await shared_memory.redis.delete(shared_memory.keys.alive("r1"))
+    await shared_memory.robots.lapse("r1")
     world = await assert_current(view, shared_memory)
     assert not world.robots["r1"].online and world.robots["r1"].status == "offline"
     await shared_memory.robots.heartbeat("r1", 30.0)

@@ -153,7 +153,7 @@ async def test_a_robot_back_within_the_offline_grace_keeps_its_subtask(shared_me
     try:
         task_id = (await publish(client))["task_id"]
         await wait_subtask(shared_memory, task_id, "s1", SubtaskState.RUNNING)
-        await shared_memory.redis.delete(shared_memory.keys.alive("r1"))
+        await shared_memory.robots.lapse("r1")
         await asyncio.sleep(0.6)  # several offline checks see it gone
         await shared_memory.robots.heartbeat("r1", 30.0)
         record = await wait_terminal(shared_memory, task_id)

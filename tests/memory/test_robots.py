@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -14,6 +15,7 @@ from memory import (
     SharedMemoryError,
     SkillSpec,
 )
+from memory.robots import Liveness
 
 pytestmark = pytest.mark.anyio
 
@@ -186,13 +188,52 @@ async def test_the_liveness_key_is_a_lease_one_slaver_holds(shared_memory: Share
 
 
 async def test_liveness_counts_the_fleet_and_names_only_the_offline(mem: SharedMemory) -> None:
-    for name in ("arm-1", "arm-2", "arm-3"):
+    for name in ("arm-1", "arm-2"):
         await mem.robots.register(arm(name), "kitchen")
+    await mem.robots.register(arm("arm-3"), "kitchen", ttl_s=0.3)
     assert (await mem.robots.liveness()).offline == frozenset()
     await mem.robots.mark_offline("arm-2")
-    await mem.redis.delete(mem.keys.alive("arm-3"))  # a lease that lapsed: no event
+    await anyio.sleep(0.4)  # arm-3's lease runs out: no event says so
     liveness = await mem.robots.liveness()
     assert (liveness.registered, liveness.offline) == (3, frozenset({"arm-2", "arm-3"}))
+    assert await mem.redis.exists(mem.keys.alive("arm-3")) == 0  # Redis agrees
+
+
+async def test_the_lease_index_follows_every_lease_and_lapse(mem: SharedMemory) -> None:
+    await mem.robots.register(arm("arm-1"), "kitchen", ttl_s=5)
+    first = await mem.redis.zscore(mem.keys.leases, "arm-1")
+    assert first is not None and abs(first - time.time() * 1000 - 5000) < 1000
+    await anyio.sleep(0.05)
+    assert await mem.robots.heartbeat("arm-1", ttl_s=20)
+    assert await mem.redis.zscore(mem.keys.leases, "arm-1") > first + 10_000
+    await mem.robots.lapse("arm-1")
+    assert await mem.redis.zscore(mem.keys.leases, "arm-1") == 0
+    assert (await mem.robots.liveness()).offline == frozenset({"arm-1"})
+    assert await mem.robots.acquire("arm-1", "token", ttl_s=5) is None  # a slaver serves it again
+    assert (await mem.robots.liveness()).offline == frozenset()
+    assert await mem.robots.acquire("arm-2", "token", ttl_s=5) is None  # not registered: not indexed
+    assert await mem.redis.zscore(mem.keys.leases, "arm-2") is None
+
+
+async def test_liveness_without_a_complete_lease_index_checks_every_robot(mem: SharedMemory) -> None:
+    """A robot whose liveness key a writer sets without the index (a store or slaver older than
+    the index) is judged by its key: the whole fleet is checked while the index is incomplete, and
+    a lease the index says ran out still counts while its key is there."""
+    for name in ("arm-1", "arm-2"):
+        await mem.robots.register(arm(name), "kitchen")
+    await mem.redis.sadd(mem.keys.robots, "old-1")
+    await mem.redis.set(mem.keys.alive("old-1"), "1", px=5000)
+    assert (await mem.robots.liveness()) == Liveness(3, frozenset())
+    await mem.redis.delete(mem.keys.alive("old-1"))
+    assert (await mem.robots.liveness()) == Liveness(3, frozenset({"old-1"}))
+    await mem.redis.set(mem.keys.alive("old-1"), "1", px=5000)
+    assert await mem.robots.index_leases() == 1  # as the master does at its start
+    assert await mem.robots.index_leases() == 0
+    assert await mem.redis.zscore(mem.keys.leases, "old-1") > time.time() * 1000 + 3000
+    await mem.redis.zadd(mem.keys.leases, {"arm-2": 1})  # by the index long gone, by its key alive
+    assert (await mem.robots.liveness()) == Liveness(3, frozenset())
+    await mem.robots.lapse("old-1")
+    assert (await mem.robots.liveness()) == Liveness(3, frozenset({"old-1"}))
 
 
 async def test_unplaced_reads_robots_as_if_online_without_the_scene(mem: SharedMemory) -> None:
