@@ -225,6 +225,8 @@ class WorldState:
     # -- changes --------------------------------------------------------------------------------
 
     def move(self, name: str, parent: str | None, relation: str | None) -> None:
+        if name in self.parent and self.parent[name] == parent and self.relation.get(name) == relation:
+            return  # where it is already: no table copied
         if self._shared:
             self._write("parent")
             self._write("relation")
@@ -252,10 +254,12 @@ class WorldState:
         """Set a node as the scene has it: its kind, props, parent and relation."""
         if node.kind == "place" or self.kind.get(node.name) == "place":
             self._has_passages = None
-        self._write("kind")
-        self._write("props")
-        self.kind[node.name] = node.kind
-        self.props[node.name] = node.props
+        if self.kind.get(node.name) != node.kind:  # a table shared with a copy is copied only to change it
+            self._write("kind")
+            self.kind[node.name] = node.kind
+        if node.name not in self.props or self.props[node.name] != node.props:
+            self._write("props")
+            self.props[node.name] = node.props
         self.move(node.name, node.parent, node.relation)
 
     def set_props(self, name: str, props: dict[str, Any]) -> None:
@@ -265,8 +269,9 @@ class WorldState:
             self._has_passages = None
 
     def set_body(self, robot: str, body: Body) -> None:
-        self._write("bodies")
-        self.bodies[robot] = body
+        if self.bodies.get(robot) != body:
+            self._write("bodies")
+            self.bodies[robot] = body
 
     def apply(self, effects: Iterable[Effect | dict[str, Any]]) -> None:
         """Apply effects as the slaver would (no guards: the rules checked them)."""
