@@ -38,7 +38,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     node = f"nodes:\n  '{XSS_OBJECT}': {{kind: object, on: table_2, props: {{weight_kg: 0.1}}}}\n"
     scene_path = folder / "restaurant-xss.yaml"
     scene_path.write_text(text.replace("nodes:\n", node, 1))
-    overrides = {"skills.speed": 0.05, "master.port": 0, "run_dir": str(folder), "log_level": "INFO",
+    # slow enough that the second task of the cancel test is still waiting for the chef when the
+    # click lands (at 0.05, both tasks ended before it once in a full run)
+    overrides = {"skills.speed": 0.25, "master.port": 0, "run_dir": str(folder), "log_level": "INFO",
                  "master.cors_origins": [f"http://127.0.0.1:{RELEASE_PORT}"]}  # the UI's own origin is added
     config = load_config(None, overrides)
     with Stack(config, load_scene(scene_path), run_dir=folder, ui_port=0) as running:
