@@ -6,7 +6,7 @@ Every message is a dataclass with ``to_dict()`` / ``from_dict()``; on the wire i
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -82,7 +82,9 @@ class Effect:
     props: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        data = {"op": self.op, "node": self.node, "parent": self.parent, "relation": self.relation,
+                "expect_parent": self.expect_parent, "props": None if self.props is None else dict(self.props)}
+        return {k: v for k, v in data.items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Effect:
@@ -110,9 +112,9 @@ class SubtaskMessage:
     dispatched_at: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["actions"] = [a.to_dict() for a in self.actions]
-        return data
+        return {"task_id": self.task_id, "subtask_id": self.subtask_id, "robot": self.robot, "text": self.text,
+                "actions": [a.to_dict() for a in self.actions], "timeout_s": self.timeout_s, "attempt": self.attempt,
+                "dispatched_at": self.dispatched_at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubtaskMessage:
@@ -140,9 +142,8 @@ class ToolOutcome:
     duration_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["effects"] = [e.to_dict() for e in self.effects]
-        return data
+        return {"name": self.name, "arguments": dict(self.arguments), "ok": self.ok, "message": self.message,
+                "effects": [e.to_dict() for e in self.effects], "duration_s": self.duration_s}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ToolOutcome:
@@ -171,10 +172,9 @@ class SubtaskResult:
     attempt: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["state"] = str(self.state)
-        data["outcomes"] = [o.to_dict() for o in self.outcomes]
-        return data
+        return {"task_id": self.task_id, "subtask_id": self.subtask_id, "robot": self.robot, "state": str(self.state),
+                "reason": self.reason, "outcomes": [o.to_dict() for o in self.outcomes], "started_at": self.started_at,
+                "finished_at": self.finished_at, "attempt": self.attempt}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubtaskResult:

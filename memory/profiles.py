@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from memory.messages import SubtaskState, TaskState, ToolCall
@@ -186,7 +186,8 @@ class SceneNode:
     props: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"name": self.name, "kind": self.kind, "parent": self.parent, "relation": self.relation,
+                "props": dict(self.props)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SceneNode:

@@ -3,17 +3,23 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import fields
+from typing import Any
 
 import pytest
 
 from memory import (
+    Effect,
+    SceneNode,
     SharedMemory,
     SharedMemoryError,
+    SubtaskMessage,
     SubtaskRecord,
+    SubtaskResult,
     SubtaskState,
     TaskRecord,
     TaskState,
     ToolCall,
+    ToolOutcome,
 )
 from memory.profiles import RobotProfile, RobotRecord
 
@@ -121,9 +127,20 @@ async def test_list_is_newest_first_and_limited(shared_memory: SharedMemory) -> 
                   1.0, 2.0, None),
     RobotRecord(RobotProfile("r1", "test_bot", capabilities={"arms": 1}), "busy", True, "hall", ["cup"], "s1", 3.0,
                 "degraded"),
-], ids=["subtask", "robot"])
-def test_records_written_out_field_by_field_keep_every_field(record: SubtaskRecord | RobotRecord) -> None:
-    """to_dict names every field (in order) and from_dict reads it back to an equal record."""
+    SubtaskMessage("t1", "s1", "r1", "go", [ToolCall("move", {"place": "hall"})], 5.0, 2, 4.0),
+    SubtaskResult("t1", "s1", "r1", SubtaskState.FAILED, "why", [ToolOutcome(
+        "pick", {"object": "cup"}, False, "slipped", [Effect("move", "cup", "r1", "held_by", "table", {"held": True})],
+        0.5)], 1.0, 2.0, 3),
+    Effect("move", "cup", "r1", "held_by", "table", {"warm": True}),
+    SceneNode("cup", "object", "table", "on", {"weight_kg": 0.2, "tags": ["blue"]}),
+], ids=["subtask", "robot", "message", "result", "effect", "node"])
+def test_records_written_out_field_by_field_keep_every_field(record: Any) -> None:
+    """to_dict names every field (in order) and from_dict reads it back to an equal record (an
+    effect leaves out its fields that are None: none are here)."""
     data = record.to_dict()
     assert list(data) == [f.name for f in fields(record)]
     assert type(record).from_dict(json.loads(json.dumps(data))) == record
+
+
+def test_an_effect_leaves_out_what_it_does_not_set() -> None:
+    assert Effect("set", "door", props={"open": True}).to_dict() == {"op": "set", "node": "door", "props": {"open": True}}
