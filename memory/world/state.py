@@ -227,14 +227,14 @@ class WorldState:
     def move(self, name: str, parent: str | None, relation: str | None) -> None:
         if name in self.parent and self.parent[name] == parent and self.relation.get(name) == relation:
             return  # where it is already: no table copied
-        if self._shared:
-            self._write("parent")
+        if name not in self.relation or self.relation[name] != relation:  # a robot going on is "at" still
             self._write("relation")
+            self.relation[name] = relation
+        self._write("parent")
         old = self.parent.get(name)
         if old is not None and old in self.children:
             self._own_children(old).discard(name)
         self.parent[name] = parent
-        self.relation[name] = relation
         if parent is not None:
             self._own_children(parent).add(name)
 
