@@ -26,10 +26,8 @@ from brain.errors import PlanningError
 from brain.plan import Plan, PlanStep
 from brain.symbolic.actions import call_roles
 from brain.symbolic.goals import Deliver, Goal, Hold, SetOpen
-from brain.symbolic.grounding import build_goals
-from brain.symbolic.parser import parse
+from brain.symbolic.grounding import read_task
 from brain.symbolic.state import SimState, simulated
-from brain.symbolic.vocabulary import Vocabulary
 from brain.world import WorldView
 from memory.world import ACTION_KINDS, RuleViolation, act, effects_of
 
@@ -143,7 +141,7 @@ def _goals(task: str | None, world: WorldView) -> tuple[list[Goal], str]:
     if not task or not task.strip():
         return [], "no task text was given"
     try:
-        return build_goals(parse(task, world.robots), Vocabulary(world)), ""
+        return read_task(task, world)[0], ""
     except PlanningError as e:
         return [], f"the task does not parse into goals ({e}); a model may understand more than the parser"
 

@@ -12,12 +12,13 @@ adds nothing (a note) after them; a remark only names things for the pronouns af
 
 from __future__ import annotations
 
+import weakref
 from contextlib import suppress
 from dataclasses import replace
 
 from brain.errors import PlanningError
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
-from brain.symbolic.parser import Clause, Verb
+from brain.symbolic.parser import Clause, Verb, parse
 from brain.symbolic.phrasing import (
     USER_WORDS,
     singular,
@@ -25,8 +26,26 @@ from brain.symbolic.phrasing import (
     strip_articles,
 )
 from brain.symbolic.vocabulary import ANY_KINDS, DESTINATION_KINDS, Vocabulary
+from brain.world import WorldView
 
-__all__ = ["build_goals"]
+__all__ = ["build_goals", "read_task"]
+
+# The last reading of a task: (its world, held weakly; the task; its goals; the notes made).
+_last_reading: tuple[weakref.ref[WorldView], str, tuple[Goal, ...], tuple[str, ...]] | None = None
+
+
+def read_task(task: str, world: WorldView) -> tuple[list[Goal], list[str]]:
+    """The goals of ``task`` in ``world`` and the notes made reading it; ``PlanningError`` when it
+    does not read. The last reading is kept while its world lives: the symbolic planner and the
+    plan check read the same task in the same world, one after the other (goals are frozen)."""
+    global _last_reading
+    last = _last_reading
+    if last is not None and last[0]() is world and last[1] == task:
+        return list(last[2]), list(last[3])
+    vocab = Vocabulary(world)
+    goals = build_goals(parse(task, world.robots), vocab)
+    _last_reading = (weakref.ref(world), task, tuple(goals), tuple(vocab.notes))
+    return goals, list(vocab.notes)
 
 
 def build_goals(clauses: list[Clause], vocab: Vocabulary) -> list[Goal]:

@@ -25,8 +25,7 @@ from brain.symbolic.actions import StepDraft
 from brain.symbolic.chains import Hop, find_chain
 from brain.symbolic.fleet import Fleet
 from brain.symbolic.goals import Deliver, Goal, Hold, Reach, SetOpen
-from brain.symbolic.grounding import build_goals
-from brain.symbolic.parser import parse
+from brain.symbolic.grounding import read_task
 from brain.symbolic.reasons import Reasons
 from brain.symbolic.state import simulated
 from brain.symbolic.steps import StepBook
@@ -47,9 +46,8 @@ class SymbolicPlanner(Planner):
 
     async def plan(self, task: str, world: WorldView, context: ReplanContext | None = None) -> Plan:
         started = time.perf_counter()
-        vocab = Vocabulary(world)
-        goals = build_goals(parse(task, world.robots), vocab)
-        plan = plan_goals(goals, world, context, self.name, notes=vocab.notes)
+        goals, notes = read_task(task, world)
+        plan = plan_goals(goals, world, context, self.name, notes=notes)
         plan.info["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 3)
         logger.info("planned %r: %d step(s) in %.1f ms", task, len(plan.steps), plan.info["elapsed_ms"])
         return plan

@@ -393,3 +393,21 @@ def test_a_lid_or_door_no_node_is_named_for_is_the_container_named_last() -> Non
 def test_holding_on_to_a_picked_thing_is_one_hold() -> None:
     text = "rover, pick up the hat from the hall table, then hang on to it"
     assert _goals(text, make_home()) == [Hold("hat", "rover", "hall_table")]
+
+
+def test_a_task_read_again_in_the_same_world_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import brain.symbolic.grounding as grounding
+
+    parses: list[str] = []
+    monkeypatch.setattr(grounding, "parse", lambda text, robots: parses.append(text) or parse(text, robots))
+    world = _bundled("household")
+    text = "bring the apple to the sofa"
+    goals, notes = grounding.read_task(text, world)
+    assert (goals, notes) == _goals_and_notes(text, world)
+    goals.clear()  # the caller's own lists
+    assert grounding.read_task(text, world) == _goals_and_notes(text, world)
+    assert parses == [text]
+    grounding.read_task("bring the mug to the sofa", world)  # another task
+    other = WorldView(robots=dict(world.robots), nodes=dict(world.nodes), version=world.version)
+    grounding.read_task("bring the mug to the sofa", other)  # another world, equal or not
+    assert parses == [text, "bring the mug to the sofa", "bring the mug to the sofa"]
