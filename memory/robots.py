@@ -41,11 +41,13 @@ SHARED_LEASE = "1"
 # is complete when it is as big as the fleet), and every script that sets or drops a liveness key
 # sets the robot's entry with it, by Redis's clock (6.2 needs replicate_commands before a write
 # that follows TIME).
-_LEASE_INDEX = """
+_NOW_MS = """
 local function now_ms()
   local t = redis.call('TIME')
   return t[1] * 1000 + math.floor(t[2] / 1000)
 end
+"""
+_LEASE_INDEX = _NOW_MS + """
 local function index_lease(robots, leases, name, ttl_ms)
   if redis.call('SISMEMBER', robots, name) == 1 then
     redis.call('ZADD', leases, string.format('%.0f', now_ms() + tonumber(ttl_ms)), name)
@@ -116,7 +118,7 @@ return 1
 # KEYS: robot names set, lease index. ARGV: the liveness key prefix. Indexes every registered
 # robot the index lacks (a store written before it, or robots that have not beaten since) by its
 # liveness key's time to live; returns how many.
-_INDEX_LEASES = "redis.replicate_commands()" + _LEASE_INDEX + """
+_INDEX_LEASES = "redis.replicate_commands()" + _NOW_MS + """
 local now, added = now_ms(), 0
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if not redis.call('ZSCORE', KEYS[2], name) then
@@ -136,7 +138,7 @@ return added
 # whose lease ran out by it are checked; their liveness keys have the last word (a slaver that does
 # not keep the index still keeps its key). Otherwise every registered robot's key is checked: one
 # EXISTS counts a chunk, and only a chunk with a key missing is checked name by name.
-OFFLINE_FUNCTION = _LEASE_INDEX + """
+OFFLINE_FUNCTION = _NOW_MS + """
 local function offline(robots, leases, alive_prefix)
   local count = redis.call('SCARD', robots)
   local found = {count}

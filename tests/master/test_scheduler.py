@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from memory import SharedMemory
+from memory import SharedMemory, TaskRecord
 from memory.messages import SubtaskMessage, SubtaskState, TaskState
 from tests.master.fakes import (
     FakeSlaver,
@@ -32,6 +32,15 @@ async def publish(client: FlaskClient, task: str = "do it", **body: Any) -> dict
     response = await anyio.to_thread.run_sync(lambda: client.post("/publish_task", json={"task": task, **body}))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+async def run_task(shared_memory: SharedMemory, client: FlaskClient, slavers: list[FakeSlaver]) -> TaskRecord:
+    """Publish a task and wait for its end, then stop ``slavers`` (started already) however it went."""
+    try:
+        return await wait_terminal(shared_memory, (await publish(client))["task_id"])
+    finally:
+        for slaver in slavers:
+            await slaver.stop()
 
 
 def fail_once(reason: str = "gripper slipped"):
@@ -75,11 +84,7 @@ async def test_failure_is_replanned_with_the_failure_as_context(shared_memory: S
     planner = FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r1", order=2)), plan_of(step("s2", "r2")))
     _, client = masters.start(planner)
     slavers = [FakeSlaver(shared_memory, "r1", fail_once()).start(), FakeSlaver(shared_memory, "r2", succeed_after(0)).start()]
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        for s in slavers:
-            await s.stop()
+    record = await run_task(shared_memory, client, slavers)
     assert record.state == TaskState.SUCCEEDED, record.reason
     assert record.replans == 1
     states = {sid: s.state for sid, s in record.subtasks.items()}
@@ -98,10 +103,7 @@ async def test_failure_past_the_bound_fails_the_task_saying_why(shared_memory: S
 
     _, client = masters.start(planner, max_replans=1)
     slaver = FakeSlaver(shared_memory, "r1", always_fail).start()
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        await slaver.stop()
+    record = await run_task(shared_memory, client, [slaver])
     assert record.state == TaskState.FAILED
     assert record.reason == "subtask r1-s1 (robot r1) failed: apple is not there; gave up after 1 replans"
     assert len(planner.contexts) == 2
@@ -112,11 +114,7 @@ async def test_timeout_takes_the_failure_path(shared_memory: SharedMemory, maste
     planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "r2")))
     _, client = masters.start(planner, subtask_timeout_s=0.5)
     slavers = [FakeSlaver(shared_memory, "r1", never_answer).start(), FakeSlaver(shared_memory, "r2", succeed_after(0)).start()]
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        for s in slavers:
-            await s.stop()
+    record = await run_task(shared_memory, client, slavers)
     assert record.state == TaskState.SUCCEEDED, record.reason
     assert record.subtasks["s1"].state == SubtaskState.TIMED_OUT
     assert record.subtasks["s1"].reason == "no result within 0.5 s of starting"
@@ -168,10 +166,8 @@ async def test_a_subtask_timed_out_in_the_queue_never_runs_later(shared_memory: 
     planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "r2")))
     _, client = masters.start(planner, subtask_timeout_s=0.5)
     r2 = FakeSlaver(shared_memory, "r2", succeed_after(0)).start()
-    try:  # r1's slaver is not reading its stream: s1 waits there until the master gives it up
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        await r2.stop()
+    # r1's slaver is not reading its stream: s1 waits there until the master gives it up
+    record = await run_task(shared_memory, client, [r2])
     assert record.state == TaskState.SUCCEEDED, record.reason
     assert record.subtasks["s1"].state == SubtaskState.TIMED_OUT
     assert record.subtasks["s1"].reason.startswith("not started within 0.5 s")
@@ -192,10 +188,7 @@ async def test_invalid_replan_fails_the_task(shared_memory: SharedMemory, master
     planner = FixedPlanner(plan_of(step("s1", "r1")), plan_of(step("s1", "ghost")))
     _, client = masters.start(planner)
     slaver = FakeSlaver(shared_memory, "r1", fail_once()).start()
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        await slaver.stop()
+    record = await run_task(shared_memory, client, [slaver])
     assert record.state == TaskState.FAILED
     assert "the new plan is invalid" in record.reason and "ghost" in record.reason
     assert record.replans == 0
@@ -258,10 +251,7 @@ async def test_timing_started_at(shared_memory: SharedMemory, masters) -> None:
     _, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"))))
     slaver = FakeSlaver(shared_memory, "r1", succeed_after(0.1)).start()
     before = time.time()
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        await slaver.stop()
+    record = await run_task(shared_memory, client, [slaver])
     sub = record.subtasks["s1"]
     assert before <= sub.dispatched_at <= sub.started_at <= sub.finished_at <= record.finished_at
 
@@ -291,11 +281,7 @@ async def two_robot_handoff(shared_memory: SharedMemory, masters, **recorded: An
     service, client = masters.start(FixedPlanner(plan_of(step("s1", "r1"), step("s2", "r2", order=2))))
     writes = RecordedWrites(service, **recorded)
     slavers = [FakeSlaver(shared_memory, r, succeed_after(0)).start() for r in ("r1", "r2")]
-    try:
-        record = await wait_terminal(shared_memory, (await publish(client))["task_id"])
-    finally:
-        for s in slavers:
-            await s.stop()
+    record = await run_task(shared_memory, client, slavers)
     assert record.state == TaskState.SUCCEEDED, record.reason
     return record, writes, slavers
 
