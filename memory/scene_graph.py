@@ -6,6 +6,10 @@ nothing. The new node JSON is computed in Python: Redis' Lua cjson would turn ``
 round floats to 14 digits, so the script never re-encodes a node. A compare that fails because
 another writer got there first is retried against the new state, where the guards are checked again;
 a guard that fails raises ``SceneConflict`` and nothing is written.
+
+A ``SceneGraph`` keeps the node JSON it last read or wrote (``prefetch`` asks for more) and plans an
+``apply`` on it first, so that the commit needs no read before it: the commit compares every node the
+plan used, so a node changed meanwhile only costs that apply the read it would have made anyway.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 RELATIONS = frozenset({"on", "in", "at", "held_by"})
 _MAX_ATTEMPTS = 200
+_KNOWN_MAX = 20_000  # node JSON kept for planning applies; past it the copy starts again empty
 
 # Shared by the scripts: a node's parent (nil for none), and the children index (one set of child
 # names per parent, and one set of the nodes with no parent: the places and doors, the "roots")
@@ -178,6 +183,7 @@ class SceneGraph:
         self._writes = writes
         self._event_maxlen = event_maxlen
         self._around_script = redis.register_script(_AROUND)
+        self._known: dict[str, str] = {}  # name -> JSON ("" for absent) as last read or written: a hint
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -220,7 +226,27 @@ class SceneGraph:
         keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed, self._keys.scene_roots]
         args = [self._keys.scene_children_prefix, "1" if roots else "0", len(names), *names, *parents]
         version, found = await self._around_script(keys=keys, args=args)
-        return dict(zip(found[::2], found[1::2], strict=True)), int(version)
+        raw = dict(zip(found[::2], found[1::2], strict=True))
+        self._remember(raw)
+        return raw, int(version)
+
+    async def prefetch(self, names: Iterable[str]) -> None:
+        """Read ``names`` and their ancestors for the ``apply`` calls to come (e.g. the nodes a
+        subtask's actions name, read while it is claimed), so that they commit without a read."""
+        await self._read_around(names)
+
+    def _remember(self, raw: Mapping[str, str]) -> None:
+        if len(self._known) + len(raw) > _KNOWN_MAX:
+            self._known.clear()
+        self._known.update(raw)
+
+    def _plan_on_known(self, effects: list[Effect]) -> _Change | None:
+        """The change planned on the nodes last seen; None when they lack one or a guard fails on
+        them (they may be out of date: only a fresh read may refuse an apply)."""
+        try:
+            return _plan_change(self._known, effects)
+        except (_Unread, SceneConflict):
+            return None
 
     def _index_set(self, parent: str | None) -> str:
         """The index set a node with ``parent`` belongs to: its parent's children, or the roots."""
@@ -264,22 +290,28 @@ class SceneGraph:
         """Apply all effects or none; returns the new version. ``SceneConflict`` names the failed guard.
 
         Only the nodes the effects touch are read (with the ancestors of the new parents, for the
-        cycle check); the commit compares every one of them with what was read. ``then``: writes
+        cycle check), and not even those when the last read or write left them all here; the commit
+        compares every one of them with what the change was planned on. ``then``: writes
         made right after the commit, in its round trip, and only with it (e.g. a slaver's report
         of the subtask these effects end); without effects they are not made.
         """
         effects = [e if isinstance(e, Effect) else Effect.from_dict(e) for e in effects]
         wanted = {name for e in effects for name in (e.node, e.parent) if name}
+        known = self._plan_on_known(effects) if effects and expect_version is None else None
         for _ in range(_MAX_ATTEMPTS):
-            raw, version = await self._read_around(sorted(wanted))
-            _check_version(version, expect_version)
-            if not effects:
-                return version
-            try:
-                change = _plan_change(raw, effects)
-            except _Unread as missing:  # the read covers every ancestor chain; kept as a safety net
-                wanted.add(missing.name)
-                continue
+            hinted = known is not None
+            if hinted:
+                change, known = known, None
+            else:
+                raw, version = await self._read_around(sorted(wanted))
+                _check_version(version, expect_version)
+                if not effects:
+                    return version
+                try:
+                    change = _plan_change(raw, effects)
+                except _Unread as missing:  # the read covers every ancestor chain; kept as a safety net
+                    wanted.add(missing.name)
+                    continue
             listed = [e.to_dict() for e in effects]
             event = encode_event("effects", robot=robot, task_id=task_id, effects=listed)
             status, new_version = await self._commit("patch", change, event, expect_version=expect_version,
@@ -289,7 +321,10 @@ class SceneGraph:
                 return new_version
             if status == "version":
                 _check_version(new_version, expect_version)
-            await asyncio.sleep(random.uniform(0, 0.002))  # let the writer that won settle
+            for name in change.checks:  # out of date: not planned on again before a read
+                self._known.pop(name, None)
+            if not hinted:
+                await asyncio.sleep(random.uniform(0, 0.002))  # let the writer that won settle
         raise SharedMemoryError(f"scene apply gave up after {_MAX_ATTEMPTS} attempts: too many writers")
 
     async def add_node(
@@ -315,10 +350,11 @@ class SceneGraph:
         for name, seen in change.checks.items():
             args += [name, seen]
         args.extend(dropped)
+        encoded = {name: _encode_node(node) for name, node in change.writes.items()}
         for name, node in change.writes.items():
             found = mode == "patch" and name in change.parents_before
             before = self._index_set(change.parents_before[name]) if found else ""
-            args += [name, _encode_node(node), before, self._index_set(node.parent)]
+            args += [name, encoded[name], before, self._index_set(node.parent)]
         keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events, self._keys.scene_indexed,
                 self._keys.scene_roots]
         commit = Write("scene_commit", keys, args, lambda reply: (str(reply[0]), int(reply[1])))
@@ -328,6 +364,10 @@ class SceneGraph:
             if refused.write is not commit:
                 raise
             status, version = refused.result
+        if status == "ok":
+            if mode == "replace":
+                self._known.clear()
+            self._remember(encoded)
         return status, version
 
 

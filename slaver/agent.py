@@ -58,6 +58,7 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 REPORT_PATIENCE_S = 60.0  # how long past its deadline a finished subtask's result waits for Redis
 MAX_RETRY_PAUSE_S = 2.0
 HEARTBEAT_STOP_S = 5.0
+MAX_PREFETCH = 32  # scene nodes read ahead for a subtask's effects
 T = TypeVar("T")
 
 
@@ -141,6 +142,7 @@ class Slaver:
         self.ready = asyncio.Event()  # set once the robot is registered and serving
         self._quit = asyncio.Event()  # ends the heartbeat
         self._taken_over: str | None = None  # set when another slaver took the robot's lease
+        self._prefetching: asyncio.Future[None] | None = None  # the scene read for the subtask being run
         self.counters = RobotCounters(memory.redis, memory.keys, self.name)  # for the master's /metrics
 
     async def run(self, stop: _Event) -> None:
@@ -300,22 +302,37 @@ class Slaver:
         started it before; skip it when the claim refuses it."""
         started = time.time()
         running = self._result(msg, _Run(state=SubtaskState.RUNNING), started, 0.0)
-        refused = await self._mem.streams.claim(msg_id, msg, self.lease, running)
-        if refused == "claimed":
-            await self._post(msg, _Run().fail(started_reason, SubtaskState.INTERRUPTED), started, started,
-                             ack_id=msg_id)
-            return
-        if refused is not None:
-            logger.info("robot=%s task=%s subtask=%s not run: %s", self.name, msg.task_id, msg.subtask_id,
-                        _REFUSALS.get(refused, refused))
-            if refused == "lease":  # fenced out: stop reading, the lease holder will find the entry pending
-                self._taken_over = f"robot {self.name} is now served by another slaver: its lease was taken over"
-            return
-        logger.info("robot=%s task=%s subtask=%s %s", self.name, msg.task_id, msg.subtask_id, SubtaskState.RUNNING)
-        deadline = time.monotonic() + msg.timeout_s
-        run = await self._execute(msg, stop, deadline)
-        await self._reachable("reporting the result", deadline + REPORT_PATIENCE_S, lambda: self._post(
-            msg, run, started, time.time(), ack_id=msg_id, status="idle"))
+        self._prefetching = asyncio.ensure_future(self._prefetch(msg))  # its reply comes while the subtask starts
+        try:
+            refused = await self._mem.streams.claim(msg_id, msg, self.lease, running)
+            if refused == "claimed":
+                await self._post(msg, _Run().fail(started_reason, SubtaskState.INTERRUPTED), started, started,
+                                 ack_id=msg_id)
+                return
+            if refused is not None:
+                logger.info("robot=%s task=%s subtask=%s not run: %s", self.name, msg.task_id, msg.subtask_id,
+                            _REFUSALS.get(refused, refused))
+                if refused == "lease":  # fenced out: stop reading, the lease holder will find the entry pending
+                    self._taken_over = f"robot {self.name} is now served by another slaver: its lease was taken over"
+                return
+            logger.info("robot=%s task=%s subtask=%s %s", self.name, msg.task_id, msg.subtask_id, SubtaskState.RUNNING)
+            deadline = time.monotonic() + msg.timeout_s
+            run = await self._execute(msg, stop, deadline)
+            await self._reachable("reporting the result", deadline + REPORT_PATIENCE_S, lambda: self._post(
+                msg, run, started, time.time(), ack_id=msg_id, status="idle"))
+        finally:
+            await self._prefetching
+            self._prefetching = None
+
+    async def _prefetch(self, msg: SubtaskMessage) -> None:
+        """Read the scene nodes the subtask's actions name (and this robot's) beside the claim, so
+        that applying their effects needs no read first; a failed read only loses that."""
+        names = {self.name, *(value for call in msg.actions for value in call.arguments.values()
+                              if isinstance(value, str) and value)}
+        try:
+            await self._mem.scene.prefetch(sorted(names)[:MAX_PREFETCH])
+        except (*UNREACHABLE, SharedMemoryError) as exc:
+            logger.debug("robot=%s task=%s no scene prefetch: %r", self.name, msg.task_id, exc)
 
     async def _reachable(self, doing: str, until: float, op: Callable[[], Awaitable[T]]) -> T:
         """``op()``, tried again while Redis is unreachable, until monotonic time ``until``."""
@@ -504,6 +521,8 @@ class Slaver:
         failure reason, or None."""
         if not outcome.effects:
             return None
+        if self._prefetching is not None:
+            await self._prefetching  # the read already under way, rather than one more
         try:
             version = await self._reachable(f"applying the effects of {call.name}", time.monotonic() + REPORT_PATIENCE_S,
                                             lambda: self._mem.scene.apply(outcome.effects, robot=self.name,

@@ -4,7 +4,7 @@ import anyio
 import pytest
 
 from memory import Effect, RobotProfile, SceneConflict, SceneNode, SharedMemory
-from memory.scene_graph import apply_effects
+from memory.scene_graph import SceneGraph, apply_effects
 
 pytestmark = pytest.mark.anyio
 
@@ -264,3 +264,62 @@ async def test_apply_effects_on_a_copy_gives_what_the_commit_wrote(mem: SharedMe
     assert before["apple"].parent == "table"  # the copy it was given is left as it was
     with pytest.raises(SceneConflict):
         apply_effects(after, [Effect("move", "apple", "hall", "at", expect_parent="table")])
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch, graph: SceneGraph) -> list[list[str]]:
+    """The names of every read ``graph`` makes of the nodes around some names, from now on."""
+    reads: list[list[str]] = []
+    read = graph._read_around
+
+    async def counted(names, *args, **kwargs):  # type: ignore[no-untyped-def]
+        names = list(names)
+        reads.append(names)
+        return await read(names, *args, **kwargs)
+
+    monkeypatch.setattr(graph, "_read_around", counted)
+    return reads
+
+
+def other_writer(mem: SharedMemory) -> SceneGraph:
+    """A second graph on the same store (another process's view), with nothing read yet."""
+    return SceneGraph(mem.redis, mem.keys, mem.writes)
+
+
+async def test_an_apply_on_nodes_read_before_commits_without_reading(
+    mem: SharedMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = other_writer(mem)
+    await graph.prefetch(["arm-1", "apple", "fridge"])
+    reads = count_reads(monkeypatch, graph)
+    await graph.apply([Effect("move", "apple", "arm-1", "held_by", expect_parent="table")])
+    await graph.apply([Effect("move", "apple", "fridge", "in", expect_parent="arm-1")])  # on its own write
+    assert reads == []
+    assert (await mem.scene.get("apple")).parent == "fridge"
+
+
+async def test_an_apply_planned_on_nodes_changed_since_reads_and_keeps_the_other_change(
+    mem: SharedMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = other_writer(mem)
+    await graph.prefetch(["apple"])
+    await mem.scene.apply([Effect("move", "apple", "fridge", "in", expect_parent="table")])
+    reads = count_reads(monkeypatch, graph)
+    await graph.apply([Effect("set", "apple", props={"washed": True})])
+    apple = await mem.scene.get("apple")
+    assert (apple.parent, apple.props) == ("fridge", {"weight_kg": 0.2, "washed": True})
+    assert reads == [["apple"]]
+
+
+async def test_only_a_fresh_read_refuses_an_apply(mem: SharedMemory) -> None:
+    graph = other_writer(mem)
+    await graph.prefetch(["apple", "arm-1"])
+    await mem.scene.apply([Effect("move", "apple", "fridge", "in", expect_parent="table")])
+    # what the graph read says the apple is on the table: the store says otherwise, and wins
+    await graph.apply([Effect("move", "apple", "arm-1", "held_by", expect_parent="fridge")])
+    assert (await mem.scene.get("apple")).parent == "arm-1"
+    await mem.scene.apply([Effect("move", "apple", "table", "on", expect_parent="arm-1")])
+    events_before = len(await mem.events.recent(1000))
+    with pytest.raises(SceneConflict, match="expected 'arm-1'"):
+        await graph.apply([Effect("move", "apple", "fridge", "in", expect_parent="arm-1")])
+    assert (await mem.scene.get("apple")).parent == "table"
+    assert len(await mem.events.recent(1000)) == events_before

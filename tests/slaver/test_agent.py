@@ -118,6 +118,31 @@ async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_res
     assert record.status == "idle" and record.current_subtask is None and record.position == "dining_room"
 
 
+async def test_the_nodes_a_subtask_names_are_read_once_beside_the_claim(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    """Every call's effects then commit without a read of their own (the commit still checks them)."""
+    reads: list[list[str]] = []
+    read = world.scene._read_around
+
+    async def spy_read(names, *args, **kwargs):
+        reads.append(list(names))
+        return await read(names, *args, **kwargs)
+
+    world.scene._read_around = spy_read
+    await new_task(world, "t1")
+    async with serving(make_slaver(start="dining_room")):
+        await dispatch(world, "t1", "s1", "bot-1",
+                       ("navigate", {"target": "counter"}), ("pick", {"object": "apple"}),
+                       ("navigate", {"target": "table_1"}), ("place", {"object": "apple", "target": "table_1"}))
+        result = await results.terminal("s1")
+
+    assert result.state == SubtaskState.SUCCEEDED
+    assert reads == [["apple", "bot-1", "counter", "table_1"]]
+    apple, robot = await world.scene.get("apple"), await world.scene.get("bot-1")
+    assert (apple.parent, robot.parent) == ("table_1", "dining_room")
+
+
 async def test_a_failing_skill_fails_the_subtask_with_its_message_and_skips_the_rest(
     make_slaver, world: SharedMemory, results: Results
 ) -> None:
