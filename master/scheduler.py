@@ -465,15 +465,16 @@ class Scheduler:
                 await asyncio.sleep(ERROR_BACKOFF_S)  # back off instead of spinning on a broken connection
 
     async def _handle_results(self, entries: list[tuple[str, SubtaskResult]]) -> None:
-        """Handle results in order, making their writes in one round trip, then ack them in one
-        command; a step that fails leaves them pending, for ``_catch_up`` to handle again (a
-        stale result is ignored)."""
+        """Handle results in order, making their writes and then their ack in one round trip; a
+        step that fails leaves them pending, for ``_catch_up`` to handle again (a stale result is
+        ignored)."""
         if not entries:
             return
         async with self._lock, self._step():
             for _, result in entries:
                 await self._handle_result(result)
-        await self._mem.streams.ack_results(*(msg_id for msg_id, _ in entries))
+            assert self._staged is not None
+            self._staged.writes.append(self._mem.streams.ack_results_write(*(msg_id for msg_id, _ in entries)))
 
     def _block_ms(self) -> int:
         next_at = self._deadlines.next_at()

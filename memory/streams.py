@@ -89,8 +89,15 @@ local function dispatch(keys, args)
 end
 """
 
+# keys: a stream. args: its group, then the entry ids to acknowledge. Replies how many were pending.
+_ACK = """
+local function ack(keys, args)
+  return true, redis.call('XACK', keys[1], unpack(args))
+end
+"""
+
 # The write functions of the work streams, for ``memory.writes.Writes``.
-STREAM_WRITES = {"dispatch": _ENSURE_GROUP + _DISPATCH, "report": _ENSURE_GROUP + _REPORT}
+STREAM_WRITES = {"dispatch": _ENSURE_GROUP + _DISPATCH, "report": _ENSURE_GROUP + _REPORT, "ack": _ACK}
 
 # KEYS: task hash, the robot's subtask stream, results stream, robot hash, the robot's lease (liveness key),
 #       the task's claims hash.
@@ -336,4 +343,12 @@ class WorkStreams:
 
     async def ack_results(self, *msg_ids: str) -> None:
         """Acknowledge results read (any number, in one command)."""
-        await self._results.ack(*msg_ids)
+        if msg_ids:
+            await self._writes.run([self.ack_results_write(*msg_ids)])
+
+    def ack_results_write(self, *msg_ids: str) -> Write:
+        """``ack_results`` as a write, to be made last in a list (``memory.writes``): e.g. at the end
+        of the master's writes for the results it acknowledges, so that a refusal leaves them pending."""
+        if not msg_ids:
+            raise SharedMemoryError("no result entries to acknowledge")
+        return Write("ack", [self._keys.results], [MASTER_GROUP, *msg_ids], int)

@@ -291,16 +291,17 @@ async def test_a_result_and_the_dispatch_it_releases_are_written_in_one_round_tr
 ) -> None:
     _, writes, _ = await two_robot_handoff(shared_memory, masters)
     assert writes.lists[0] == ["write_task", "dispatch"]  # the publish: created and s1 queued
-    handoff = ["save_subtask", "dispatch"]  # s1 succeeded and s2 queued
+    handoff = ["save_subtask", "dispatch", "ack"]  # s1 succeeded, s2 queued, the result acknowledged
     assert handoff in writes.lists or ["save_subtask", *handoff] in writes.lists  # s1's RUNNING may come in the batch
-    assert writes.lists[-1][-1] == "write_task"  # the task recorded succeeded
+    assert writes.lists[-1][-2:] == ["write_task", "ack"]  # the task recorded succeeded
+    assert all(functions[-1] == "ack" for functions in writes.lists if "save_subtask" in functions)  # results'
 
 
 async def test_writes_that_fail_leave_the_task_as_redis_holds_it_and_are_made_again(
     shared_memory: SharedMemory, masters
 ) -> None:
     _, writes, slavers = await two_robot_handoff(
-        shared_memory, masters, fail_when=lambda functions: functions[-2:] == ["save_subtask", "dispatch"])
+        shared_memory, masters, fail_when=lambda functions: functions[-3:] == ["save_subtask", "dispatch", "ack"])
     assert writes._fail_when is None, "the failure was never injected"
     assert [r[0] for r in slavers[1].runs] == ["s2"]  # dispatched once the result was handled again, run once
     history = await shared_memory.events.recent(200)
