@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from deploy.bench_client import published_id
 from deploy.launcher import Launcher, free_port, http_ready, python_module
 from memory import SharedMemory
 from memory.messages import TERMINAL_TASK_STATES, TaskState, ToolOutcome
@@ -38,8 +39,8 @@ from skills.sim.server import build_sim_server
 from slaver.agent import Slaver
 from slaver.config import SlaverConfig, SlaverSettings
 
-__all__ = ["CallLog", "TimedSkills", "percentile", "percentiles", "pool_size", "publish", "run_dispatch_bench",
-           "serve_fleet", "start_master"]
+__all__ = ["CallLog", "TimedSkills", "percentile", "percentiles", "pool_size", "publish",
+           "run_dispatch_bench", "serve_fleet", "start_master"]
 
 PREFIX = "bench:"
 
@@ -201,10 +202,7 @@ def _handoff_scene(count: int) -> list[SceneNode]:
 
 async def publish(http: httpx.AsyncClient, text: str) -> str:
     response = await http.post("/publish_task", json={"task": text})
-    body = response.json()
-    if response.status_code != 200:
-        raise RuntimeError(f"publish failed: HTTP {response.status_code}: {body.get('message')}")
-    return body["task_id"]
+    return published_id(response.status_code, response.json())
 
 
 async def _wait_terminal(memory: SharedMemory, task_id: str, timeout_s: float) -> None:

@@ -13,7 +13,9 @@ Skill calls are timestamped in the workers with ``time.perf_counter()`` (CLOCK_M
 by the processes of a machine) and streamed back to the bench. Figures:
 
 - publish: from just before ``POST /publish_task`` ("bot_0012 go to room_0007", one subtask) to
-  the skill call's start, tasks one after another; and the POST's round trip;
+  the skill call's start, tasks one after another; and the POST's round trip, both from a process
+  that only sends them (``deploy.bench_client``, the standard library's ``http.client``); then one
+  task in five more through httpx from the bench's loop, whose own cost shows as the difference;
 - handoff: "bring item_00042 to table_0011" four rooms away, where the plan is two subtasks on two
   robots, the second depending on the first: from the first robot's last call returning to the
   second robot's first call (plans of another shape are skipped and counted);
@@ -40,6 +42,7 @@ from typing import Any, Self, TextIO
 import httpx
 
 from deploy.bench import percentile, percentiles, publish, start_master
+from deploy.bench_client import PlainPublisher
 from deploy.bench_scale_worker import CALLS_STREAM, READY_TIMEOUT_S, scale_world
 from deploy.launcher import Launcher, log_line_ready, python_module
 from deploy.synthetic import LIGHT_KG, SyntheticWorld
@@ -51,9 +54,12 @@ __all__ = ["run_scale_bench"]
 
 PREFIX = "bench:scale:"
 READ_BLOCK_MS = 1000  # the observer's blocking reads
+READ_PAUSE_S = 0.005  # between the observer's reads of the history: a wake-up per event would compete
+                      # for the cores with the paths it times (their times come from the workers)
 TASK_TIMEOUT_S = 60.0  # for one task to end, and for its calls to reach the bench after that
 HANDOFF_DISTANCE = 4  # rooms between an object and its table: beyond one mobile robot's reach of 3
 HANDOFF_TRIES = 4  # tasks published per handoff wanted, at most
+HTTPX_SHARE = 5  # one task in this many more is published through httpx, for its share of the POST
 
 
 @dataclass
@@ -73,6 +79,7 @@ class SizeResult:
     ready_s: float = 0.0
     publish_ms: list[float] = field(default_factory=list)
     post_ms: list[float] = field(default_factory=list)
+    post_httpx_ms: list[float] = field(default_factory=list)
     handoff_ms: list[float] = field(default_factory=list)
     skipped_plans: int = 0
     subtasks: int = 0
@@ -122,6 +129,7 @@ class Observer:
                 if event.kind == "task_state" and event.task_id and event.data.get("state") in TERMINAL_TASK_STATES:
                     self.ended[event.task_id] = (event.data["state"], event.data.get("reason") or "")
             await self._notify()
+            await asyncio.sleep(READ_PAUSE_S)
 
     async def _follow_calls(self) -> None:
         key, last_id = self._memory.keys.key(CALLS_STREAM), "0-0"
@@ -226,7 +234,7 @@ async def _run_size(
             async with Observer(memory) as observer, httpx.AsyncClient(base_url=master, timeout=60) as http:
                 movers = Movers(world)
                 if full:
-                    await _publish_phase(args.tasks, http, observer, movers, result, out)
+                    await _publish_phase(args.tasks, master, http, observer, movers, result, out)
                     await _handoff_phase(args.handoffs, world, http, memory, observer, result, out)
                 before = await _cpu_s(memory, pid, workers)
                 await _throughput_phase(args, http, observer, movers, result, out)
@@ -252,18 +260,27 @@ def _start_workers(launcher: Launcher, redis_url: str, prefix: str, robots: int,
 
 
 async def _publish_phase(
-    count: int, http: httpx.AsyncClient, observer: Observer, movers: Movers, result: SizeResult, out: TextIO
+    count: int, master: str, http: httpx.AsyncClient, observer: Observer, movers: Movers, result: SizeResult,
+    out: TextIO,
 ) -> None:
-    """One-subtask tasks, one at a time, to robots across the fleet."""
-    for i in range(count):
-        robot = movers.names[i % len(movers.names)]
+    """One-subtask tasks, one at a time, to robots across the fleet, POSTed from their own process;
+    then a few through httpx from this loop, for the share of the round trip an async client takes here."""
+    plain = PlainPublisher(master, timeout_s=TASK_TIMEOUT_S)
+    try:
+        for i in range(count):
+            t0, t1, task_id = await plain.publish(movers.instruction(movers.names[i % len(movers.names)]))
+            result.post_ms.append((t1 - t0) * 1000)
+            await observer.succeeded(task_id)
+            (call,) = await observer.calls_since(t0, 1)
+            result.publish_ms.append((call.start - t0) * 1000)
+            _progress(out, result.robots, "publish", i + 1, count)
+    finally:
+        plain.close()
+    for i in range(max(1, count // HTTPX_SHARE)):
         t0 = time.perf_counter()
-        task_id = await publish(http, movers.instruction(robot))
-        result.post_ms.append((time.perf_counter() - t0) * 1000)
+        task_id = await publish(http, movers.instruction(movers.names[-1 - i % len(movers.names)]))
+        result.post_httpx_ms.append((time.perf_counter() - t0) * 1000)
         await observer.succeeded(task_id)
-        (call,) = await observer.calls_since(t0, 1)
-        result.publish_ms.append((call.start - t0) * 1000)
-        _progress(out, result.robots, "publish", i + 1, count)
 
 
 async def _handoff_phase(
@@ -375,7 +392,9 @@ def _table(result: SizeResult, out: TextIO) -> None:
     if result.publish_ms:
         rows += [
             ("publish -> first skill call", f"{_p50_p99(result.publish_ms)} ({len(result.publish_ms)} tasks)"),
-            ("POST /publish_task round trip", f"p50 {percentile(result.post_ms, 0.5):.1f} ms"),
+            ("POST /publish_task round trip", f"p50 {percentile(result.post_ms, 0.5):.1f} ms (http.client); "
+                                              f"p50 {percentile(result.post_httpx_ms, 0.5):.1f} ms through httpx "
+                                              f"({_count(len(result.post_httpx_ms), 'task')})"),
         ]
         skipped = f", {result.skipped_plans} other plans skipped" if result.skipped_plans else ""
         handoff = _p50_p99(result.handoff_ms) if result.handoff_ms else "none timed"
@@ -392,6 +411,10 @@ def _table(result: SizeResult, out: TextIO) -> None:
     for name, value in rows:
         print(f"  {name:<31}{value}", file=out)
     print(file=out, flush=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _p50_p99(values_ms: list[float]) -> str:

@@ -24,7 +24,8 @@ def test_bench_scale_prints_a_table_and_the_closing_lines(tmp_path: Path) -> Non
     out = result.stdout
     assert re.search(rf"^  slavers ready +{NUMBER} s \(2 worker processes\)$", out, re.M)
     assert re.search(rf"^  publish -> first skill call +p50 +{NUMBER} ms +p99 +{NUMBER} ms \(5 tasks\)$", out, re.M)
-    assert re.search(rf"^  POST /publish_task round trip +p50 {NUMBER} ms$", out, re.M)
+    assert re.search(rf"^  POST /publish_task round trip +p50 {NUMBER} ms \(http.client\); "
+                     rf"p50 {NUMBER} ms through httpx \(1 task\)$", out, re.M)
     assert re.search(rf"^  handoff +p50 +{NUMBER} ms +p99 +{NUMBER} ms \(3 handoffs", out, re.M)
     assert re.search(rf"^  throughput +\d+ subtasks/s \(10 subtasks in {NUMBER} s, \d+ in flight\)$", out, re.M)
     assert re.search(rf"^  CPU per subtask +master {NUMBER} ms, slavers {NUMBER} ms, Redis {NUMBER} ms, "
