@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.errors import BrainError
@@ -331,7 +332,7 @@ class Slaver:
                               if isinstance(value, str) and value)}
         try:
             await self._mem.scene.prefetch(sorted(names)[:MAX_PREFETCH])
-        except (*UNREACHABLE, SharedMemoryError) as exc:
+        except (RedisError, OSError, SharedMemoryError) as exc:  # awaited in _handle's finally: never raise
             logger.debug("robot=%s task=%s no scene prefetch: %r", self.name, msg.task_id, exc)
 
     async def _reachable(self, doing: str, until: float, op: Callable[[], Awaitable[T]]) -> T:

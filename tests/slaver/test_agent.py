@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
+from redis.exceptions import ResponseError
 
 from brain.errors import BrainError
 from brain.step import StepDecision, Stepper
@@ -141,6 +142,21 @@ async def test_the_nodes_a_subtask_names_are_read_once_beside_the_claim(
     assert reads == [["apple", "bot-1", "counter", "table_1"]]
     apple, robot = await world.scene.get("apple"), await world.scene.get("bot-1")
     assert (apple.parent, robot.parent) == ("table_1", "dining_room")
+
+
+async def test_a_failed_read_ahead_only_costs_the_reads_it_would_have_saved(
+    make_slaver, world: SharedMemory, results: Results
+) -> None:
+    async def broken_prefetch(names):
+        raise ResponseError("BUSY Redis is busy running a script")
+
+    world.scene.prefetch = broken_prefetch
+    await new_task(world, "t1")
+    async with serving(make_slaver(start="dining_room")):
+        await dispatch(world, "t1", "s1", "bot-1", ("navigate", {"target": "counter"}), ("pick", {"object": "apple"}))
+        result = await results.terminal("s1")
+    assert result.state == SubtaskState.SUCCEEDED
+    assert (await world.scene.get("apple")).parent == "bot-1"
 
 
 async def test_a_failing_skill_fails_the_subtask_with_its_message_and_skips_the_rest(
