@@ -18,6 +18,7 @@ read in the same step as the events (newer than the events gave: it reads the sc
     world = await view.world()   # a WorldView; the same object while nothing changed
     view.touch("r1")             # its hash changed without an event of its own (a result it posted)
     view.invalidate()            # load everything at the next world()
+    view.built_world()           # the last world, while nothing known changed since; else None
 """
 
 from __future__ import annotations
@@ -102,6 +103,14 @@ class FleetView:
             if self._world is None:
                 self._world = self._build()
             return self._world
+
+    def built_world(self) -> WorldView | None:
+        """The world last built when nothing this copy knows of changed since (no robot marked to
+        read again, the scene not to read again): what ``world()`` returns unless Redis holds news
+        (events, liveness) this copy has not read yet. None otherwise."""
+        if self._last_id is None or self._dirty or self._scene_stale:
+            return None
+        return self._world
 
     async def catch_up(self) -> None:
         """Apply the events written since the last read (keeps the backlog short between tasks)."""

@@ -69,6 +69,7 @@ STOP_GRACE_S = 2.0
 ERROR_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 5.0
 FOLLOW_INTERVAL_S = 1.0  # how often the results loop brings the fleet view up to date between tasks
+REFRESH_INTERVAL_S = 0.02  # at most this often it reads the fleet view whole after tasks ended
 RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
 # Redis unreachable: wait and catch up, instead of failing what is in flight.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -91,6 +92,8 @@ class Scheduler:
         self._offline_since: dict[str, float] = {}
         self._fleet = FleetView(memory)
         self._next_follow = 0.0
+        self._task_ended = False  # since the fleet view was last brought up to date
+        self._next_refresh = 0.0
         self._stopping = False
         self._staged: _Step | None = None
 
@@ -147,8 +150,7 @@ class Scheduler:
         await self._reserve(task_id, look_up=chosen)
         try:
             record = TaskRecord(task_id=task_id, text=text, created_at=time.time(), plan_info={"refresh": refresh})
-            world = await self._world()
-            plan = await self._plan(record, world)
+            plan = await self._plan_now(record)
             record.reasoning = plan.reasoning_explanation
             record.plan_info.update(plan.info or {}, planner=plan.planner)
             record.subtasks = {s.subtask_id: s for s in subtasks_from_plan(plan, 0)}
@@ -204,26 +206,56 @@ class Scheduler:
     async def _world(self) -> WorldView:
         return await self._fleet.world()
 
+    async def _plan_now(self, record: TaskRecord) -> Plan:
+        """A validated plan on the world now (``_plan``).
+
+        With a planner that asks no LLM and a fleet view that knows of no change since its last
+        world, that world is planned on while the read of what changed is on its way. When the
+        read returns that very world (nothing changed), its outcome stands: the one a plan after
+        the read would give. Else the task is planned again on the world read.
+        """
+        built = None if self._planner.uses_llm else self._fleet.built_world()
+        if built is None:
+            return await self._plan(record, await self._world())
+        reading = asyncio.ensure_future(self._world())
+        await asyncio.sleep(0)  # the read goes out before planning holds the loop
+        try:
+            ahead = await self._attempt(record, built)
+        finally:
+            world = await reading
+        if world is built:
+            return await self._settle(record, ahead)
+        return await self._plan(record, world)
+
     async def _plan(self, record: TaskRecord, world: WorldView) -> Plan:
         """A validated plan for a new task; on any failure the task is recorded as failed."""
+        return await self._settle(record, await self._attempt(record, world))
+
+    async def _attempt(self, record: TaskRecord, world: WorldView) -> Plan | PlanTimeout | InvalidPlan:
+        """A plan that passes its checks on ``world``, or the error that refuses the task (not
+        recorded yet: ``_settle``)."""
         timeout = self._config.plan_timeout_s
         try:
             with self._metrics.planning("plan"):
                 plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout)
         except TimeoutError:
-            message = f"the planner did not answer within {timeout:g} s"
-            await self._reject(record, message)
-            raise PlanTimeout(record.task_id, message) from None
+            return PlanTimeout(record.task_id, f"the planner did not answer within {timeout:g} s")
         except PlanningError as e:
-            message = f"the planner could not plan the task: {e}{_unavailable(world)}"
-            await self._reject(record, message)
-            raise InvalidPlan(record.task_id, message) from e
+            refused = InvalidPlan(record.task_id, f"the planner could not plan the task: {e}{_unavailable(world)}")
+            refused.__cause__ = e
+            return refused
         errors = _plan_errors(plan, world, record.text)
         if errors:
             message = "the plan is invalid: " + "; ".join(errors) + _unavailable(world)
-            await self._reject(record, message)
-            raise InvalidPlan(record.task_id, message, errors)
+            return InvalidPlan(record.task_id, message, errors)
         return plan
+
+    async def _settle(self, record: TaskRecord, attempt: Plan | PlanTimeout | InvalidPlan) -> Plan:
+        """The plan; or the task recorded as failed and the error raised."""
+        if isinstance(attempt, Plan):
+            return attempt
+        await self._reject(record, str(attempt))
+        raise attempt
 
     async def _reject(self, record: TaskRecord, reason: str) -> None:
         record.state = TaskState.FAILED
@@ -362,6 +394,7 @@ class Scheduler:
         """End the task: open subtasks cancelled, the record and every event written in one step
         (the task in memory changes only once that write succeeded, or within a step)."""
         now = time.time()
+        self._task_ended = True
         done = deepcopy(record)
         events = []
         for sub in done.subtasks.values():
@@ -483,8 +516,18 @@ class Scheduler:
         return max(1, min(MAX_BLOCK_MS, int((next_at - time.time()) * 1000) + 1))
 
     async def _follow_fleet(self) -> None:
+        """Bring the fleet view up to date: whole (liveness, robots, the world built) once a task
+        ended, so that the next publish, often a client's next task, finds nothing to wait for
+        before planning (``_plan_now``), at most every ``REFRESH_INTERVAL_S`` (tasks ending many
+        times a second come with publishes that read it anyway); else its events, every
+        ``FOLLOW_INTERVAL_S``."""
         now = time.monotonic()
-        if now >= self._next_follow:
+        if self._task_ended and now >= self._next_refresh:
+            self._task_ended = False
+            self._next_refresh = now + REFRESH_INTERVAL_S
+            self._next_follow = now + FOLLOW_INTERVAL_S
+            await self._fleet.world()
+        elif now >= self._next_follow:
             self._next_follow = now + FOLLOW_INTERVAL_S
             await self._fleet.catch_up()
 

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from memory import SharedMemory, TaskRecord
+from memory import RobotProfile, SharedMemory, TaskRecord
 from memory.messages import SubtaskMessage, SubtaskState, TaskState
 from tests.master.fakes import (
     FakeSlaver,
@@ -308,3 +308,37 @@ async def test_writes_that_fail_leave_the_task_as_redis_holds_it_and_are_made_ag
     succeeded = [e for e in history if e.kind == "subtask_state" and e.data.get("subtask_id") == "s1"
                  and e.data.get("state") == "succeeded"]
     assert len(succeeded) == 1  # the failed step wrote nothing
+
+
+class WorldRecorder(FixedPlanner):
+    """``FixedPlanner`` that also keeps the world of every call."""
+
+    def __init__(self, *plans: Any) -> None:
+        super().__init__(*plans)
+        self.worlds: list[Any] = []
+
+    async def plan(self, task: str, world: Any, context: Any = None) -> Any:
+        self.worlds.append(world)
+        return await super().plan(task, world, context)
+
+
+class LLMWorldRecorder(WorldRecorder):
+    uses_llm = True
+
+
+@pytest.mark.parametrize("planner_type", [WorldRecorder, LLMWorldRecorder])
+async def test_a_publish_plans_while_reading_the_fleet_and_plans_again_only_if_it_changed(
+    shared_memory: SharedMemory, masters, planner_type: type[WorldRecorder]
+) -> None:
+    await setup_world(shared_memory)
+    planner = planner_type(plan_of(step("s1", "r1")))
+    _, client = masters.start(planner)
+    await publish(client)
+    await publish(client)  # only the first task's own records came in between: the same world
+    assert len(planner.worlds) == 2 and planner.worlds[1] is planner.worlds[0]
+    await shared_memory.robots.register(RobotProfile("r3", "test_bot", []), "hall")
+    await publish(client)  # the read brings r3's registration: planned again on the world with r3
+    llm = planner_type.uses_llm
+    assert len(planner.worlds) == (4 if not llm else 3)  # an LLM planner is asked once, after the read
+    assert "r3" not in planner.worlds[2].robots or llm
+    assert "r3" in planner.worlds[-1].robots
