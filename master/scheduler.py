@@ -510,10 +510,14 @@ class Scheduler:
             self._staged.writes.append(self._mem.streams.ack_results_write(*(msg_id for msg_id, _ in entries)))
 
     def _block_ms(self) -> int:
-        next_at = self._deadlines.next_at()
-        if next_at is None:
-            return MAX_BLOCK_MS
-        return max(1, min(MAX_BLOCK_MS, int((next_at - time.time()) * 1000) + 1))
+        """How long the next read of results may wait: until the next deadline, or the fleet
+        view's refresh held back by ``REFRESH_INTERVAL_S``, at most ``MAX_BLOCK_MS``."""
+        wait_s = MAX_BLOCK_MS / 1000
+        if (next_at := self._deadlines.next_at()) is not None:
+            wait_s = min(wait_s, next_at - time.time())
+        if self._task_ended:
+            wait_s = min(wait_s, self._next_refresh - time.monotonic())
+        return max(1, min(MAX_BLOCK_MS, int(wait_s * 1000) + 1))
 
     async def _follow_fleet(self) -> None:
         """Bring the fleet view up to date: whole (liveness, robots, the world built) once a task
