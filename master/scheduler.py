@@ -69,7 +69,6 @@ STOP_GRACE_S = 2.0
 ERROR_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 5.0
 FOLLOW_INTERVAL_S = 1.0  # how often the results loop brings the fleet view up to date between tasks
-REFRESH_INTERVAL_S = 0.02  # at most this often it reads the fleet view whole after tasks ended
 RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
 # Redis unreachable: wait and catch up, instead of failing what is in flight.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -93,7 +92,6 @@ class Scheduler:
         self._fleet = FleetView(memory)
         self._next_follow = 0.0
         self._task_ended = False  # since the fleet view was last brought up to date
-        self._next_refresh = 0.0
         self._stopping = False
         self._staged: _Step | None = None
 
@@ -510,25 +508,18 @@ class Scheduler:
             self._staged.writes.append(self._mem.streams.ack_results_write(*(msg_id for msg_id, _ in entries)))
 
     def _block_ms(self) -> int:
-        """How long the next read of results may wait: until the next deadline, or the fleet
-        view's refresh held back by ``REFRESH_INTERVAL_S``, at most ``MAX_BLOCK_MS``."""
-        wait_s = MAX_BLOCK_MS / 1000
-        if (next_at := self._deadlines.next_at()) is not None:
-            wait_s = min(wait_s, next_at - time.time())
-        if self._task_ended:
-            wait_s = min(wait_s, self._next_refresh - time.monotonic())
-        return max(1, min(MAX_BLOCK_MS, int(wait_s * 1000) + 1))
+        next_at = self._deadlines.next_at()
+        if next_at is None:
+            return MAX_BLOCK_MS
+        return max(1, min(MAX_BLOCK_MS, int((next_at - time.time()) * 1000) + 1))
 
     async def _follow_fleet(self) -> None:
         """Bring the fleet view up to date: whole (liveness, robots, the world built) once a task
         ended, so that the next publish, often a client's next task, finds nothing to wait for
-        before planning (``_plan_now``), at most every ``REFRESH_INTERVAL_S`` (tasks ending many
-        times a second come with publishes that read it anyway); else its events, every
-        ``FOLLOW_INTERVAL_S``."""
+        before planning (``_plan_now``); else its events, every ``FOLLOW_INTERVAL_S``."""
         now = time.monotonic()
-        if self._task_ended and now >= self._next_refresh:
+        if self._task_ended:
             self._task_ended = False
-            self._next_refresh = now + REFRESH_INTERVAL_S
             self._next_follow = now + FOLLOW_INTERVAL_S
             await self._fleet.world()
         elif now >= self._next_follow:
