@@ -95,7 +95,7 @@ async def test_a_replan_and_its_failed_subtask_are_counted(shared_memory: Shared
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
                 published = await http.post("/publish_task", json={"task": "try twice"})
                 record = await wait_terminal(shared_memory, published.json()["task_id"])
-                after = await scrape(http)
+                after = await scrape_until(http, lambda now: value(now, "roboos_tasks_total", state="succeeded") > 0)
     finally:
         for slaver in slavers:
             await slaver.stop()
