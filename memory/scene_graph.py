@@ -7,7 +7,7 @@ round floats to 14 digits, so the script never re-encodes a node. A compare that
 another writer got there first is retried against the new state, where the guards are checked again;
 a guard that fails raises ``SceneConflict`` and nothing is written.
 
-A ``SceneGraph`` keeps the node JSON it last read or wrote (``prefetch`` asks for more) and plans an
+A ``SceneGraph`` keeps the node JSON its applies last read or wrote (``prefetch`` reads more) and plans an
 ``apply`` on it first, so that the commit needs no read before it: the commit compares every node the
 plan used, so a node changed meanwhile only costs that apply the read it would have made anyway.
 """
@@ -183,7 +183,7 @@ class SceneGraph:
         self._writes = writes
         self._event_maxlen = event_maxlen
         self._around_script = redis.register_script(_AROUND)
-        self._known: dict[str, str] = {}  # name -> JSON ("" for absent) as last read or written: a hint
+        self._known: dict[str, str] = {}  # name -> JSON ("" for absent) as applies and prefetches last saw it
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -226,14 +226,13 @@ class SceneGraph:
         keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed, self._keys.scene_roots]
         args = [self._keys.scene_children_prefix, "1" if roots else "0", len(names), *names, *parents]
         version, found = await self._around_script(keys=keys, args=args)
-        raw = dict(zip(found[::2], found[1::2], strict=True))
-        self._remember(raw)
-        return raw, int(version)
+        return dict(zip(found[::2], found[1::2], strict=True)), int(version)
 
     async def prefetch(self, names: Iterable[str]) -> None:
         """Read ``names`` and their ancestors for the ``apply`` calls to come (e.g. the nodes a
         subtask's actions name, read while it is claimed), so that they commit without a read."""
-        await self._read_around(names)
+        raw, _ = await self._read_around(names)
+        self._remember(raw)
 
     def _remember(self, raw: Mapping[str, str]) -> None:
         if len(self._known) + len(raw) > _KNOWN_MAX:
@@ -304,6 +303,7 @@ class SceneGraph:
                 change, known = known, None
             else:
                 raw, version = await self._read_around(sorted(wanted))
+                self._remember(raw)
                 _check_version(version, expect_version)
                 if not effects:
                     return version
