@@ -192,9 +192,10 @@ class WorldState:
     def routes(self, start: str, zones: Iterable[str] = (), *, through_closed: bool = False,
                goal: str | None = None) -> dict[str, Route]:
         """The quickest route from place ``start`` to every place it leads to (or until ``goal``)."""
+        zones = tuple(zones)
         allowed = set(zones)
-        if not self.has_passages():
-            wanted = [goal] if goal is not None else self.kind
+        if not self.has_passages():  # every place within the zones, one move away
+            wanted = [goal] if goal is not None else zones or self.kind  # not every node for a few zones
             places = [p for p in wanted if self.kind.get(p) == "place" and p != start and (not allowed or p in allowed)]
             return {start: Route((start,)), **{p: Route((start, p), (), DEFAULT_TRAVEL_S) for p in places}}
         found: dict[str, Route] = {}

@@ -6,7 +6,8 @@ import pytest
 
 from memory.profiles import SceneNode
 from memory.world import RuleViolation, WorldState, act, body_for, effects_of
-from memory.world.bodies import Body
+from memory.world.bodies import DEFAULT_TRAVEL_S, Body
+from memory.world.state import Route
 
 
 def _passages(*links: tuple[str, str, str | None]) -> dict[str, list[dict]]:
@@ -143,3 +144,13 @@ def test_a_copy_shares_nothing_that_either_side_changes() -> None:
     assert "dark" not in copy.props["kitchen"] and "dog" not in copy.bodies
     assert (again.parent["cup"], again.kind["tray"], again.props["kitchen"]) == ("plate", "object", {"dark": True})
     assert original.parent["cup"] == "kitchen" and "tray" not in original.props
+
+
+def test_without_passages_every_place_in_the_zones_is_one_move_away() -> None:
+    state = WorldState.from_nodes([SceneNode("kitchen", "place"), SceneNode("pass", "place"),
+                                   SceneNode("dining", "place"), SceneNode("shelf", "furniture", "kitchen", "at")], {})
+    assert set(state.routes("kitchen")) == {"kitchen", "pass", "dining"}
+    # zones naming furniture, an unknown node or a place twice: only the places count
+    zoned = state.routes("kitchen", ["pass", "shelf", "nowhere", "pass", "kitchen"])
+    assert zoned == {"kitchen": Route(("kitchen",)), "pass": Route(("kitchen", "pass"), (), DEFAULT_TRAVEL_S)}
+    assert state.route("kitchen", "dining", iter(["pass"])) is None and state.route("kitchen", "dining") is not None
