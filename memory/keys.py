@@ -87,6 +87,12 @@ class Keys:
         return f"{self.root}scene:roots"
 
     @property
+    def scene_roots_stamp(self) -> str:
+        """A token set anew by every write that changes a node with no parent (a load, a door
+        opened, a place added): while it holds, a reader may keep the roots it read with it."""
+        return f"{self.root}scene:roots:stamp"
+
+    @property
     def scene_indexed(self) -> str:
         """Exists once the children index (with the roots) matches the nodes hash; rebuilt from it
         when missing. Named anew when the index gained the roots, so older stores rebuild theirs."""

@@ -19,6 +19,7 @@ import copy
 import json
 import logging
 import random
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,10 +64,10 @@ local function ensure_index(nodes, marker, prefix, roots)
 end
 """
 
-# keys: nodes hash, version, events stream, index marker, roots set.
+# keys: nodes hash, version, events stream, index marker, roots set, roots stamp.
 # args: mode ("patch" | "replace"), expected version ("" = any), events maxlen, event JSON,
-#       children index prefix, number of checks, number of dropped index sets,
-#       then check pairs (name, expected JSON or "" for absent),
+#       children index prefix, number of checks, number of dropped index sets, the new roots stamp
+#       ("" when no node with no parent is written), then check pairs (name, expected JSON or "" for absent),
 #       then dropped index sets (replace: every set of the index now, the roots set among them),
 #       then write quads (name, new JSON, index set before or "" for none, index set after).
 # Replies {"ok", version}, or refuses with {"stale", version} | {"version", version} (``memory.writes``).
@@ -77,7 +78,7 @@ local function scene_commit(keys, args)
     return false, {'version', current}
   end
   local nchecks = tonumber(args[6])
-  local i = 8
+  local i = 9
   for _ = 1, nchecks do
     local value = redis.call('HGET', keys[1], args[i]) or ''
     if value ~= args[i + 1] then
@@ -104,6 +105,7 @@ local function scene_commit(keys, args)
     end
     i = i + 4
   end
+  if args[8] ~= '' then redis.call('SET', keys[6], args[8]) end
   local version = redis.call('INCR', keys[2])
   redis.call('XADD', keys[3], 'MAXLEN', '~', args[3], '*', 'data', args[4], 'version', version)
   return true, {'ok', version}
@@ -113,12 +115,13 @@ end
 # The write functions of the scene, for ``memory.writes.Writes``.
 SCENE_WRITES = {"scene_commit": _LUA_INDEX + _COMMIT}
 
-# KEYS: nodes hash, version, index marker, roots set.
-# ARGV: children index prefix, "1" to read the roots too, number of names, the names, then the
-#       parents whose children to read.
-# Returns {version, {name, JSON or "" for absent, ...}}: the names, their ancestors, the children
-# (with their ancestors) of the listed parents, and with ARGV[2] every node with no parent, all at
-# one version.
+# KEYS: nodes hash, version, index marker, roots set, roots stamp.
+# ARGV: children index prefix, the roots stamp the caller holds ("" to read no roots, "-" for
+#       none), number of names, the names, then the parents whose children to read.
+# Returns {version, {name, JSON or "" for absent, ...}, stamp, roots}: the names, their ancestors,
+# the children (with their ancestors) of the listed parents, all at one version; when roots are
+# asked for, the roots stamp now, and unless it is the caller's, every node with no parent (also
+# listed as roots).
 _AROUND = _LUA_INDEX + """
 ensure_index(KEYS[1], KEYS[3], ARGV[1], KEYS[4])
 local found, seen = {}, {}
@@ -146,12 +149,17 @@ for i = 4 + nnames, #ARGV do
     visit(child)
   end
 end
-if ARGV[2] == '1' then
-  for _, root in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-    visit(root)
+local stamp, roots = '', {}
+if ARGV[2] ~= '' then
+  stamp = redis.call('GET', KEYS[5]) or ''
+  if stamp == '' or stamp ~= ARGV[2] then
+    roots = redis.call('SMEMBERS', KEYS[4])
+    for _, root in ipairs(roots) do
+      visit(root)
+    end
   end
 end
-return {redis.call('GET', KEYS[2]) or '0', found}
+return {redis.call('GET', KEYS[2]) or '0', found, stamp, roots}
 """
 
 
@@ -162,6 +170,40 @@ class _Change:
     checks: dict[str, str] = field(default_factory=dict)
     writes: dict[str, SceneNode] = field(default_factory=dict)
     parents_before: dict[str, str | None] = field(default_factory=dict)  # of the nodes found, for the index
+
+
+@dataclass
+class _Roots:
+    """The nodes with no parent (places and doors) as read with roots ``stamp``: their JSON, and
+    each one decoded the first time it is asked for."""
+
+    stamp: str
+    raw: dict[str, str]
+    decoded: dict[str, SceneNode] = field(default_factory=dict)
+
+    def node(self, name: str, value: str) -> SceneNode:
+        """Root ``name`` read as ``value``: a copy of the one decoded before (its props a dict of
+        its own), or ``value`` decoded when it is not the JSON kept."""
+        if self.raw.get(name) != value:
+            return _decode_node(value)
+        node = self.decoded.get(name)
+        if node is None:
+            node = self.decoded[name] = _decode_node(value)
+        return SceneNode(node.name, node.kind, node.parent, node.relation, dict(node.props))
+
+
+# The roots last read, per deployment (its stamp key), shared by every SceneGraph of this process: a
+# process that serves many simulated robots would otherwise keep a copy per robot, and each robot,
+# reading them now and then, would mostly find its own copy out of date. Sharing is safe: a stamp
+# is a token of one write, so the roots read with it are those of any store that shows it.
+_KEPT_ROOTS: dict[str, _Roots] = {}
+_KEPT_ROOTS_MAX = 16  # deployments; past it the store starts again empty
+
+
+def _keep_roots(stamp_key: str, roots: _Roots) -> None:
+    if stamp_key not in _KEPT_ROOTS and len(_KEPT_ROOTS) >= _KEPT_ROOTS_MAX:
+        _KEPT_ROOTS.clear()
+    _KEPT_ROOTS[stamp_key] = roots
 
 
 class _Unread(Exception):
@@ -201,8 +243,10 @@ class SceneGraph:
         Cheaper than ``snapshot`` on a big scene. Absent names are left out. ``place_of`` is exact for
         every node it holds; ``children`` is complete only for the nodes in ``children_of``.
         """
-        raw, version = await self._read_around(names, children_of, roots=roots)
-        return decode_snapshot({name: value for name, value in raw.items() if value}, version)
+        raw, version, kept = await self._read_around(names, children_of, roots=roots)
+        nodes = {name: kept.node(name, value) if kept is not None and name in kept.raw else _decode_node(value)
+                 for name, value in sorted(raw.items()) if value}
+        return SceneSnapshot(version=version, nodes=nodes)
 
     async def get(self, name: str) -> SceneNode | None:
         raw = await self._redis.hget(self._keys.scene_nodes, name)
@@ -220,18 +264,31 @@ class SceneGraph:
 
     async def _read_around(
         self, names: Iterable[str], children_of: Iterable[str] = (), *, roots: bool = False
-    ) -> tuple[dict[str, str], int]:
-        """Name -> JSON ("" for absent) of ``names`` and their ancestors (see ``neighbourhood``)."""
+    ) -> tuple[dict[str, str], int, _Roots | None]:
+        """Name -> JSON ("" for absent) of ``names`` and their ancestors (see ``neighbourhood``),
+        the version, and with ``roots`` the roots kept that the JSON of the roots came from."""
         names, parents = list(names), list(children_of)
-        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed, self._keys.scene_roots]
-        args = [self._keys.scene_children_prefix, "1" if roots else "0", len(names), *names, *parents]
-        version, found = await self._around_script(keys=keys, args=args)
-        return dict(zip(found[::2], found[1::2], strict=True)), int(version)
+        kept = _KEPT_ROOTS.get(self._keys.scene_roots_stamp)
+        held = "" if not roots else kept.stamp if kept is not None else "-"
+        keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.scene_indexed, self._keys.scene_roots,
+                self._keys.scene_roots_stamp]
+        args = [self._keys.scene_children_prefix, held, len(names), *names, *parents]
+        version, found, stamp, listed = await self._around_script(keys=keys, args=args)
+        raw = dict(zip(found[::2], found[1::2], strict=True))
+        if not roots:
+            return raw, int(version), None
+        if kept is not None and stamp == kept.stamp:  # no root written since: not sent again
+            raw.update((name, value) for name, value in kept.raw.items() if name not in raw)
+            return raw, int(version), kept
+        kept = _Roots(stamp, {name: raw[name] for name in listed})
+        if stamp:  # a store that no write has stamped yet is read whole each time
+            _keep_roots(self._keys.scene_roots_stamp, kept)
+        return raw, int(version), kept
 
     async def prefetch(self, names: Iterable[str]) -> None:
         """Read ``names`` and their ancestors for the ``apply`` calls to come (e.g. the nodes a
         subtask's actions name, read while it is claimed), so that they commit without a read."""
-        raw, _ = await self._read_around(names)
+        raw, _, _ = await self._read_around(names)
         self._remember(raw)
 
     def _remember(self, raw: Mapping[str, str]) -> None:
@@ -302,7 +359,7 @@ class SceneGraph:
             if hinted:
                 change, known = known, None
             else:
-                raw, version = await self._read_around(sorted(wanted))
+                raw, version, _ = await self._read_around(sorted(wanted))
                 self._remember(raw)
                 _check_version(version, expect_version)
                 if not effects:
@@ -345,18 +402,21 @@ class SceneGraph:
     ) -> tuple[str, int]:
         """Run the compare-and-set (and ``then``, only if it committed); in "replace" mode
         ``dropped`` names every index set now."""
-        args: list[Any] = [mode, "" if expect_version is None else expect_version, self._event_maxlen, event,
-                           self._keys.scene_children_prefix, len(change.checks), len(dropped)]
-        for name, seen in change.checks.items():
-            args += [name, seen]
-        args.extend(dropped)
         encoded = {name: _encode_node(node) for name, node in change.writes.items()}
+        quads: list[str] = []
         for name, node in change.writes.items():
             found = mode == "patch" and name in change.parents_before
             before = self._index_set(change.parents_before[name]) if found else ""
-            args += [name, encoded[name], before, self._index_set(node.parent)]
+            quads += [name, encoded[name], before, self._index_set(node.parent)]
+        roots_written = mode == "replace" or self._keys.scene_roots in quads[2::4] + quads[3::4]
+        stamp = uuid.uuid4().hex if roots_written else ""  # readers that kept the roots read them again
+        args: list[Any] = [mode, "" if expect_version is None else expect_version, self._event_maxlen, event,
+                           self._keys.scene_children_prefix, len(change.checks), len(dropped), stamp]
+        for name, seen in change.checks.items():
+            args += [name, seen]
+        args += [*dropped, *quads]
         keys = [self._keys.scene_nodes, self._keys.scene_version, self._keys.events, self._keys.scene_indexed,
-                self._keys.scene_roots]
+                self._keys.scene_roots, self._keys.scene_roots_stamp]
         commit = Write("scene_commit", keys, args, lambda reply: (str(reply[0]), int(reply[1])))
         try:
             (status, version), *_ = await self._writes.run([commit, *then])
@@ -367,6 +427,8 @@ class SceneGraph:
         if status == "ok":
             if mode == "replace":
                 self._known.clear()
+            if roots_written:
+                _KEPT_ROOTS.pop(self._keys.scene_roots_stamp, None)
             self._remember(encoded)
         return status, version
 

@@ -231,6 +231,48 @@ async def test_the_roots_are_the_places_and_doors_through_loads_and_additions(me
     assert sorted(around.nodes) == ["bench", "door_1", "lab"]
 
 
+async def test_a_reader_keeps_the_roots_until_a_write_from_anywhere_changes_one(
+    mem: SharedMemory, redis_url: str, key_prefix: str
+) -> None:
+    """The places and doors are sent once; an apply that moves only non-roots keeps them; a door
+    opened, a place added, a load or a clear by another process makes the reader fetch them again."""
+    sent: list[list[str]] = []  # the roots each read fetched from Redis
+    script = mem.scene._around_script
+
+    async def counting(**kwargs: object) -> list:
+        reply = await script(**kwargs)
+        sent.append(sorted(reply[3]))
+        return reply
+
+    mem.scene._around_script = counting
+
+    async def roots(*names: str) -> dict[str, SceneNode]:
+        around = await mem.scene.neighbourhood(list(names), roots=True)
+        return {n.name: n for n in around.nodes.values() if n.parent is None}
+
+    other = await SharedMemory.connect(redis_url, prefix=key_prefix)
+    try:
+        await other.scene.load([*KITCHEN, SceneNode("hall_door", "door", props={"open": False})])
+        assert set(await roots()) == {"hall", "hall_door", "kitchen"} and sent[-1] == ["hall", "hall_door", "kitchen"]
+        first = await roots("apple")
+        first["hall_door"].props["open"] = "scribbled on"  # a copy: what is kept is not changed
+        assert sent[-1] == [] and first["hall_door"].props == {"open": "scribbled on"}
+        await other.scene.apply([Effect("move", "apple", "fridge", "in", expect_parent="table")])
+        assert (await roots())["hall_door"].props == {"open": False} and sent[-1] == []
+        await other.scene.apply([Effect("set", "hall_door", props={"open": True})])
+        assert (await roots())["hall_door"].props == {"open": True} and "hall_door" in sent[-1]
+        assert await other.scene.add_node(SceneNode("porch", "place"), event_kind="node_added")
+        assert set(await roots()) == {"hall", "hall_door", "kitchen", "porch"} and sent[-1]
+        await other.clear()
+        assert await roots() == {} and sent[-1] == []
+        await other.scene.load([SceneNode("lab", "place")])
+        assert set(await roots()) == {"lab"} and sent[-1] == ["lab"]
+        await mem.scene.apply([Effect("set", "lab", props={"lit": True})])  # its own write: read again
+        assert (await roots())["lab"].props == {"lit": True} and sent[-1] == ["lab"]
+    finally:
+        await other.close()
+
+
 async def test_a_missing_children_index_is_rebuilt_from_the_nodes(mem: SharedMemory) -> None:
     """A store written before the index existed (no marker, no sets) is indexed on first use."""
     await mem.scene.apply([Effect("move", "cup", "arm-1", "held_by", expect_parent="table")])
