@@ -210,11 +210,13 @@ class Scheduler:
         With a planner that asks no LLM and a fleet view that knows of no change since its last
         world, that world is planned on while the read of what changed is on its way. When the
         read returns that very world (nothing changed), its outcome stands: the one a plan after
-        the read would give. Else the task is planned again on the world read.
+        the read would give. Else the task is planned again on the world read, in what is left of
+        ``plan_timeout_s`` (both plans together are bounded by it, as the HTTP wait expects).
         """
         built = None if self._planner.uses_llm else self._fleet.built_world()
         if built is None:
             return await self._plan(record, await self._world())
+        started = time.monotonic()
         reading = asyncio.ensure_future(self._world())
         await asyncio.sleep(0)  # the read goes out before planning holds the loop
         try:
@@ -223,19 +225,23 @@ class Scheduler:
             world = await reading
         if world is built:
             return await self._settle(record, ahead)
-        return await self._plan(record, world)
+        left_s = self._config.plan_timeout_s - (time.monotonic() - started)
+        return await self._settle(record, await self._attempt(record, world, left_s))
 
     async def _plan(self, record: TaskRecord, world: WorldView) -> Plan:
         """A validated plan for a new task; on any failure the task is recorded as failed."""
         return await self._settle(record, await self._attempt(record, world))
 
-    async def _attempt(self, record: TaskRecord, world: WorldView) -> Plan | PlanTimeout | InvalidPlan:
-        """A plan that passes its checks on ``world``, or the error that refuses the task (not
-        recorded yet: ``_settle``)."""
+    async def _attempt(
+        self, record: TaskRecord, world: WorldView, left_s: float | None = None
+    ) -> Plan | PlanTimeout | InvalidPlan:
+        """A plan that passes its checks on ``world`` within ``left_s`` (default ``plan_timeout_s``),
+        or the error that refuses the task (not recorded yet: ``_settle``)."""
         timeout = self._config.plan_timeout_s
         try:
             with self._metrics.planning("plan"):
-                plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout)
+                plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout if left_s is None
+                                              else max(0.0, left_s))
         except TimeoutError:
             return PlanTimeout(record.task_id, f"the planner did not answer within {timeout:g} s")
         except PlanningError as e:

@@ -342,3 +342,32 @@ async def test_a_publish_plans_while_reading_the_fleet_and_plans_again_only_if_i
     assert len(planner.worlds) == (4 if not llm else 3)  # an LLM planner is asked once, after the read
     assert "r3" not in planner.worlds[2].robots or llm
     assert "r3" in planner.worlds[-1].robots
+
+
+class SlowPlanner(WorldRecorder):
+    """A planner that asks no LLM and takes ``PLAN_S`` for every plan."""
+
+    PLAN_S = 0.4
+
+    async def plan(self, task: str, world: Any, context: Any = None) -> Any:
+        self.worlds.append(world)  # when asked, even if it never answers
+        await anyio.sleep(self.PLAN_S)
+        return await FixedPlanner.plan(self, task, world, context)
+
+
+async def test_a_plan_made_again_after_the_fleet_changed_gets_only_what_is_left_of_the_plan_timeout(
+    shared_memory: SharedMemory, masters
+) -> None:
+    """Planning ahead and planning again together stay within ``plan_timeout_s`` (which the HTTP wait
+    counts on): the second plan here would need 0.4 s of the 0.2 s left, so the task times out."""
+    await setup_world(shared_memory)
+    planner = SlowPlanner(plan_of(step("s1", "r1")))
+    _, client = masters.start(planner, plan_timeout_s=0.6)
+    await publish(client)
+    await shared_memory.robots.register(RobotProfile("r3", "test_bot", []), "hall")
+    response = await anyio.to_thread.run_sync(lambda: client.post("/publish_task", json={"task": "do it"}))
+    assert response.status_code == 504, response.get_json()
+    assert "did not answer within 0.6 s" in response.get_json()["message"]
+    assert len(planner.worlds) == 3 and "r3" in planner.worlds[2].robots  # ahead, then again on the new world
+    record = await shared_memory.tasks.get(response.get_json()["task_id"])
+    assert record is not None and record.state == TaskState.FAILED
