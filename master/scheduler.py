@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from copy import deepcopy
@@ -69,6 +69,7 @@ STOP_GRACE_S = 2.0
 ERROR_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 5.0
 FOLLOW_INTERVAL_S = 1.0  # how often the results loop brings the fleet view up to date between tasks
+AHEAD_WINDOW = 20  # the last publishes that tell whether planning ahead pays (see Scheduler._plan_now)
 RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
 # Redis unreachable: wait and catch up, instead of failing what is in flight.
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -92,6 +93,7 @@ class Scheduler:
         self._fleet = FleetView(memory)
         self._next_follow = 0.0
         self._task_ended = False  # since the fleet view was last brought up to date
+        self._still_built: deque[bool] = deque(maxlen=AHEAD_WINDOW)  # per publish: was the built world current
         self._stopping = False
         self._staged: _Step | None = None
 
@@ -212,10 +214,16 @@ class Scheduler:
         read returns that very world (nothing changed), its outcome stands: the one a plan after
         the read would give. Else the task is planned again on the world read, in what is left of
         ``plan_timeout_s`` (both plans together are bounded by it, as the HTTP wait expects).
+        Only while the built world was current for at least half of the last ``AHEAD_WINDOW``
+        publishes: under a stream of concurrent tasks it rarely is, and each plan ahead is wasted.
         """
         built = None if self._planner.uses_llm else self._fleet.built_world()
         if built is None:
             return await self._plan(record, await self._world())
+        if 2 * sum(self._still_built) < len(self._still_built):
+            world = await self._world()
+            self._still_built.append(world is built)  # what planning ahead would have found
+            return await self._plan(record, world)
         started = time.monotonic()
         reading = asyncio.ensure_future(self._world())
         await asyncio.sleep(0)  # the read goes out before planning holds the loop
@@ -223,6 +231,7 @@ class Scheduler:
             ahead = await self._attempt(record, built)
         finally:
             world = await reading
+        self._still_built.append(world is built)
         if world is built:
             return await self._settle(record, ahead)
         left_s = self._config.plan_timeout_s - (time.monotonic() - started)

@@ -371,3 +371,30 @@ async def test_a_plan_made_again_after_the_fleet_changed_gets_only_what_is_left_
     assert len(planner.worlds) == 3 and "r3" in planner.worlds[2].robots  # ahead, then again on the new world
     record = await shared_memory.tasks.get(response.get_json()["task_id"])
     assert record is not None and record.state == TaskState.FAILED
+
+
+async def test_planning_ahead_stops_while_the_built_world_is_mostly_out_of_date_and_comes_back(
+    shared_memory: SharedMemory, masters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A symbolic-like planner is asked twice for a publish planned ahead on a world that changed,
+    once otherwise; planning ahead stops once the built world was out of date for more than half
+    of the last publishes, and comes back when it is current again for half of them."""
+    monkeypatch.setattr("master.scheduler.FOLLOW_INTERVAL_S", 3600.0)  # no catch-up between a change and a publish
+    await setup_world(shared_memory)
+    planner = WorldRecorder(plan_of(step("s1", "r1")))
+    _, client = masters.start(planner)
+    asked: list[int] = []
+
+    async def publish_counting(change: bool) -> None:
+        if change:
+            await shared_memory.robots.register(RobotProfile(f"n{len(asked)}", "test_bot", []), "hall")
+        before = len(planner.worlds)
+        await publish(client)
+        asked.append(len(planner.worlds) - before)
+
+    for change in [False] + [True] * 3 + [False] * 2 + [True] + [False] * 3 + [True]:
+        await publish_counting(change)
+    # (the master built its world at start) current: ahead, asked once; out of date twice: ahead
+    # and again; then current 1 of 3: not ahead; 1 of 4, 2 of 5 (unchanged: asked once either way);
+    # current 3 of 6: ahead again, out of date; 3 of 7 ... 6 of 10: ahead, out of date
+    assert asked == [1, 2, 2, 1, 1, 1, 2, 1, 1, 1, 2]
