@@ -22,7 +22,6 @@ import uuid
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -408,7 +407,9 @@ class Scheduler:
         (the task in memory changes only once that write succeeded, or within a step)."""
         now = time.time()
         self._task_ended = True
-        done = deepcopy(record)
+        # a copy of what changes: the record and its open subtasks (the rest is shared, unchanged)
+        done = replace(record, subtasks={sid: sub if sub.state.terminal else replace(sub)
+                                         for sid, sub in record.subtasks.items()})
         events = []
         for sub in done.subtasks.values():
             if not sub.state.terminal:
