@@ -10,6 +10,10 @@ a guard that fails raises ``SceneConflict`` and nothing is written.
 A ``SceneGraph`` keeps the node JSON its applies last read or wrote (``prefetch`` reads more) and plans an
 ``apply`` on it first, so that the commit needs no read before it: the commit compares every node the
 plan used, so a node changed meanwhile only costs that apply the read it would have made anyway.
+
+The nodes with no parent (places and doors, the "roots": what routes read) are kept per process once
+read with ``neighbourhood(roots=True)``, under the roots stamp that every commit writing one of them
+sets anew; while Redis shows that stamp, a read with roots gets only the other nodes from Redis.
 """
 
 from __future__ import annotations
@@ -281,8 +285,10 @@ class SceneGraph:
             raw.update((name, value) for name, value in kept.raw.items() if name not in raw)
             return raw, int(version), kept
         kept = _Roots(stamp, {name: raw[name] for name in listed})
-        if stamp:  # a store that no write has stamped yet is read whole each time
+        if stamp:
             _keep_roots(self._keys.scene_roots_stamp, kept)
+        else:  # a store that no write has stamped yet (or cleared) is read whole each time
+            _KEPT_ROOTS.pop(self._keys.scene_roots_stamp, None)
         return raw, int(version), kept
 
     async def prefetch(self, names: Iterable[str]) -> None:
