@@ -49,7 +49,7 @@ def master_main(argv: list[str] | None = None) -> int:
     redis_url = config.redis_url or DEFAULT_REDIS_URL
     if args.scene and not _seeded(args.scene, redis_url, config.prefix):
         return 1
-    serve(config.master, redis_url, config.prefix, planner)
+    serve(config.master, redis_url, config.prefix, planner, own_process=True)
     return 0
 
 
