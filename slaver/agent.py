@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from random import uniform
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -238,9 +239,14 @@ class Slaver:
     async def _heartbeat_loop(self) -> None:
         assert self.profile is not None
         failing = False
+        # the first beat at a random point of the first interval: slavers started together (a fleet
+        # started by one command, hundreds in one bench worker) would otherwise beat in lockstep,
+        # a burst on Redis and their hosts every interval that holds up the subtasks it meets
+        wait_s = uniform(0, self.config.heartbeat_interval_s)
         while not self._quit.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._quit.wait(), self.config.heartbeat_interval_s)
+                await asyncio.wait_for(self._quit.wait(), wait_s)
+            wait_s = self.config.heartbeat_interval_s
             if self._quit.is_set():
                 return
             try:

@@ -66,6 +66,26 @@ async def test_heartbeat_keeps_the_robot_online_and_stopping_marks_it_offline(
     assert [e.kind for e in await world.events.recent(5) if e.robot == "bot-1"][-1] == "robot_offline"
 
 
+async def test_the_first_heartbeat_comes_at_a_random_point_of_the_first_interval(
+    make_slaver, world: SharedMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slavers started together do not beat in lockstep: the first beat's wait is drawn from the
+    interval (here drawn as 0.5 s of 30 s), the later ones are the interval."""
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return 0.5
+
+    monkeypatch.setattr("slaver.agent.uniform", uniform)
+    async with serving(make_slaver(heartbeat_interval_s=30.0, liveness_ttl_s=60.0)):
+        registered = (await world.robots.get("bot-1")).last_heartbeat
+        with anyio.fail_after(5):  # the interval is 30 s
+            while (await world.robots.get("bot-1")).last_heartbeat == registered:
+                await anyio.sleep(0.02)
+    assert drawn == [(0, 30.0)]
+
+
 async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_result(
     make_slaver, world: SharedMemory, results: Results
 ) -> None:
