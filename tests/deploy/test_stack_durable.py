@@ -114,13 +114,27 @@ def online(up: Up) -> set[str]:
     return {r["profile"]["name"] for r in reply.json()["data"] if r["online"]}
 
 
-def beating_since(up: Up, since: float) -> set[str]:
-    """The robots online whose slavers beat after ``since`` (after a Redis restart, a liveness key
-    replayed from the append-only file may be about to expire: only a beat since renews it)."""
-    reply = up.get("/robots")
-    if reply.status_code != 200:
-        return set()
-    return {r["profile"]["name"] for r in reply.json()["data"] if r["online"] and r["last_heartbeat"] > since}
+def wait_beating_since(up: Up, since: float, timeout_s: float, what: str) -> None:
+    """Until every robot is online and its slaver beat after ``since`` (after a Redis restart, a
+    liveness key replayed from the append-only file may be about to expire: only a beat since
+    renews it); on timeout, what ``/robots`` said last."""
+    last: list[str] = []
+
+    def beating() -> bool:
+        reply = up.get("/robots")
+        if reply.status_code != 200:
+            last[:] = [f"/robots answered {reply.status_code}: {reply.text[:200]}"]
+            return False
+        last[:] = [f"{r['profile']['name']} online={r['online']} last_heartbeat={r['last_heartbeat']:.1f}"
+                   for r in reply.json()["data"]]
+        fresh = {r["profile"]["name"] for r in reply.json()["data"] if r["online"] and r["last_heartbeat"] > since}
+        return fresh == ROBOTS
+
+    deadline = time.monotonic() + timeout_s
+    while not beating():
+        assert time.monotonic() < deadline, (f"{what}: not within {timeout_s} s (since {since:.1f}; last seen: "
+                                             f"{last}); the stack's last lines:\n{''.join(up.lines[-20:])}")
+        time.sleep(0.1)
 
 
 def publish_and_finish(up: Up, text: str) -> str:
@@ -159,7 +173,7 @@ def test_up_keeps_tasks_and_world_across_restarts_supervises_and_never_shows_the
         killed_at = time.time()
         os.kill(server, signal.SIGKILL)
         up.wait_for(r"redis exited with code -9; restarting now \(restart 1\)", timeout_s=10)
-        wait_until(lambda: beating_since(up, killed_at) == ROBOTS, 20, "every robot beating after the Redis restart")
+        wait_beating_since(up, killed_at, 20, "every robot beating after the Redis restart")
         assert up.cup() == ("table_2", "on")  # replayed from the append-only file
         assert publish_and_finish(up, "put the milk in the fridge")
 
@@ -208,6 +222,6 @@ def test_up_on_an_embedded_cluster_survives_kill_9_of_the_node_holding_the_deplo
         killed_at = time.time()
         os.kill(node, signal.SIGKILL)
         up.wait_for(r"redis exited with code -9; restarting now \(restart 1\)", timeout_s=10)
-        wait_until(lambda: beating_since(up, killed_at) == ROBOTS, 30, "every robot beating after the node's restart")
+        wait_beating_since(up, killed_at, 30, "every robot beating after the node's restart")
         assert up.cup() == ("table_2", "on")  # replayed from the node's append-only file
         assert publish_and_finish(up, "put the milk in the fridge")

@@ -41,7 +41,7 @@ async def test_clear_deletes_only_its_own_prefix(redis_url: str, shared_memory: 
         await shared_memory.scene.load([SceneNode("kitchen", "place")])
         await other.scene.load([SceneNode("hall", "place")])
         await other.events.append("note")
-        assert await other.clear() == 5  # nodes, version, index marker, roots, events of the other prefix only
+        assert await other.clear() == 6  # nodes, version, index marker, roots, roots stamp, events: that prefix only
         assert (await shared_memory.scene.get("kitchen")) is not None
         assert await other.redis.keys(other.keys.pattern) == []
     finally:
