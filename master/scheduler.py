@@ -25,8 +25,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.errors import PlanningError
 from brain.plan import Plan
@@ -47,6 +45,7 @@ from master.errors import InvalidPlan, PlanTimeout, TaskConflict, TaskNotFound
 from master.fleet_view import FleetView
 from master.metrics import MasterMetrics
 from memory import SharedMemory
+from memory.errors import UNREACHABLE
 from memory.events import encode_event
 from memory.messages import (
     TERMINAL_TASK_STATES,
@@ -70,8 +69,8 @@ MAX_BACKOFF_S = 5.0
 FOLLOW_INTERVAL_S = 1.0  # how often the results loop brings the fleet view up to date between tasks
 AHEAD_WINDOW = 20  # the last publishes that tell whether planning ahead pays (see Scheduler._plan_now)
 RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
-# Redis unreachable: wait and catch up, instead of failing what is in flight.
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Redis unreachable (memory.errors.UNREACHABLE): the loops wait and catch up, instead of failing
+# what is in flight.
 
 
 class Scheduler:

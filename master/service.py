@@ -16,9 +16,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.planner import Planner
 from master.config import MasterConfig
@@ -27,6 +25,7 @@ from master.event_feed import EventFeed
 from master.metrics import FleetSnapshot, MasterMetrics, read_fleet
 from master.scheduler import Scheduler
 from memory import SharedMemory
+from memory.errors import REDIS_UNREACHABLE
 from memory.shared_memory import redact_url
 
 __all__ = ["MasterService"]
@@ -136,7 +135,7 @@ class MasterService:
         except MaxConnectionsError as e:
             self.metrics.redis_error(e)
             raise MemoryBusy(f"the master is busy: {e}; retry shortly", BUSY_RETRY_AFTER_S) from e
-        except (RedisConnectionError, RedisTimeoutError) as e:
+        except REDIS_UNREACHABLE as e:  # a cluster node restarting answers CLUSTERDOWN: unreachable too
             self.metrics.redis_error(e)
             raise MemoryUnavailable(f"shared memory unreachable: {e}", DOWN_RETRY_AFTER_S) from e
 

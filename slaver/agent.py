@@ -27,13 +27,12 @@ from dataclasses import dataclass, field
 from random import uniform
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from brain.errors import BrainError
 from memory import SceneConflict, SharedMemory, SharedMemoryError
 from memory.counters import RobotCounters
+from memory.errors import UNREACHABLE
 from memory.messages import SubtaskMessage, SubtaskResult, SubtaskState, ToolCall, ToolOutcome
 from memory.profiles import ActionSemantics, RobotProfile
 from memory.writes import Write
@@ -55,8 +54,8 @@ LEFTOVER_REASON = "interrupted: the slaver stopped while running this subtask; n
 STOPPED_REASON = "interrupted: the slaver was stopped before finishing this subtask; not re-run"
 LOST_MEMORY_REASON = "interrupted: the slaver lost shared memory while running this subtask; not re-run"
 RETRY_AFTER_S = 1.0  # pause before serving again after losing shared memory
-# Shared memory is unreachable: wait for it (bounded); what was mid-way stays pending.
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# Shared memory unreachable (memory.errors.UNREACHABLE): wait for it (bounded); what was mid-way
+# stays pending.
 REPORT_PATIENCE_S = 60.0  # how long past its deadline a finished subtask's result waits for Redis
 MAX_RETRY_PAUSE_S = 2.0
 HEARTBEAT_STOP_S = 5.0

@@ -8,6 +8,7 @@ import anyio
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from redis.exceptions import ClusterDownError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
 
@@ -155,12 +156,14 @@ async def test_redis_errors_are_counted_by_kind(shared_memory: SharedMemory, mas
 
     with pytest.raises(MemoryUnavailable):
         service.call(raise_(RedisConnectionError("gone")))
+    with pytest.raises(MemoryUnavailable):  # a cluster node restarting: unreachable too, not a 500
+        service.call(raise_(ClusterDownError("The cluster is down")))
     with pytest.raises(MemoryBusy):
         service.call(raise_(MaxConnectionsError("full")))
     with pytest.raises(MemoryBusy):
         service.call(raise_(MemoryBusy("no free connection", 1)))
     samples = parse(client.get("/metrics").text)
-    assert value(samples, "roboos_redis_errors_total", kind="down") == 1
+    assert value(samples, "roboos_redis_errors_total", kind="down") == 2
     assert value(samples, "roboos_redis_errors_total", kind="busy") == 2
 
 

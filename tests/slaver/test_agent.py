@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
-from redis.exceptions import ResponseError
+from redis.exceptions import ClusterDownError, ResponseError, TryAgainError
 
 from brain.errors import BrainError
 from brain.step import StepDecision, Stepper
@@ -84,6 +84,29 @@ async def test_the_first_heartbeat_comes_at_a_random_point_of_the_first_interval
             while (await world.robots.get("bot-1")).last_heartbeat == registered:
                 await anyio.sleep(0.02)
     assert drawn == [(0, 30.0)]
+
+
+async def test_a_cluster_node_not_serving_yet_does_not_stop_the_heartbeat(
+    make_slaver, world: SharedMemory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restarted cluster node answers CLUSTERDOWN or TRYAGAIN until it serves its slots: errors
+    from Redis, not lost connections. The slaver keeps beating through them (it once stopped, and
+    its robot went offline while it served)."""
+    beat = world.robots.heartbeat
+    refusals = [ClusterDownError("The cluster is down"), TryAgainError("Multiple keys request during rehashing")]
+
+    async def heartbeat(*args: Any, **kwargs: Any) -> bool:
+        if refusals:
+            raise refusals.pop(0)
+        return await beat(*args, **kwargs)
+
+    monkeypatch.setattr(world.robots, "heartbeat", heartbeat)
+    async with serving(make_slaver(heartbeat_interval_s=0.1, liveness_ttl_s=5.0)):
+        registered = (await world.robots.get("bot-1")).last_heartbeat
+        with anyio.fail_after(5):
+            while (await world.robots.get("bot-1")).last_heartbeat == registered:
+                await anyio.sleep(0.05)
+    assert refusals == []
 
 
 async def test_subtask_runs_in_order_applies_effects_and_acks_only_after_the_result(
