@@ -25,7 +25,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-
 from brain.errors import PlanningError
 from brain.plan import Plan
 from brain.plan_check import check_plan_effects
@@ -69,8 +68,6 @@ MAX_BACKOFF_S = 5.0
 FOLLOW_INTERVAL_S = 1.0  # how often the results loop brings the fleet view up to date between tasks
 AHEAD_WINDOW = 20  # the last publishes that tell whether planning ahead pays (see Scheduler._plan_now)
 RUNNING_GRACE_S = 5.0  # a started subtask's report may arrive this long (at most its timeout) after its run time is up
-# Redis unreachable (memory.errors.UNREACHABLE): the loops wait and catch up, instead of failing
-# what is in flight.
 
 
 class Scheduler:
@@ -245,10 +242,10 @@ class Scheduler:
         """A plan that passes its checks on ``world`` within ``left_s`` (default ``plan_timeout_s``),
         or the error that refuses the task (not recorded yet: ``_settle``)."""
         timeout = self._config.plan_timeout_s
+        limit_s = timeout if left_s is None else max(0.0, left_s)
         try:
             with self._metrics.planning("plan"):
-                plan = await asyncio.wait_for(self._planner.plan(record.text, world), timeout if left_s is None
-                                              else max(0.0, left_s))
+                plan = await asyncio.wait_for(self._planner.plan(record.text, world), limit_s)
         except TimeoutError:
             return PlanTimeout(record.task_id, f"the planner did not answer within {timeout:g} s")
         except PlanningError as e:
@@ -501,7 +498,7 @@ class Scheduler:
                 await self._follow_fleet()
             except asyncio.CancelledError:
                 raise
-            except UNREACHABLE as exc:
+            except UNREACHABLE as exc:  # wait and catch up, instead of failing what is in flight
                 self._metrics.redis_error(exc)
                 self._offline_since.clear()  # liveness seen during an outage says nothing
                 await asyncio.sleep(outage.failed(exc))

@@ -54,8 +54,6 @@ LEFTOVER_REASON = "interrupted: the slaver stopped while running this subtask; n
 STOPPED_REASON = "interrupted: the slaver was stopped before finishing this subtask; not re-run"
 LOST_MEMORY_REASON = "interrupted: the slaver lost shared memory while running this subtask; not re-run"
 RETRY_AFTER_S = 1.0  # pause before serving again after losing shared memory
-# Shared memory unreachable (memory.errors.UNREACHABLE): wait for it (bounded); what was mid-way
-# stays pending.
 REPORT_PATIENCE_S = 60.0  # how long past its deadline a finished subtask's result waits for Redis
 MAX_RETRY_PAUSE_S = 2.0
 HEARTBEAT_STOP_S = 5.0
